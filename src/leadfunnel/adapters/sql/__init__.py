@@ -1,0 +1,1 @@
+"""The write store: SQLAlchemy Core tables, engine set-up, repositories, migrations."""

@@ -1,0 +1,289 @@
+"""The write-side data model as SQLAlchemy Core tables (see ARCHITECTURE.md, "Data model").
+
+Conventions: ids are UUIDv7; times are UTC (:class:`UTCDateTime`); money is
+``Numeric(18, 2)`` with an ISO 4217 currency beside it; logs (stage transitions, assignments,
+audit) are append-only.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+from leadfunnel.adapters.sql.types import JSONDoc, UTCDateTime
+from leadfunnel.domain.lifecycle import Stage
+
+__all__ = ["metadata"]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_STAGES = ", ".join(f"'{s.value}'" for s in Stage)
+ROLES = ("admin", "manager", "marketer", "rep")
+ACTIVITY_KINDS = ("call", "email", "meeting", "note", "chat", "task")
+
+
+def _id() -> Column[object]:
+    return Column("id", Uuid, primary_key=True)
+
+
+def _touch_columns(prefix: str) -> list[Column[object]]:
+    return [
+        Column(f"{prefix}_touch_at", UTCDateTime),
+        Column(f"{prefix}_channel", String(64)),
+        Column(f"{prefix}_campaign", String(200)),
+        Column(f"{prefix}_touch_url", String(2048)),
+        *(Column(f"{prefix}_utm_{k}", String(200)) for k in ("source", "medium", "campaign", "term", "content")),
+    ]
+
+
+teams = Table(
+    "teams",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("region", String(100)),
+    Column("manager_id", Uuid, ForeignKey("users.id", use_alter=True, name="fk_teams_manager_id_users")),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("team_id", Uuid, ForeignKey("teams.id")),
+    Column("password_hash", String(255)),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint(f"role IN ({', '.join(repr(r) for r in ROLES)})", name="role"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False, index=True),
+    Column("domain", String(253), unique=True),
+    Column("industry", String(100)),
+    Column("company_size", Integer),
+    Column("region", String(100)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    _id(),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), index=True),
+    Column("email", String(254), unique=True),
+    Column("phone", String(20)),
+    Column("first_name", String(100)),
+    Column("last_name", String(100)),
+    Column("title", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("channel", String(64), nullable=False, index=True),
+    Column("cost_per_day", Numeric(18, 2)),
+    Column("currency", String(3), nullable=False, server_default="USD"),
+    Column("starts_on", Date),
+    Column("ends_on", Date),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+campaign_costs = Table(
+    "campaign_costs",
+    metadata,
+    _id(),
+    Column("campaign_id", Uuid, ForeignKey("campaigns.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("amount", Numeric(18, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    UniqueConstraint("campaign_id", "day"),
+)
+
+leads = Table(
+    "leads",
+    metadata,
+    _id(),
+    Column("email", String(254), unique=True),
+    Column("phone", String(20), unique=True),
+    Column("external_id", String(128), unique=True),
+    Column("first_name", String(100)),
+    Column("last_name", String(100)),
+    Column("company", String(200)),
+    Column("company_key", String(200), index=True),
+    Column("title", String(200)),
+    Column("region", String(100), index=True),
+    Column("country", String(100)),
+    Column("industry", String(100), index=True),
+    Column("company_size", Integer),
+    Column("product_interest", String(100)),
+    Column("channel", String(64), nullable=False, index=True),
+    Column("campaign", String(200)),
+    Column("referrer", String(2048)),
+    *_touch_columns("first"),
+    *_touch_columns("last"),
+    Column("source", String(32), nullable=False),
+    Column("custom_fields", JSONDoc, nullable=False),
+    Column("score", Integer),
+    Column("grade", String(4)),
+    Column("owner_id", Uuid, ForeignKey("users.id"), index=True),
+    Column("team_id", Uuid, ForeignKey("teams.id")),
+    Column("in_pool", Boolean, nullable=False),
+    Column("stage", String(16), nullable=False, index=True),
+    Column("stage_entered_at", UTCDateTime, nullable=False),
+    Column("sla_due_at", UTCDateTime, index=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), index=True),
+    Column("contact_id", Uuid, ForeignKey("contacts.id")),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    CheckConstraint(f"stage IN ({_STAGES})", name="stage"),
+    CheckConstraint("email IS NOT NULL OR phone IS NOT NULL OR external_id IS NOT NULL", name="identity"),
+)
+
+stage_transitions = Table(
+    "stage_transitions",
+    metadata,
+    _id(),
+    Column("lead_id", Uuid, ForeignKey("leads.id"), nullable=False),
+    Column("from_stage", String(16)),
+    Column("to_stage", String(16), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text),
+    Index("ix_stage_transitions_lead_id_at", "lead_id", "at"),
+    CheckConstraint(f"to_stage IN ({_STAGES})", name="to_stage"),
+)
+
+touchpoints = Table(
+    "touchpoints",
+    metadata,
+    _id(),
+    Column("lead_id", Uuid, ForeignKey("leads.id"), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("channel", String(64)),
+    Column("campaign_id", Uuid, ForeignKey("campaigns.id")),
+    Column("campaign", String(200)),
+    Column("url", String(2048)),
+    Column("at", UTCDateTime, nullable=False),
+    Column("properties", JSONDoc, nullable=False),
+    Index("ix_touchpoints_lead_id_at", "lead_id", "at"),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    _id(),
+    Column("lead_id", Uuid, ForeignKey("leads.id"), nullable=False),
+    Column("user_id", Uuid, ForeignKey("users.id")),
+    Column("kind", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("subject", String(200)),
+    Column("body", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_activities_lead_id_at", "lead_id", "at"),
+    CheckConstraint(f"kind IN ({', '.join(repr(k) for k in ACTIVITY_KINDS)})", name="kind"),
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    _id(),
+    Column("lead_id", Uuid, ForeignKey("leads.id"), index=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), index=True),
+    Column("owner_id", Uuid, ForeignKey("users.id"), index=True),
+    Column("name", String(200), nullable=False),
+    Column("amount", Numeric(18, 2), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("expected_close", Date),
+    Column("stage", String(32), nullable=False),
+    Column("lost_reason", String(200)),
+    Column("closed_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+opportunity_stage_history = Table(
+    "opportunity_stage_history",
+    metadata,
+    _id(),
+    Column("opportunity_id", Uuid, ForeignKey("opportunities.id"), nullable=False),
+    Column("from_stage", String(32)),
+    Column("to_stage", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text),
+    Index("ix_opportunity_stage_history_opportunity_id_at", "opportunity_id", "at"),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    _id(),
+    Column("lead_id", Uuid, ForeignKey("leads.id"), nullable=False, index=True),
+    Column("from_owner_id", Uuid, ForeignKey("users.id")),
+    Column("to_owner_id", Uuid, ForeignKey("users.id")),
+    Column("team_id", Uuid, ForeignKey("teams.id")),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("rule", String(200)),
+    Column("reason", Text, nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("entity", String(32), nullable=False),
+    Column("entity_id", Uuid),
+    Column("data", JSONDoc, nullable=False),
+    Index("ix_audit_log_entity_entity_id", "entity", "entity_id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("response", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,67 @@
+"""The SQL unit of work: one connection, one transaction, every repository on it."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from leadfunnel.adapters.sql.engine import WRITE_OPTION
+from leadfunnel.adapters.sql.repositories import (
+    SqlActivities,
+    SqlAudit,
+    SqlIdempotency,
+    SqlLeads,
+    SqlTouchpoints,
+    SqlTransitions,
+)
+
+__all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
+
+
+class SqlUnitOfWork:
+    """``with uow: ...; uow.commit()``. Leaving the block without commit rolls back.
+
+    ``write=False`` opens a read-only transaction (a deferred ``BEGIN`` on SQLite), which
+    never waits for or blocks the writer.
+    """
+
+    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+        self._engine = engine
+        self._write = write
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> Self:
+        conn = self._engine.connect().execution_options(**{WRITE_OPTION: self._write})
+        conn.begin()
+        self._conn = conn
+        self.leads = SqlLeads(conn)
+        self.transitions = SqlTransitions(conn)
+        self.touchpoints = SqlTouchpoints(conn)
+        self.activities = SqlActivities(conn)
+        self.audit = SqlAudit(conn)
+        self.idempotency = SqlIdempotency(conn)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        if not self._write:
+            raise RuntimeError("commit() called on a read-only unit of work")
+        self._conn.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write=write)

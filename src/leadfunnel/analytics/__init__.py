@@ -1,0 +1,1 @@
+"""Analytics specs and their pure-Python oracles (plain Python, no I/O)."""

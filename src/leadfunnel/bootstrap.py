@@ -1,0 +1,39 @@
+"""The composition root: builds the engine, unit-of-work factory and clock for entry points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from leadfunnel.adapters.clock import utc_now
+from leadfunnel.adapters.sql.engine import create_store_engine
+from leadfunnel.adapters.sql.migrate import ensure_current
+from leadfunnel.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from leadfunnel.config import Settings
+from leadfunnel.services.ports import Clock
+
+__all__ = ["App", "build_app"]
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    uow_factory: SqlUnitOfWorkFactory
+    clock: Clock
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_app(settings: Settings, *, clock: Clock = utc_now, require_schema: bool = True) -> App:
+    """Wire the app. With ``require_schema`` the database must be migrated to the code's head."""
+    engine = create_store_engine(settings.database_url, create_missing=not require_schema)
+    try:
+        if require_schema:
+            ensure_current(engine)
+    except Exception:
+        engine.dispose()
+        raise
+    return App(settings=settings, engine=engine, uow_factory=SqlUnitOfWorkFactory(engine), clock=clock)

@@ -1,0 +1,1 @@
+"""Entities, identifiers, the lifecycle state machine and domain errors (plain Python)."""

@@ -1,0 +1,1 @@
+"""The ``leadfunnel`` command line (typer + rich)."""

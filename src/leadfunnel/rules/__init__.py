@@ -1,0 +1,1 @@
+"""Pure decision engines: conditions, scoring, routing, SLA and stage gates (plain Python)."""

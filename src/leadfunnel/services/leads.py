@@ -1,0 +1,88 @@
+"""Reading leads: one lead's profile and timeline, filtered lists, the stage funnel."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from leadfunnel.analytics.lifecycle_funnel import FunnelStep, LeadPath, lifecycle_funnel
+from leadfunnel.domain.errors import NotFound, ValidationError
+from leadfunnel.domain.lifecycle import parse_stage
+from leadfunnel.services.ports import Row, UnitOfWorkFactory
+
+__all__ = ["LeadView", "LeadPage", "get_lead", "list_leads", "stage_funnel", "LIST_FILTERS"]
+
+#: Filters ``list_leads`` accepts; each is an exact match except ``search``.
+LIST_FILTERS = ("stage", "channel", "region", "industry", "owner_id", "in_pool", "search")
+_MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class LeadView:
+    """A lead's profile and its unified timeline, oldest first."""
+
+    lead: Row
+    timeline: list[Row]
+
+
+@dataclass(frozen=True)
+class LeadPage:
+    items: list[Row]
+    total: int
+    limit: int
+    offset: int
+
+
+def get_lead(*, uow_factory: UnitOfWorkFactory, lead_id: uuid.UUID) -> LeadView:
+    """The lead and its timeline: touchpoints, activities and stage changes by time.
+
+    Entries at the same instant keep a stable order: stage changes, then touchpoints, then
+    activities (a lead is created before the form submit that created it is shown).
+    """
+    with uow_factory(write=False) as uow:
+        lead = uow.leads.get(lead_id)
+        if lead is None:
+            raise NotFound("lead", lead_id)
+        entries: list[tuple[Any, int, Row]] = []
+        for t in uow.transitions.for_lead(lead_id):
+            entries.append((t["at"], 0, {"type": "stage_change", **t}))
+        for t in uow.touchpoints.for_lead(lead_id):
+            entries.append((t["at"], 1, {"type": "touchpoint", **t}))
+        for a in uow.activities.for_lead(lead_id):
+            entries.append((a["at"], 2, {"type": "activity", **a}))
+    entries.sort(key=lambda e: (e[0], e[1], e[2]["id"]))
+    return LeadView(lead=lead, timeline=[row for _, _, row in entries])
+
+
+def list_leads(
+    *, uow_factory: UnitOfWorkFactory, filters: dict[str, Any], limit: int = 50, offset: int = 0
+) -> LeadPage:
+    """A page of leads matching ``filters`` (see :data:`LIST_FILTERS`), newest first."""
+    unknown = sorted(set(filters) - set(LIST_FILTERS))
+    if unknown:
+        raise ValidationError(unknown[0], f"is not a lead filter; expected one of: {', '.join(LIST_FILTERS)}")
+    if not 1 <= limit <= _MAX_PAGE:
+        raise ValidationError("limit", f"must be between 1 and {_MAX_PAGE}, got {limit}")
+    if offset < 0:
+        raise ValidationError("offset", f"must be 0 or more, got {offset}")
+    clean = {k: v for k, v in filters.items() if v is not None}
+    if "stage" in clean:
+        clean["stage"] = parse_stage(str(clean["stage"])).value
+    with uow_factory(write=False) as uow:
+        items, total = uow.leads.list(filters=clean, limit=limit, offset=offset)
+    return LeadPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def stage_funnel(*, uow_factory: UnitOfWorkFactory) -> list[FunnelStep]:
+    """Stage counts and stage-to-stage conversion from the transition log."""
+    with uow_factory(write=False) as uow:
+        pairs = uow.transitions.stages_entered()
+        current = uow.leads.current_stages()
+    entered: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for lead_id, stage in pairs:
+        entered[lead_id].add(stage)
+    return lifecycle_funnel(
+        LeadPath(frozenset(entered.get(lead_id, ())), stage) for lead_id, stage in current.items()
+    )

@@ -1,0 +1,121 @@
+"""Ports: what the services need from storage, as Protocols the adapters implement.
+
+Rows cross this boundary as plain dicts keyed by column name. Timestamps are timezone-aware
+UTC ``datetime`` values; ids are :class:`uuid.UUID`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+__all__ = [
+    "Row",
+    "ConcurrentWrite",
+    "LeadRepository",
+    "TransitionRepository",
+    "TouchpointRepository",
+    "ActivityRepository",
+    "AuditLog",
+    "IdempotencyStore",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "Clock",
+]
+
+Row = dict[str, Any]
+Clock = Callable[[], datetime]
+
+
+class ConcurrentWrite(Exception):
+    """A concurrent transaction wrote a conflicting row (unique key); the use case may retry."""
+
+
+class LeadRepository(Protocol):
+    def find_match(
+        self, *, email: str | None, phone: str | None, external_id: str | None
+    ) -> tuple[Row, str] | None:
+        """The stored lead sharing an identity, and which one matched (email > phone > external_id)."""
+
+    def get(self, lead_id: uuid.UUID) -> Row | None: ...
+
+    def insert(self, row: Mapping[str, Any]) -> None: ...
+
+    def update(self, lead_id: uuid.UUID, changes: Mapping[str, Any]) -> None: ...
+
+    def current_stages(self) -> dict[uuid.UUID, str]:
+        """Every lead's current stage, by id."""
+
+    def list(
+        self,
+        *,
+        filters: Mapping[str, Any],
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Row], int]:
+        """A page of leads, newest first, and the total count matching ``filters``."""
+
+
+class TransitionRepository(Protocol):
+    def append(self, row: Mapping[str, Any]) -> None: ...
+
+    def last_for(self, lead_id: uuid.UUID) -> Row | None: ...
+
+    def for_lead(self, lead_id: uuid.UUID) -> list[Row]: ...
+
+    def stages_entered(self) -> list[tuple[uuid.UUID, str]]:
+        """Every distinct (lead_id, to_stage) pair in the log."""
+
+
+class TouchpointRepository(Protocol):
+    def add(self, row: Mapping[str, Any]) -> None: ...
+
+    def for_lead(self, lead_id: uuid.UUID) -> list[Row]: ...
+
+
+class ActivityRepository(Protocol):
+    def for_lead(self, lead_id: uuid.UUID) -> list[Row]: ...
+
+
+class AuditLog(Protocol):
+    def record(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        entity: str,
+        entity_id: uuid.UUID | None,
+        data: Mapping[str, Any],
+    ) -> None: ...
+
+    def for_entity(self, entity: str, entity_id: uuid.UUID) -> list[Row]: ...
+
+
+class IdempotencyStore(Protocol):
+    def get(self, key: str) -> Row | None: ...
+
+    def put(self, *, key: str, request_hash: str, response: Mapping[str, Any], at: datetime) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""
+
+    leads: LeadRepository
+    transitions: TransitionRepository
+    touchpoints: TouchpointRepository
+    activities: ActivityRepository
+    audit: AuditLog
+    idempotency: IdempotencyStore
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, write: bool = True) -> UnitOfWork: ...
