@@ -36,4 +36,6 @@ def build_app(settings: Settings, *, clock: Clock = utc_now, require_schema: boo
     except Exception:
         engine.dispose()
         raise
-    return App(settings=settings, engine=engine, uow_factory=SqlUnitOfWorkFactory(engine), clock=clock)
+    return App(
+        settings=settings, engine=engine, uow_factory=SqlUnitOfWorkFactory(engine), clock=clock
+    )

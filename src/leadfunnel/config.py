@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from leadfunnel.domain.errors import ValidationError
 
-__all__ = ["Settings", "load_settings", "DEFAULT_DATABASE_URL"]
+__all__ = ["DEFAULT_DATABASE_URL", "Settings", "load_settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///./leadfunnel.db"
 _REGION = re.compile(r"^[A-Z]{2}$")
@@ -43,5 +43,7 @@ def load_settings(
     url = database or env.get("LEADFUNNEL_DATABASE_URL") or DEFAULT_DATABASE_URL
     region = env.get("LEADFUNNEL_DEFAULT_REGION", "US").strip().upper()
     if not _REGION.match(region):
-        raise ValidationError("LEADFUNNEL_DEFAULT_REGION", f"'{region}' is not an ISO 3166 two-letter region code")
+        raise ValidationError(
+            "LEADFUNNEL_DEFAULT_REGION", f"'{region}' is not an ISO 3166 two-letter region code"
+        )
     return Settings(database_url=_as_url(url), default_region=region)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from leadfunnel.domain.lifecycle import FUNNEL_PATH, Stage
 
-__all__ = ["LeadPath", "FunnelStep", "lifecycle_funnel"]
+__all__ = ["FunnelStep", "LeadPath", "lifecycle_funnel"]
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 __all__ = [
     "DomainError",
-    "ValidationError",
-    "NotFound",
-    "IllegalTransition",
     "IdempotencyConflict",
+    "IllegalTransition",
+    "NotFound",
     "StorageError",
+    "ValidationError",
 ]
 
 

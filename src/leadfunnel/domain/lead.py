@@ -13,7 +13,7 @@ from typing import Any
 
 from leadfunnel.domain.lifecycle import Stage
 
-__all__ = ["Utm", "LeadDraft", "UTM_KEYS"]
+__all__ = ["UTM_KEYS", "LeadDraft", "Utm"]
 
 UTM_KEYS = ("source", "medium", "campaign", "term", "content")
 
@@ -70,8 +70,18 @@ class LeadDraft:
     def profile_fields(self) -> dict[str, Any]:
         """Descriptive fields a merge may fill in when the stored lead lacks them."""
         names = (
-            "email", "phone", "external_id", "first_name", "last_name", "company",
-            "company_key", "title", "region", "country", "industry", "company_size",
+            "email",
+            "phone",
+            "external_id",
+            "first_name",
+            "last_name",
+            "company",
+            "company_key",
+            "title",
+            "region",
+            "country",
+            "industry",
+            "company_size",
             "product_interest",
         )
         return {name: getattr(self, name) for name in names}

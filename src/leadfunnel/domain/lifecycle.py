@@ -27,7 +27,7 @@ from enum import StrEnum
 
 from leadfunnel.domain.errors import IllegalTransition, ValidationError
 
-__all__ = ["Stage", "Lifecycle", "DEFAULT_MOVES", "DEFAULT_LIFECYCLE", "FUNNEL_PATH", "parse_stage"]
+__all__ = ["DEFAULT_LIFECYCLE", "DEFAULT_MOVES", "FUNNEL_PATH", "Lifecycle", "Stage", "parse_stage"]
 
 
 class Stage(StrEnum):
@@ -66,7 +66,9 @@ def parse_stage(value: str, *, field: str = "stage") -> Stage:
         return Stage(value.strip().lower())
     except ValueError:
         accepted = ", ".join(s.value for s in Stage)
-        raise ValidationError(field, f"unknown stage '{value}'; expected one of: {accepted}") from None
+        raise ValidationError(
+            field, f"unknown stage '{value}'; expected one of: {accepted}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,9 @@ class Lifecycle:
     def check_move(self, current: Stage, target: Stage, reason: str | None = None) -> None:
         """Raise unless ``current -> target`` is a declared move (with a reason if one is needed)."""
         if target not in self.moves.get(current, frozenset()):
-            raise IllegalTransition(current.value, target.value, [s.value for s in self.allowed_from(current)])
+            raise IllegalTransition(
+                current.value, target.value, [s.value for s in self.allowed_from(current)]
+            )
         if target in REASON_REQUIRED and not (reason and reason.strip()):
             raise ValidationError("reason", f"a reason is required when moving to '{target.value}'")
 

@@ -108,7 +108,9 @@ def _intake_once(
                 matched_on=response["matched_on"],
                 replayed=True,
             )
-    match = uow.leads.find_match(email=draft.email, phone=draft.phone, external_id=draft.external_id)
+    match = uow.leads.find_match(
+        email=draft.email, phone=draft.phone, external_id=draft.external_id
+    )
     if match is None:
         lead_id = _create(uow, draft, source, actor, now)
         outcome: Literal["created", "merged"] = "created"
@@ -182,13 +184,19 @@ def _create(uow: UnitOfWork, draft: LeadDraft, source: str, actor: str, now: dat
         }
     )
     uow.audit.record(
-        at=now, actor=actor, action="lead.created", entity="lead", entity_id=lead_id,
+        at=now,
+        actor=actor,
+        action="lead.created",
+        entity="lead",
+        entity_id=lead_id,
         data={"source": source, "stage": draft.stage.value, "channel": draft.channel},
     )
     return lead_id
 
 
-def _merge(uow: UnitOfWork, lead: Row, draft: LeadDraft, actor: str, now: datetime, matched_on: str) -> None:
+def _merge(
+    uow: UnitOfWork, lead: Row, draft: LeadDraft, actor: str, now: datetime, matched_on: str
+) -> None:
     changes: dict[str, Any] = {
         name: value
         for name, value in draft.profile_fields().items()
@@ -199,7 +207,8 @@ def _merge(uow: UnitOfWork, lead: Row, draft: LeadDraft, actor: str, now: dateti
     kept_elsewhere = [
         name
         for name in _IDENTITIES
-        if name in changes and uow.leads.find_match(**{**_NO_IDENTITY, name: changes[name]}) is not None
+        if name in changes
+        and uow.leads.find_match(**{**_NO_IDENTITY, name: changes[name]}) is not None
     ]
     for name in kept_elsewhere:
         del changes[name]
@@ -216,7 +225,11 @@ def _merge(uow: UnitOfWork, lead: Row, draft: LeadDraft, actor: str, now: dateti
     changes["version"] = lead["version"] + 1
     uow.leads.update(lead["id"], changes)
     uow.audit.record(
-        at=now, actor=actor, action="lead.merged", entity="lead", entity_id=lead["id"],
+        at=now,
+        actor=actor,
+        action="lead.merged",
+        entity="lead",
+        entity_id=lead["id"],
         data={
             "matched_on": matched_on,
             "filled": sorted(k for k in changes if k in draft.profile_fields()),

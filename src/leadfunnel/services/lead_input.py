@@ -25,7 +25,7 @@ from leadfunnel.services.normalise import (
     parse_utm,
 )
 
-__all__ = ["parse_lead_input", "LEAD_INPUT_FIELDS", "parse_timestamp"]
+__all__ = ["LEAD_INPUT_FIELDS", "parse_lead_input", "parse_timestamp"]
 
 #: Accepted input fields and their maximum length in characters.
 LEAD_INPUT_FIELDS: dict[str, int] = {
@@ -95,12 +95,18 @@ def _custom_fields(value: Any) -> dict[str, Any]:
         raise ValidationError("custom_fields", "must be an object of name -> value")
     for key, item in value.items():
         if not _CUSTOM_KEY.match(str(key)):
-            raise ValidationError("custom_fields", f"'{key}' is not a field name (letters, digits, '_')")
+            raise ValidationError(
+                "custom_fields", f"'{key}' is not a field name (letters, digits, '_')"
+            )
         if isinstance(item, dict | list):
-            raise ValidationError(f"custom_fields.{key}", "must be a plain value, not a list or object")
+            raise ValidationError(
+                f"custom_fields.{key}", "must be a plain value, not a list or object"
+            )
     size = len(json.dumps(value, ensure_ascii=False))
     if size > LEAD_INPUT_FIELDS["custom_fields"]:
-        raise ValidationError("custom_fields", f"is {size} characters as JSON; at most 16384 are allowed")
+        raise ValidationError(
+            "custom_fields", f"is {size} characters as JSON; at most 16384 are allowed"
+        )
     return dict(value)
 
 
@@ -111,7 +117,9 @@ def _company_size(raw: Mapping[str, Any]) -> int | None:
     try:
         size = int(str(value).strip().replace(",", ""))
     except ValueError:
-        raise ValidationError("company_size", f"'{value}' is not a whole number of employees") from None
+        raise ValidationError(
+            "company_size", f"'{value}' is not a whole number of employees"
+        ) from None
     if not 0 <= size <= 10_000_000:
         raise ValidationError("company_size", f"{size} is out of range (0 to 10,000,000)")
     return size
@@ -135,7 +143,9 @@ def parse_lead_input(raw: Mapping[str, Any], *, now: datetime, default_region: s
     """
     unknown = sorted(set(raw) - set(LEAD_INPUT_FIELDS))
     if unknown:
-        raise ValidationError(unknown[0], "is not a lead field; put custom data under custom_fields")
+        raise ValidationError(
+            unknown[0], "is not a lead field; put custom data under custom_fields"
+        )
     email_text, phone_text = _text(raw, "email"), _text(raw, "phone")
     external_id = _text(raw, "external_id")
     if not (email_text or phone_text or external_id):

@@ -12,7 +12,7 @@ from leadfunnel.domain.errors import NotFound, ValidationError
 from leadfunnel.domain.lifecycle import parse_stage
 from leadfunnel.services.ports import Row, UnitOfWorkFactory
 
-__all__ = ["LeadView", "LeadPage", "get_lead", "list_leads", "stage_funnel", "LIST_FILTERS"]
+__all__ = ["LIST_FILTERS", "LeadPage", "LeadView", "get_lead", "list_leads", "stage_funnel"]
 
 #: Filters ``list_leads`` accepts; each is an exact match except ``search``.
 LIST_FILTERS = ("stage", "channel", "region", "industry", "owner_id", "in_pool", "search")
@@ -62,7 +62,9 @@ def list_leads(
     """A page of leads matching ``filters`` (see :data:`LIST_FILTERS`), newest first."""
     unknown = sorted(set(filters) - set(LIST_FILTERS))
     if unknown:
-        raise ValidationError(unknown[0], f"is not a lead filter; expected one of: {', '.join(LIST_FILTERS)}")
+        raise ValidationError(
+            unknown[0], f"is not a lead filter; expected one of: {', '.join(LIST_FILTERS)}"
+        )
     if not 1 <= limit <= _MAX_PAGE:
         raise ValidationError("limit", f"must be between 1 and {_MAX_PAGE}, got {limit}")
     if offset < 0:

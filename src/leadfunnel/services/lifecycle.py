@@ -53,7 +53,9 @@ def move_lead(
     """
     target = parse_stage(to, field="to")
     if reason is not None and len(reason) > _MAX_REASON:
-        raise ValidationError("reason", f"is {len(reason)} characters long; at most {_MAX_REASON} are allowed")
+        raise ValidationError(
+            "reason", f"is {len(reason)} characters long; at most {_MAX_REASON} are allowed"
+        )
     reason = reason.strip() if reason and reason.strip() else None
     with uow_factory() as uow:
         lead = uow.leads.get(lead_id)
@@ -76,10 +78,19 @@ def move_lead(
         )
         uow.leads.update(
             lead_id,
-            {"stage": target.value, "stage_entered_at": at, "updated_at": now, "version": lead["version"] + 1},
+            {
+                "stage": target.value,
+                "stage_entered_at": at,
+                "updated_at": now,
+                "version": lead["version"] + 1,
+            },
         )
         uow.audit.record(
-            at=now, actor=actor, action="lead.stage_changed", entity="lead", entity_id=lead_id,
+            at=now,
+            actor=actor,
+            action="lead.stage_changed",
+            entity="lead",
+            entity_id=lead_id,
             data={"from": current.value, "to": target.value, "reason": reason},
         )
         uow.commit()

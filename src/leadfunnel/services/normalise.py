@@ -24,13 +24,13 @@ from leadfunnel.domain.errors import ValidationError
 from leadfunnel.domain.lead import UTM_KEYS, Utm
 
 __all__ = [
-    "normalise_email",
-    "normalise_phone",
+    "channel_from_utm",
     "clean_company",
     "company_key",
-    "parse_utm",
     "normalise_channel",
-    "channel_from_utm",
+    "normalise_email",
+    "normalise_phone",
+    "parse_utm",
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -72,7 +72,8 @@ def normalise_phone(raw: str, default_region: str) -> str:
         raise ValidationError("phone", f"'{text}' is not a phone number ({exc})") from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(
-            "phone", f"'{text}' is not a valid phone number (read with default region {default_region.upper()})"
+            "phone",
+            f"'{text}' is not a valid phone number (read with default region {default_region.upper()})",
         )
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 

@@ -12,17 +12,17 @@ from datetime import datetime
 from typing import Any, Protocol
 
 __all__ = [
-    "Row",
-    "ConcurrentWrite",
-    "LeadRepository",
-    "TransitionRepository",
-    "TouchpointRepository",
     "ActivityRepository",
     "AuditLog",
+    "Clock",
+    "ConcurrentWrite",
     "IdempotencyStore",
+    "LeadRepository",
+    "Row",
+    "TouchpointRepository",
+    "TransitionRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
-    "Clock",
 ]
 
 Row = dict[str, Any]
@@ -97,7 +97,9 @@ class AuditLog(Protocol):
 class IdempotencyStore(Protocol):
     def get(self, key: str) -> Row | None: ...
 
-    def put(self, *, key: str, request_hash: str, response: Mapping[str, Any], at: datetime) -> None: ...
+    def put(
+        self, *, key: str, request_hash: str, response: Mapping[str, Any], at: datetime
+    ) -> None: ...
 
 
 class UnitOfWork(Protocol):

@@ -31,7 +31,12 @@ _CHANNELS = {
 _REGIONS = ("East", "West", "North", "South")
 _INDUSTRIES = ("manufacturing", "retail", "software", "healthcare", "logistics")
 _PATH = (Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.WON)
-_DROP = {Stage.LEAD: Stage.NURTURE, Stage.MQL: Stage.NURTURE, Stage.SQL: Stage.DISQUALIFIED, Stage.OPPORTUNITY: Stage.LOST}
+_DROP = {
+    Stage.LEAD: Stage.NURTURE,
+    Stage.MQL: Stage.NURTURE,
+    Stage.SQL: Stage.DISQUALIFIED,
+    Stage.OPPORTUNITY: Stage.LOST,
+}
 
 
 @dataclass(frozen=True)
@@ -41,9 +46,14 @@ class SampleSummary:
 
 
 def build_sample(
-    *, uow_factory: UnitOfWorkFactory, leads: int, seed: int, now: datetime, default_region: str = "US"
+    *,
+    uow_factory: UnitOfWorkFactory,
+    leads: int,
+    seed: int,
+    now: datetime,
+    default_region: str = "US",
 ) -> SampleSummary:
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a simulation, not a secret
     names = list(_CHANNELS)
     weights = [_CHANNELS[c][0] for c in names]
     moves = 0
@@ -61,18 +71,33 @@ def build_sample(
             "occurred_at": created.isoformat(),
         }
         draft = parse_lead_input(raw, now=now, default_region=default_region)
-        result = intake_lead(uow_factory=uow_factory, draft=draft, source="sample", actor="sample", now=created)
+        result = intake_lead(
+            uow_factory=uow_factory, draft=draft, source="sample", actor="sample", now=created
+        )
         stage = Stage.LEAD
         for target, p in zip(_PATH, _CHANNELS[channel][1], strict=True):
             if rng.random() >= p:
                 if rng.random() < 0.6:  # the rest stay open where they are
-                    reason = "no budget" if _DROP[stage] in (Stage.LOST, Stage.DISQUALIFIED) else None
-                    move_lead(uow_factory=uow_factory, lead_id=result.lead_id, to=_DROP[stage].value,
-                              reason=reason, actor="sample", now=created + timedelta(days=moves % 30 + 1))
+                    reason = (
+                        "no budget" if _DROP[stage] in (Stage.LOST, Stage.DISQUALIFIED) else None
+                    )
+                    move_lead(
+                        uow_factory=uow_factory,
+                        lead_id=result.lead_id,
+                        to=_DROP[stage].value,
+                        reason=reason,
+                        actor="sample",
+                        now=created + timedelta(days=moves % 30 + 1),
+                    )
                     moves += 1
                 break
-            move_lead(uow_factory=uow_factory, lead_id=result.lead_id, to=target.value,
-                      actor="sample", now=created + timedelta(days=2 * (_PATH.index(target) + 1)))
+            move_lead(
+                uow_factory=uow_factory,
+                lead_id=result.lead_id,
+                to=target.value,
+                actor="sample",
+                now=created + timedelta(days=2 * (_PATH.index(target) + 1)),
+            )
             moves += 1
             stage = target
     return SampleSummary(leads=leads, moves=moves)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError
 
 from leadfunnel.domain.errors import StorageError
 
-__all__ = ["create_store_engine", "WRITE_OPTION", "SQLITE_BUSY_TIMEOUT_MS", "describe_url"]
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "WRITE_OPTION", "create_store_engine", "describe_url"]
 
 WRITE_OPTION = "leadfunnel_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -51,24 +51,38 @@ def create_store_engine(url: str, *, create_missing: bool = True) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StorageError(f"'{url}' is not a database URL (expected sqlite:///FILE or postgresql+psycopg://...)") from None
+        raise StorageError(
+            f"'{url}' is not a database URL (expected sqlite:///FILE or postgresql+psycopg://...)"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, create_missing)
     if parsed.get_backend_name() == "postgresql":
         if parsed.get_driver_name() != "psycopg":
-            raise StorageError("PostgreSQL URLs must use the psycopg 3 driver: postgresql+psycopg://...")
-        return create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True, pool_size=10, max_overflow=30)
-    raise StorageError(f"unsupported database '{parsed.get_backend_name()}'; use SQLite or PostgreSQL")
+            raise StorageError(
+                "PostgreSQL URLs must use the psycopg 3 driver: postgresql+psycopg://..."
+            )
+        return create_engine(
+            url, json_serializer=_json_dumps, pool_pre_ping=True, pool_size=10, max_overflow=30
+        )
+    raise StorageError(
+        f"unsupported database '{parsed.get_backend_name()}'; use SQLite or PostgreSQL"
+    )
 
 
 def _sqlite_engine(url: str, database: str | None, create_missing: bool) -> Engine:
     if not database or database == ":memory:":
-        raise StorageError("SQLite needs a file (sqlite:///path/to/leadfunnel.db); in-memory databases cannot use WAL")
+        raise StorageError(
+            "SQLite needs a file (sqlite:///path/to/leadfunnel.db); in-memory databases cannot use WAL"
+        )
     path = Path(database).expanduser().resolve()
     if not path.exists() and not create_missing:
-        raise StorageError(f"database file {path} does not exist; create it with: leadfunnel db upgrade --db '{path}'")
+        raise StorageError(
+            f"database file {path} does not exist; create it with: leadfunnel db upgrade --db '{path}'"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, json_serializer=_json_dumps, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(
+        url, json_serializer=_json_dumps, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -92,7 +106,9 @@ def _sqlite_engine(url: str, database: str | None, create_missing: bool) -> Engi
 
 def _assert_sqlite_pragmas(engine: Engine) -> None:
     with engine.connect() as conn:
-        actual = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in _EXPECTED_PRAGMAS}
+        actual = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in _EXPECTED_PRAGMAS
+        }
         busy = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
     wrong = {k: v for k, v in actual.items() if str(v).lower() != str(_EXPECTED_PRAGMAS[k])}
     if wrong or not busy:

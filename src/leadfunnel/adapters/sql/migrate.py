@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from leadfunnel.adapters.sql.engine import describe_url
 from leadfunnel.domain.errors import StorageError
 
-__all__ = ["upgrade", "current_revision", "head_revision", "ensure_current"]
+__all__ = ["current_revision", "ensure_current", "head_revision", "upgrade"]
 
 _SCRIPTS = Path(__file__).with_name("migrations")
 
@@ -51,7 +51,9 @@ def ensure_current(engine: Engine) -> None:
     current = current_revision(engine)
     where = describe_url(str(engine.url))
     if current is None:
-        raise StorageError(f"database {where} is not initialised; run: leadfunnel db upgrade --db '{where}'")
+        raise StorageError(
+            f"database {where} is not initialised; run: leadfunnel db upgrade --db '{where}'"
+        )
     if current != head_revision():
         raise StorageError(
             f"database {where} is at schema revision {current}, this leadfunnel needs {head_revision()}; "

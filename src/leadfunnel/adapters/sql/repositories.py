@@ -19,12 +19,12 @@ from leadfunnel.domain.ids import new_id
 from leadfunnel.services.ports import ConcurrentWrite, Row
 
 __all__ = [
-    "SqlLeads",
-    "SqlTransitions",
-    "SqlTouchpoints",
     "SqlActivities",
     "SqlAudit",
     "SqlIdempotency",
+    "SqlLeads",
+    "SqlTouchpoints",
+    "SqlTransitions",
 ]
 
 _UNIQUE_MARKERS = ("unique", "duplicate key")
@@ -81,9 +81,19 @@ class SqlLeads(_Repo):
         conditions = []
         for name, value in filters.items():
             if name == "search":
-                pattern = "%" + str(value).lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                pattern = (
+                    "%"
+                    + str(value)
+                    .lower()
+                    .replace("\\", "\\\\")
+                    .replace("%", "\\%")
+                    .replace("_", "\\_")
+                    + "%"
+                )
                 columns = ("email", "phone", "company", "first_name", "last_name", "external_id")
-                conditions.append(or_(*(func.lower(t.leads.c[c]).like(pattern, escape="\\") for c in columns)))
+                conditions.append(
+                    or_(*(func.lower(t.leads.c[c]).like(pattern, escape="\\") for c in columns))
+                )
             else:
                 conditions.append(t.leads.c[name] == value)
         total = self._run(select(func.count()).select_from(t.leads).where(*conditions)).scalar_one()
@@ -103,15 +113,24 @@ class SqlTransitions(_Repo):
 
     def last_for(self, lead_id: uuid.UUID) -> Row | None:
         c = t.stage_transitions.c
-        return self._one(select(t.stage_transitions).where(c.lead_id == lead_id).order_by(c.at.desc(), c.id.desc()).limit(1))
+        return self._one(
+            select(t.stage_transitions)
+            .where(c.lead_id == lead_id)
+            .order_by(c.at.desc(), c.id.desc())
+            .limit(1)
+        )
 
     def for_lead(self, lead_id: uuid.UUID) -> list[Row]:
         c = t.stage_transitions.c
-        return self._rows(select(t.stage_transitions).where(c.lead_id == lead_id).order_by(c.at, c.id))
+        return self._rows(
+            select(t.stage_transitions).where(c.lead_id == lead_id).order_by(c.at, c.id)
+        )
 
     def stages_entered(self) -> list[tuple[uuid.UUID, str]]:
         c = t.stage_transitions.c
-        return [(r.lead_id, r.to_stage) for r in self._run(select(c.lead_id, c.to_stage).distinct())]
+        return [
+            (r.lead_id, r.to_stage) for r in self._run(select(c.lead_id, c.to_stage).distinct())
+        ]
 
 
 class SqlTouchpoints(_Repo):
@@ -142,20 +161,34 @@ class SqlAudit(_Repo):
     ) -> None:
         self._run(
             t.audit_log.insert().values(
-                id=new_id(), at=at, actor=actor, action=action, entity=entity, entity_id=entity_id, data=dict(data)
+                id=new_id(),
+                at=at,
+                actor=actor,
+                action=action,
+                entity=entity,
+                entity_id=entity_id,
+                data=dict(data),
             )
         )
 
     def for_entity(self, entity: str, entity_id: uuid.UUID) -> list[Row]:
         c = t.audit_log.c
-        return self._rows(select(t.audit_log).where(c.entity == entity, c.entity_id == entity_id).order_by(c.at, c.id))
+        return self._rows(
+            select(t.audit_log)
+            .where(c.entity == entity, c.entity_id == entity_id)
+            .order_by(c.at, c.id)
+        )
 
 
 class SqlIdempotency(_Repo):
     def get(self, key: str) -> Row | None:
         return self._one(select(t.idempotency_keys).where(t.idempotency_keys.c.key == key))
 
-    def put(self, *, key: str, request_hash: str, response: Mapping[str, Any], at: datetime) -> None:
+    def put(
+        self, *, key: str, request_hash: str, response: Mapping[str, Any], at: datetime
+    ) -> None:
         self._run(
-            t.idempotency_keys.insert().values(key=key, request_hash=request_hash, response=dict(response), created_at=at)
+            t.idempotency_keys.insert().values(
+                key=key, request_hash=request_hash, response=dict(response), created_at=at
+            )
         )

@@ -7,6 +7,8 @@ audit) are append-only.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -25,6 +27,7 @@ from sqlalchemy import (
 )
 
 from leadfunnel.adapters.sql.types import JSONDoc, UTCDateTime
+from leadfunnel.domain.lead import UTM_KEYS
 from leadfunnel.domain.lifecycle import Stage
 
 __all__ = ["metadata"]
@@ -44,17 +47,17 @@ ROLES = ("admin", "manager", "marketer", "rep")
 ACTIVITY_KINDS = ("call", "email", "meeting", "note", "chat", "task")
 
 
-def _id() -> Column[object]:
+def _id() -> Column[Any]:
     return Column("id", Uuid, primary_key=True)
 
 
-def _touch_columns(prefix: str) -> list[Column[object]]:
+def _touch_columns(prefix: str) -> list[Column[Any]]:
     return [
         Column(f"{prefix}_touch_at", UTCDateTime),
         Column(f"{prefix}_channel", String(64)),
         Column(f"{prefix}_campaign", String(200)),
         Column(f"{prefix}_touch_url", String(2048)),
-        *(Column(f"{prefix}_utm_{k}", String(200)) for k in ("source", "medium", "campaign", "term", "content")),
+        *(Column(f"{prefix}_utm_{k}", String(200)) for k in UTM_KEYS),
     ]
 
 
@@ -64,7 +67,9 @@ teams = Table(
     _id(),
     Column("name", String(100), nullable=False, unique=True),
     Column("region", String(100)),
-    Column("manager_id", Uuid, ForeignKey("users.id", use_alter=True, name="fk_teams_manager_id_users")),
+    Column(
+        "manager_id", Uuid, ForeignKey("users.id", use_alter=True, name="fk_teams_manager_id_users")
+    ),
     Column("created_at", UTCDateTime, nullable=False),
 )
 
@@ -173,7 +178,9 @@ leads = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("version", Integer, nullable=False),
     CheckConstraint(f"stage IN ({_STAGES})", name="stage"),
-    CheckConstraint("email IS NOT NULL OR phone IS NOT NULL OR external_id IS NOT NULL", name="identity"),
+    CheckConstraint(
+        "email IS NOT NULL OR phone IS NOT NULL OR external_id IS NOT NULL", name="identity"
+    ),
 )
 
 stage_transitions = Table(

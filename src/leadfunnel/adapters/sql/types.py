@@ -9,7 +9,7 @@ from sqlalchemy import JSON, DateTime, Dialect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UTCDateTime", "JSONDoc"]
+__all__ = ["JSONDoc", "UTCDateTime"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -15,6 +15,14 @@ from leadfunnel.adapters.sql.repositories import (
     SqlTouchpoints,
     SqlTransitions,
 )
+from leadfunnel.services.ports import (
+    ActivityRepository,
+    AuditLog,
+    IdempotencyStore,
+    LeadRepository,
+    TouchpointRepository,
+    TransitionRepository,
+)
 
 __all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
 
@@ -25,6 +33,13 @@ class SqlUnitOfWork:
     ``write=False`` opens a read-only transaction (a deferred ``BEGIN`` on SQLite), which
     never waits for or blocks the writer.
     """
+
+    leads: LeadRepository
+    transitions: TransitionRepository
+    touchpoints: TouchpointRepository
+    activities: ActivityRepository
+    audit: AuditLog
+    idempotency: IdempotencyStore
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine

@@ -7,10 +7,9 @@ Exit codes: 0 success; 1 a domain, storage or database error (the message names 
 from __future__ import annotations
 
 import sys
-
+from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -23,7 +22,9 @@ from leadfunnel.entrypoints.cli.lead import lead_app
 from leadfunnel.services.leads import stage_funnel
 from leadfunnel.services.sample import build_sample
 
-__all__ = ["app", "main", "run"]
+__all__ = ["DEMO_DATABASE", "app", "main", "run"]
+
+DEMO_DATABASE = "leadfunnel-demo.db"
 
 app = typer.Typer(
     name="leadfunnel",
@@ -39,33 +40,58 @@ app.command("funnel")(funnel_command)
 
 @app.command("demo")
 def demo_command(
-    leads: Annotated[int, typer.Option(help="How many leads to simulate.", min=1, max=100_000)] = 300,
+    leads: Annotated[
+        int, typer.Option(help="How many leads to simulate.", min=1, max=100_000)
+    ] = 300,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same data.")] = 7,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Build a sample database (migrating it first) and print its funnel.
 
-    Refuses a database that already holds leads, so real data is never mixed with samples.
+    Without --db it rebuilds ./leadfunnel-demo.db from scratch. A database given with --db
+    that already holds leads is refused, so real data is never mixed with samples.
     """
+    if db is None:
+        db = DEMO_DATABASE
+        for suffix in ("", "-wal", "-shm"):
+            Path(DEMO_DATABASE + suffix).unlink(missing_ok=True)
     with open_app(db, require_schema=False) as lf:
         upgrade(lf.engine)
         with lf.uow_factory(write=False) as uow:
             existing = uow.leads.list(filters={}, limit=1, offset=0)[1]
         if existing:
-            raise DomainError(f"the database already holds {existing} leads; give a new one with --db FILE")
-        summary = build_sample(uow_factory=lf.uow_factory, leads=leads, seed=seed, now=lf.clock(),
-                               default_region=lf.settings.default_region)
+            raise DomainError(
+                f"the database already holds {existing} leads; give a new one with --db FILE"
+            )
+        summary = build_sample(
+            uow_factory=lf.uow_factory,
+            leads=leads,
+            seed=seed,
+            now=lf.clock(),
+            default_region=lf.settings.default_region,
+        )
         steps = stage_funnel(uow_factory=lf.uow_factory)
         database = lf.settings.database_url
 
     def render() -> None:
-        console.print(f"Built {summary.leads} sample leads with {summary.moves} stage moves in {database}")
+        console.print(
+            f"Built {summary.leads} sample leads with {summary.moves} stage moves in {database}"
+        )
         render_funnel(steps)
-        console.print("Next: leadfunnel lead list --db " + database.removeprefix("sqlite:///"))
+        path = database.removeprefix("sqlite:///")
+        console.print(f"Next: leadfunnel lead list --db {path}   |   leadfunnel funnel --db {path}")
 
-    emit(as_json, {"database": database, "leads": summary.leads, "moves": summary.moves,
-                   "steps": [s.to_dict() for s in steps]}, render)
+    emit(
+        as_json,
+        {
+            "database": database,
+            "leads": summary.leads,
+            "moves": summary.moves,
+            "steps": [s.to_dict() for s in steps],
+        },
+        render,
+    )
 
 
 def _fail(message: str) -> None:
@@ -78,14 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         command.main(args=argv, prog_name="leadfunnel", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return 2
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
         _fail("aborted")
         return 1
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument
+        exc.show()  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", 2))
     except DomainError as exc:
         _fail(exc.message)
         return 1
@@ -98,6 +124,3 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     sys.exit(main())
-
-
-

@@ -18,7 +18,7 @@ from leadfunnel.bootstrap import App, build_app
 from leadfunnel.config import load_settings
 from leadfunnel.domain.errors import ValidationError
 
-__all__ = ["DbOption", "JsonOption", "open_app", "emit", "console", "parse_uuid", "cli_actor"]
+__all__ = ["DbOption", "JsonOption", "cli_actor", "console", "emit", "open_app", "parse_uuid"]
 
 console = Console(highlight=False)
 

@@ -14,11 +14,26 @@ def _pct(value: float | None) -> str:
 
 
 def render_funnel(steps: list[FunnelStep]) -> None:
-    table = Table("stage", "reached", "from previous", "from first", "open", "dropped", "drop rate",
-                  title="Lifecycle funnel")
+    table = Table(
+        "stage",
+        "reached",
+        "from previous",
+        "from first",
+        "open",
+        "dropped",
+        "drop rate",
+        title="Lifecycle funnel",
+    )
     for step in steps:
-        table.add_row(step.stage, f"{step.reached:,}", _pct(step.conversion_from_previous),
-                      _pct(step.conversion_from_first), f"{step.open:,}", f"{step.dropped:,}", _pct(step.drop_rate))
+        table.add_row(
+            step.stage,
+            f"{step.reached:,}",
+            _pct(step.conversion_from_previous),
+            _pct(step.conversion_from_first),
+            f"{step.open:,}",
+            f"{step.dropped:,}",
+            _pct(step.drop_rate),
+        )
     console.print(table)
 
 

@@ -11,10 +11,6 @@ import typer
 from rich.table import Table
 
 from leadfunnel.domain.errors import ValidationError
-from leadfunnel.services.intake import intake_lead
-from leadfunnel.services.lead_input import parse_lead_input
-from leadfunnel.services.leads import get_lead, list_leads
-from leadfunnel.services.lifecycle import move_lead
 from leadfunnel.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -24,6 +20,10 @@ from leadfunnel.entrypoints.cli.common import (
     open_app,
     parse_uuid,
 )
+from leadfunnel.services.intake import intake_lead
+from leadfunnel.services.lead_input import parse_lead_input
+from leadfunnel.services.leads import get_lead, list_leads
+from leadfunnel.services.lifecycle import move_lead
 
 lead_app = typer.Typer(help="Add, inspect, list and move leads.", no_args_is_help=True)
 
@@ -44,7 +44,9 @@ def _read_data(data: str) -> dict[str, Any]:
     try:
         parsed = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError("--data", f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise ValidationError(
+            "--data", f"is not valid JSON ({exc.msg} at line {exc.lineno})"
+        ) from None
     if not isinstance(parsed, dict):
         raise ValidationError("--data", "must be a JSON object of field -> value")
     return parsed
@@ -69,10 +71,13 @@ def add_command(
     stage: Text = None,
     data: Annotated[
         str | None,
-        typer.Option(help="All fields as a JSON object: inline, @file.json, or - for stdin. Options override it."),
+        typer.Option(
+            help="All fields as a JSON object: inline, @file.json, or - for stdin. Options override it."
+        ),
     ] = None,
     idempotency_key: Annotated[
-        str | None, typer.Option(help="Retry-safe key: the same key and fields return the first result.")
+        str | None,
+        typer.Option(help="Retry-safe key: the same key and fields return the first result."),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -83,30 +88,73 @@ def add_command(
     """
     fields: dict[str, Any] = _read_data(data) if data else {}
     options = {
-        "email": email, "phone": phone, "first_name": first_name, "last_name": last_name,
-        "company": company, "title": title, "region": region, "country": country,
-        "industry": industry, "company_size": company_size, "product_interest": product_interest,
-        "channel": channel, "campaign": campaign, "landing_url": landing_url, "stage": stage,
+        "email": email,
+        "phone": phone,
+        "first_name": first_name,
+        "last_name": last_name,
+        "company": company,
+        "title": title,
+        "region": region,
+        "country": country,
+        "industry": industry,
+        "company_size": company_size,
+        "product_interest": product_interest,
+        "channel": channel,
+        "campaign": campaign,
+        "landing_url": landing_url,
+        "stage": stage,
     }
     fields.update({k: v for k, v in options.items() if v is not None})
     with open_app(db) as app:
-        draft = parse_lead_input(fields, now=app.clock(), default_region=app.settings.default_region)
-        result = intake_lead(
-            uow_factory=app.uow_factory, draft=draft, source="cli", actor=cli_actor(),
-            now=app.clock(), idempotency_key=idempotency_key,
+        draft = parse_lead_input(
+            fields, now=app.clock(), default_region=app.settings.default_region
         )
-    emit(as_json, result.to_dict(), lambda: console.print(
-        f"{result.outcome} lead {result.lead_id}"
-        + (f" (matched on {result.matched_on})" if result.matched_on else "")
-        + (" [replayed]" if result.replayed else "")
-    ))
+        result = intake_lead(
+            uow_factory=app.uow_factory,
+            draft=draft,
+            source="cli",
+            actor=cli_actor(),
+            now=app.clock(),
+            idempotency_key=idempotency_key,
+        )
+    emit(
+        as_json,
+        result.to_dict(),
+        lambda: console.print(
+            f"{result.outcome} lead {result.lead_id}"
+            + (f" (matched on {result.matched_on})" if result.matched_on else "")
+            + (" [replayed]" if result.replayed else "")
+        ),
+    )
 
 
 _PROFILE = (
-    "id", "stage", "email", "phone", "external_id", "first_name", "last_name", "company", "title",
-    "region", "country", "industry", "company_size", "product_interest", "channel", "campaign",
-    "first_utm_source", "first_utm_medium", "first_utm_campaign", "last_channel", "last_touch_at",
-    "owner_id", "in_pool", "score", "grade", "created_at",
+    "id",
+    "stage",
+    "email",
+    "phone",
+    "external_id",
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "region",
+    "country",
+    "industry",
+    "company_size",
+    "product_interest",
+    "channel",
+    "campaign",
+    "first_utm_source",
+    "first_utm_medium",
+    "first_utm_campaign",
+    "last_channel",
+    "last_touch_at",
+    "owner_id",
+    "in_pool",
+    "score",
+    "grade",
+    "created_at",
 )
 
 
@@ -122,7 +170,11 @@ def _describe(entry: dict[str, Any]) -> str:
 
 
 @lead_app.command("show")
-def show_command(lead_id: Annotated[str, typer.Argument(help="The lead's id.")], db: DbOption = None, as_json: JsonOption = False) -> None:
+def show_command(
+    lead_id: Annotated[str, typer.Argument(help="The lead's id.")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
     """Show a lead's profile and its timeline of touchpoints, activities and stage changes."""
     with open_app(db) as app:
         view = get_lead(uow_factory=app.uow_factory, lead_id=parse_uuid(lead_id, field="lead_id"))
@@ -147,43 +199,81 @@ def list_command(
     channel: Text = None,
     region: Text = None,
     industry: Text = None,
-    search: Annotated[str | None, typer.Option(help="Text in email, phone, company, name or external id.")] = None,
-    in_pool: Annotated[bool | None, typer.Option("--in-pool/--owned", help="Only pool leads, or only owned ones.")] = None,
+    search: Annotated[
+        str | None, typer.Option(help="Text in email, phone, company, name or external id.")
+    ] = None,
+    in_pool: Annotated[
+        bool | None, typer.Option("--in-pool/--owned", help="Only pool leads, or only owned ones.")
+    ] = None,
     limit: Annotated[int, typer.Option(help="Page size (1-1000).")] = 50,
     offset: Annotated[int, typer.Option(help="Rows to skip.")] = 0,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List leads, newest first, with filters."""
-    filters = {"stage": stage, "channel": channel, "region": region, "industry": industry, "search": search, "in_pool": in_pool}
+    filters = {
+        "stage": stage,
+        "channel": channel,
+        "region": region,
+        "industry": industry,
+        "search": search,
+        "in_pool": in_pool,
+    }
     with open_app(db) as app:
         page = list_leads(uow_factory=app.uow_factory, filters=filters, limit=limit, offset=offset)
 
     def render() -> None:
-        table = Table("id", "stage", "email / phone", "company", "channel", "created (UTC)",
-                      title=f"{page.total} leads (showing {page.offset + 1 if page.items else 0}-{page.offset + len(page.items)})")
+        table = Table(
+            "id",
+            "stage",
+            "email / phone",
+            "company",
+            "channel",
+            "created (UTC)",
+            title=f"{page.total} leads (showing {page.offset + 1 if page.items else 0}-{page.offset + len(page.items)})",
+        )
         for lead in page.items:
-            table.add_row(str(lead["id"]), lead["stage"], lead["email"] or lead["phone"] or lead["external_id"],
-                          lead["company"] or "", lead["channel"], lead["created_at"].strftime("%Y-%m-%d %H:%M"))
+            table.add_row(
+                str(lead["id"]),
+                lead["stage"],
+                lead["email"] or lead["phone"] or lead["external_id"],
+                lead["company"] or "",
+                lead["channel"],
+                lead["created_at"].strftime("%Y-%m-%d %H:%M"),
+            )
         console.print(table)
 
-    emit(as_json, {"total": page.total, "limit": page.limit, "offset": page.offset, "items": page.items}, render)
+    emit(
+        as_json,
+        {"total": page.total, "limit": page.limit, "offset": page.offset, "items": page.items},
+        render,
+    )
 
 
 @lead_app.command("move")
 def move_command(
     lead_id: Annotated[str, typer.Argument(help="The lead's id.")],
     to: Annotated[str, typer.Option("--to", help="Target stage.")],
-    reason: Annotated[str | None, typer.Option(help="Why (required for lost and disqualified).")] = None,
+    reason: Annotated[
+        str | None, typer.Option(help="Why (required for lost and disqualified).")
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Move a lead to another lifecycle stage (refused unless the move is allowed)."""
     with open_app(db) as app:
         change = move_lead(
-            uow_factory=app.uow_factory, lead_id=parse_uuid(lead_id, field="lead_id"), to=to,
-            reason=reason, actor=cli_actor(), now=app.clock(),
+            uow_factory=app.uow_factory,
+            lead_id=parse_uuid(lead_id, field="lead_id"),
+            to=to,
+            reason=reason,
+            actor=cli_actor(),
+            now=app.clock(),
         )
-    emit(as_json, change.to_dict(), lambda: console.print(
-        f"lead {change.lead_id}: {change.from_stage.value} -> {change.to_stage.value}"
-    ))
+    emit(
+        as_json,
+        change.to_dict(),
+        lambda: console.print(
+            f"lead {change.lead_id}: {change.from_stage.value} -> {change.to_stage.value}"
+        ),
+    )

@@ -1,0 +1,194 @@
+"""The CLI as a user runs it: arguments in, text or JSON out, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leadfunnel.entrypoints.cli.app import main
+
+
+class Cli:
+    def __init__(self, capsys, db: str) -> None:
+        self.capsys = capsys
+        self.db = db
+
+    def __call__(self, *args: str):
+        code = main([*args, "--db", self.db])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def json(self, *args: str):
+        code, out, err = self(*args, "--json")
+        assert code == 0, err
+        return json.loads(out)
+
+
+@pytest.fixture
+def cli(capsys, sqlite_url):
+    return Cli(capsys, sqlite_url)
+
+
+def test_db_upgrade_creates_a_new_database_and_is_safe_to_repeat(capsys, tmp_path):
+    db = str(tmp_path / "new" / "crm.db")
+    assert main(["db", "upgrade", "--db", db]) == 0
+    assert "schema at revision 0001 (was empty)" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--db", db, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["from_revision"] == "0001"
+
+
+def test_add_show_list_and_move_a_lead(cli):
+    created = cli.json(
+        "lead",
+        "add",
+        "--email",
+        " Ann.Lee@ACME.example",
+        "--phone",
+        "(415) 555-2671",
+        "--company",
+        "ACME Widgets, Inc.",
+        "--landing-url",
+        "https://x.io/p?utm_source=google&utm_medium=cpc",
+    )
+    assert created["outcome"] == "created"
+    merged = cli.json(
+        "lead", "add", "--data", json.dumps({"email": "ann.lee@acme.example", "title": "CTO"})
+    )
+    assert (merged["outcome"], merged["lead_id"], merged["matched_on"]) == (
+        "merged",
+        created["lead_id"],
+        "email",
+    )
+
+    lead_id = created["lead_id"]
+    moved = cli.json("lead", "move", lead_id, "--to", "mql", "--reason", "score 70")
+    assert (moved["from_stage"], moved["to_stage"]) == ("lead", "mql")
+
+    shown = cli.json("lead", "show", lead_id)
+    assert shown["lead"]["email"] == "ann.lee@acme.example" and shown["lead"]["title"] == "CTO"
+    assert shown["lead"]["phone"] == "+14155552671" and shown["lead"]["channel"] == "paid_search"
+    assert [e["type"] for e in shown["timeline"]] == [
+        "stage_change",
+        "touchpoint",
+        "touchpoint",
+        "stage_change",
+    ]
+
+    code, out, _ = cli("lead", "show", lead_id)
+    assert code == 0 and "lead -> mql by cli" in out and "score 70" in out
+
+    listed = cli.json("lead", "list", "--stage", "mql", "--search", "acme")
+    assert listed["total"] == 1 and listed["items"][0]["id"] == lead_id
+    assert cli.json("lead", "list", "--stage", "sql")["total"] == 0
+
+
+def test_lead_add_reads_json_from_a_file(cli, tmp_path):
+    data = tmp_path / "lead.json"
+    data.write_text(
+        json.dumps({"phone": "+86 138 1234 5678", "region": "East China"}), encoding="utf-8"
+    )
+    result = cli.json("lead", "add", "--data", f"@{data}")
+    shown = cli.json("lead", "show", result["lead_id"])
+    assert shown["lead"]["phone"] == "+8613812345678" and shown["lead"]["region"] == "East China"
+
+
+def test_funnel_reports_stage_counts_from_the_history(cli):
+    ids = [cli.json("lead", "add", "--email", f"p{i}@x.example")["lead_id"] for i in range(4)]
+    for stage in ("mql", "sql", "opportunity", "won"):
+        cli.json("lead", "move", ids[0], "--to", stage)
+    cli.json("lead", "move", ids[1], "--to", "mql")
+    cli.json("lead", "move", ids[2], "--to", "disqualified", "--reason", "student")
+    steps = {s["stage"]: s for s in cli.json("funnel")["steps"]}
+    assert [steps[s]["reached"] for s in ("lead", "mql", "sql", "opportunity", "won")] == [
+        4,
+        2,
+        1,
+        1,
+        1,
+    ]
+    assert (steps["lead"]["open"], steps["lead"]["dropped"]) == (1, 1)
+    code, out, _ = cli("funnel")
+    assert code == 0 and "Lifecycle funnel" in out and "50.0%" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["lead", "add", "--email", "bad@"], "error: email: 'bad@' is not a valid email address"),
+        (
+            ["lead", "add", "--company", "ACME"],
+            "error: contact: at least one of email, phone or external_id is required",
+        ),
+        (["lead", "add", "--data", "{oops"], "error: --data: is not valid JSON"),
+        (
+            ["lead", "add", "--email", "a@b.example", "--stage", "prospect"],
+            "error: stage: unknown stage 'prospect'",
+        ),
+        (["lead", "show", "not-a-uuid"], "error: lead_id: 'not-a-uuid' is not a lead id"),
+        (
+            ["lead", "show", "01a2043d-aa7b-73f4-af32-909fb05c105a"],
+            "error: lead 01a2043d-aa7b-73f4-af32-909fb05c105a not found",
+        ),
+        (["lead", "list", "--limit", "0"], "error: limit: must be between 1 and 1000"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code_1_and_no_traceback(cli, args, message):
+    code, out, err = cli(*args)
+    assert code == 1 and out == ""
+    assert err.startswith(message) and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_refused_move_names_the_allowed_targets(cli):
+    lead_id = cli.json("lead", "add", "--email", "a@b.example")["lead_id"]
+    code, _, err = cli("lead", "move", lead_id, "--to", "won")
+    assert code == 1
+    assert (
+        err
+        == "error: cannot move from 'lead' to 'won'; allowed from 'lead': mql, sql, nurture, disqualified\n"
+    )
+
+
+def test_missing_database_is_not_created_by_a_read(capsys, tmp_path):
+    missing = tmp_path / "typo.db"
+    assert main(["funnel", "--db", str(missing)]) == 1
+    assert "does not exist; create it with: leadfunnel db upgrade" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_unknown_option_is_a_usage_error(capsys):
+    assert main(["lead", "list", "--colour", "red"]) == 2
+    assert "No such option: --colour" in capsys.readouterr().err
+
+
+def test_demo_builds_a_sample_database_and_refuses_to_mix_into_one_with_leads(capsys, tmp_path):
+    db = str(tmp_path / "demo.db")
+    assert main(["demo", "--leads", "40", "--db", db, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["leads"] == 40 and report["steps"][0]["reached"] == 40
+    assert report["steps"][-1]["reached"] < report["steps"][1]["reached"]
+    assert main(["demo", "--db", db]) == 1
+    assert "already holds 40 leads" in capsys.readouterr().err
+
+
+def test_installed_console_script_runs(tmp_path):
+    exe = shutil.which("leadfunnel", path=str(Path(sys.executable).parent))
+    assert exe, "the leadfunnel console script is not installed in this environment"
+    env = {**os.environ, "LEADFUNNEL_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    done = subprocess.run(
+        [exe, "db", "upgrade"], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run(
+        [exe, "lead", "add", "--email", "x@y.example", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert json.loads(done.stdout)["outcome"] == "created"
