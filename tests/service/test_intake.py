@@ -128,3 +128,54 @@ def test_bad_input_writes_nothing(app, overrides):
     with pytest.raises(ValidationError):
         submit(app, **overrides)
     assert table_counts(app) == before
+
+
+def batch(app, *submissions, source="import"):
+    from leadfunnel.services.intake import IntakeItem, intake_batch
+    from leadfunnel.services.lead_input import parse_lead_input
+    from tests.builders import lead_fields
+
+    items = [
+        IntakeItem(parse_lead_input(lead_fields(**fields), now=app.clock(), default_region="US"), key)
+        for key, fields in submissions
+    ]
+    return intake_batch(uow_factory=app.uow_factory, items=items, source=source, actor="test", now=app.clock())
+
+
+def test_a_batch_merges_later_rows_into_leads_earlier_rows_created(app):
+    outcomes = batch(
+        app,
+        (None, {"email": "a@x.example", "phone": None, "title": None}),
+        (None, {"email": "A@X.example ", "phone": "(415) 555-2671", "title": None}),
+        (None, {"email": None, "phone": "+1 415-555-2671", "title": "CEO"}),
+        (None, {"email": "b@x.example"}),
+    )
+    assert [o.outcome for o in outcomes] == ["created", "merged", "merged", "created"]
+    assert [o.matched_on for o in outcomes] == [None, "email", "phone", None]
+    assert outcomes[0].lead_id == outcomes[1].lead_id == outcomes[2].lead_id != outcomes[3].lead_id
+    lead = get_lead(uow_factory=app.uow_factory, lead_id=outcomes[0].lead_id).lead
+    assert (lead["phone"], lead["title"], lead["version"]) == ("+14155552671", "CEO", 3)
+    assert table_counts(app) == {
+        "leads": 2, "stage_transitions": 2, "touchpoints": 4, "audit_log": 4, "idempotency_keys": 0,
+    }
+
+
+def test_a_key_repeated_within_a_batch_replays_or_conflicts_without_stopping_the_batch(app):
+    outcomes = batch(
+        app,
+        ("k1", {"email": "a@x.example"}),
+        ("k1", {"email": "a@x.example"}),
+        ("k1", {"email": "other@x.example"}),
+        ("k2", {"email": "c@x.example"}),
+    )
+    assert outcomes[1].replayed and outcomes[1].lead_id == outcomes[0].lead_id
+    assert isinstance(outcomes[2], IdempotencyConflict)
+    assert outcomes[3].outcome == "created"
+    assert table_counts(app)["leads"] == 2 and table_counts(app)["idempotency_keys"] == 2
+
+
+def test_a_batch_merges_into_stored_leads_found_by_any_identity(app):
+    stored = submit(app, email="stored@x.example", phone=None, external_id="crm-7")
+    outcomes = batch(app, (None, {"email": None, "external_id": "crm-7", "industry": "retail"}))
+    assert outcomes[0].lead_id == stored.lead_id and outcomes[0].matched_on == "external_id"
+    assert get_lead(uow_factory=app.uow_factory, lead_id=stored.lead_id).lead["industry"] == "manufacturing"

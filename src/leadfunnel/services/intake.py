@@ -10,9 +10,14 @@ Semantics (docs/concepts/intake.md has worked examples):
   also end in one lead: the loser of the race retries and merges.
 * **Idempotency.** With a key, the first result is stored in the same transaction. The same
   key with the same payload returns that result again (``replayed=True``) and writes
-  nothing; the same key with another payload raises :class:`IdempotencyConflict`.
+  nothing; the same key with another payload is an :class:`IdempotencyConflict`.
 * A new lead starts with a stage transition from nothing to its entry stage, so the current
   stage always equals the last transition.
+
+There is one mechanism, :func:`apply_intake`, which takes a batch: identities and keys are
+looked up in one query each, matches are decided in memory in submission order (a later
+submission in the batch merges into a lead an earlier one created), and rows are written
+with one multi-row statement per table. A single submission is a batch of one.
 """
 
 from __future__ import annotations
@@ -20,20 +25,43 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from leadfunnel.domain.errors import IdempotencyConflict, StorageError, ValidationError
+from leadfunnel.domain.errors import DomainError, IdempotencyConflict, StorageError, ValidationError
 from leadfunnel.domain.ids import new_id
-from leadfunnel.domain.lead import UTM_KEYS, LeadDraft, Utm
+from leadfunnel.domain.lead import UTM_KEYS, LeadDraft
 from leadfunnel.services.ports import ConcurrentWrite, Row, UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["IntakeResult", "intake_lead", "payload_hash"]
+__all__ = [
+    "IntakeItem",
+    "IntakeResult",
+    "apply_intake",
+    "intake_batch",
+    "intake_lead",
+    "payload_hash",
+]
 
-_MAX_ATTEMPTS = 5
-_IDENTITIES = ("email", "phone", "external_id")
-_NO_IDENTITY: dict[str, str | None] = dict.fromkeys(_IDENTITIES)
+MAX_ATTEMPTS = 5
+IDENTITIES = ("email", "phone", "external_id")
+_PROFILE = (
+    "email", "phone", "external_id", "first_name", "last_name", "company", "company_key", "title",
+    "region", "country", "industry", "company_size", "product_interest",
+)  # fmt: skip
+_TOUCH = ("touch_at", "channel", "campaign", "touch_url", *(f"utm_{k}" for k in UTM_KEYS))
+#: Columns a merge may change: what a batch update writes back.
+MERGE_COLUMNS = (
+    *_PROFILE, "custom_fields", "channel", "campaign",
+    *(f"first_{c}" for c in _TOUCH), *(f"last_{c}" for c in _TOUCH), "updated_at", "version",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class IntakeItem:
+    draft: LeadDraft
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,16 @@ class IntakeResult:
             "replayed": self.replayed,
         }
 
+    @classmethod
+    def replay(cls, stored: dict[str, Any]) -> IntakeResult:
+        return cls(
+            outcome=stored["outcome"],
+            lead_id=uuid.UUID(stored["lead_id"]),
+            touchpoint_id=uuid.UUID(stored["touchpoint_id"]),
+            matched_on=stored["matched_on"],
+            replayed=True,
+        )
+
 
 def payload_hash(draft: LeadDraft, source: str) -> str:
     """A stable fingerprint of what was asked, for idempotency comparison."""
@@ -71,168 +109,212 @@ def intake_lead(
     now: datetime,
     idempotency_key: str | None = None,
 ) -> IntakeResult:
-    """Create or merge one lead, in one transaction, retrying when a concurrent writer won."""
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
-        raise ValidationError("idempotency_key", "must be 1 to 200 characters")
-    request_hash = payload_hash(draft, source)
-    for _ in range(_MAX_ATTEMPTS):
-        try:
-            with uow_factory() as uow:
-                result = _intake_once(uow, draft, source, actor, now, idempotency_key, request_hash)
-                uow.commit()
-                return result
-        except ConcurrentWrite:
-            continue
-    raise StorageError("intake kept colliding with concurrent writes of the same lead; try again")
+    """Create or merge one lead in one transaction; raises what the batch reports for it."""
+    (outcome,) = intake_batch(
+        uow_factory=uow_factory,
+        items=[IntakeItem(draft, idempotency_key)],
+        source=source,
+        actor=actor,
+        now=now,
+    )
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
 
-def _intake_once(
-    uow: UnitOfWork,
-    draft: LeadDraft,
+def intake_batch(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    items: Sequence[IntakeItem],
     source: str,
     actor: str,
     now: datetime,
-    key: str | None,
-    request_hash: str,
-) -> IntakeResult:
-    if key is not None:
-        stored = uow.idempotency.get(key)
-        if stored is not None:
-            if stored["request_hash"] != request_hash:
-                raise IdempotencyConflict(key)
-            response = stored["response"]
-            return IntakeResult(
-                outcome=response["outcome"],
-                lead_id=uuid.UUID(response["lead_id"]),
-                touchpoint_id=uuid.UUID(response["touchpoint_id"]),
-                matched_on=response["matched_on"],
-                replayed=True,
-            )
-    match = uow.leads.find_match(
-        email=draft.email, phone=draft.phone, external_id=draft.external_id
-    )
-    if match is None:
-        lead_id = _create(uow, draft, source, actor, now)
-        outcome: Literal["created", "merged"] = "created"
-        matched_on = None
-    else:
-        lead, matched_on = match
-        lead_id = lead["id"]
-        _merge(uow, lead, draft, actor, now, matched_on)
-        outcome = "merged"
-    touchpoint_id = new_id()
-    uow.touchpoints.add(
-        {
-            "id": touchpoint_id,
-            "lead_id": lead_id,
-            "kind": draft.touchpoint_kind,
-            "channel": draft.channel,
-            "campaign": draft.campaign,
-            "url": draft.landing_url,
-            "at": draft.occurred_at,
-            "properties": {"source": source, **_utm_properties(draft.utm)},
+) -> list[IntakeResult | DomainError]:
+    """:func:`apply_intake` in its own transaction, retried when a concurrent writer won a race."""
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            with uow_factory() as uow:
+                outcomes = apply_intake(uow, items, source=source, actor=actor, now=now)
+                uow.commit()
+                return outcomes
+        except ConcurrentWrite:
+            continue
+    raise StorageError("intake kept colliding with concurrent writes of the same leads; try again")
+
+
+def apply_intake(
+    uow: UnitOfWork, items: Sequence[IntakeItem], *, source: str, actor: str, now: datetime
+) -> list[IntakeResult | DomainError]:
+    """Apply a batch inside an open unit of work. One outcome per item, in order: a result,
+    or the error that item alone failed with (the others still apply)."""
+    for item in items:
+        key = item.idempotency_key
+        if key is not None and not 1 <= len(key) <= 200:
+            raise ValidationError("idempotency_key", "must be 1 to 200 characters")
+    batch = _Batch(uow, items, source=source, actor=actor, now=now)
+    outcomes = [batch.apply(item) for item in items]
+    batch.flush()
+    return outcomes
+
+
+class _Batch:
+    """The in-memory state of one intake batch, flushed with one statement per table."""
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        items: Sequence[IntakeItem],
+        *,
+        source: str,
+        actor: str,
+        now: datetime,
+    ):
+        self.uow, self.source, self.actor, self.now = uow, source, actor, now
+        keys = sorted({i.idempotency_key for i in items if i.idempotency_key is not None})
+        self.keys: dict[str, tuple[str, dict[str, Any]]] = {
+            k: (row["request_hash"], row["response"])
+            for k, row in uow.idempotency.get_many(keys).items()
         }
-    )
-    result = IntakeResult(outcome, lead_id, touchpoint_id, matched_on)
-    if key is not None:
-        uow.idempotency.put(key=key, request_hash=request_hash, response=result.to_dict(), at=now)
-    return result
+        found = uow.leads.find_by_identities(
+            **{
+                f"{name}s": sorted({v for i in items if (v := getattr(i.draft, name))})
+                for name in IDENTITIES
+            }
+        )
+        self.by_identity: dict[tuple[str, str], Row] = {}
+        for lead in found:
+            self._index(lead)
+        self.new_leads: dict[uuid.UUID, Row] = {}
+        self.changed: dict[uuid.UUID, Row] = {}
+        self.transitions: list[Row] = []
+        self.touchpoints: list[Row] = []
+        self.audit: list[Row] = []
+        self.new_keys: list[Row] = []
+
+    def _index(self, lead: Row) -> None:
+        for name in IDENTITIES:
+            if lead.get(name):
+                self.by_identity[(name, lead[name])] = lead
+
+    def _match(self, draft: LeadDraft) -> tuple[Row, str] | None:
+        for name in IDENTITIES:
+            value = getattr(draft, name)
+            if value and (name, value) in self.by_identity:
+                return self.by_identity[(name, value)], name
+        return None
+
+    def apply(self, item: IntakeItem) -> IntakeResult | DomainError:
+        draft, key = item.draft, item.idempotency_key
+        request_hash = payload_hash(draft, self.source)
+        if key is not None and key in self.keys:
+            stored_hash, response = self.keys[key]
+            return (
+                IntakeResult.replay(response)
+                if stored_hash == request_hash
+                else IdempotencyConflict(key)
+            )
+        match = self._match(draft)
+        if match is None:
+            lead, matched_on = self._create(draft), None
+        else:
+            lead, matched_on = match
+            self._merge(lead, draft, matched_on)
+        touchpoint_id = new_id()
+        utm = {f"utm_{k}": v for k, v in draft.utm.as_dict().items()}
+        self.touchpoints.append(
+            {
+                "id": touchpoint_id, "lead_id": lead["id"], "kind": draft.touchpoint_kind,
+                "channel": draft.channel, "campaign_id": None, "campaign": draft.campaign,
+                "url": draft.landing_url, "at": draft.occurred_at, "properties": {"source": self.source, **utm},
+            }
+        )  # fmt: skip
+        result = IntakeResult(
+            "created" if match is None else "merged", lead["id"], touchpoint_id, matched_on
+        )
+        if key is not None:
+            self.keys[key] = (request_hash, result.to_dict())
+            self.new_keys.append(
+                {
+                    "key": key,
+                    "request_hash": request_hash,
+                    "response": result.to_dict(),
+                    "created_at": self.now,
+                }
+            )
+        return result
+
+    def _audit(self, action: str, lead_id: uuid.UUID, data: dict[str, Any]) -> None:
+        self.audit.append(
+            {"id": new_id(), "at": self.now, "actor": self.actor, "action": action,
+             "entity": "lead", "entity_id": lead_id, "data": data}
+        )  # fmt: skip
+
+    def _create(self, draft: LeadDraft) -> Row:
+        lead: Row = {
+            "id": new_id(), **draft.profile_fields(), **_touch("first", draft), **_touch("last", draft),
+            "channel": draft.channel, "campaign": draft.campaign, "referrer": draft.referrer,
+            "custom_fields": dict(draft.custom_fields), "score": None, "grade": None, "owner_id": None,
+            "team_id": None, "in_pool": True, "stage": draft.stage.value, "stage_entered_at": draft.occurred_at,
+            "sla_due_at": None, "account_id": None, "contact_id": None, "source": self.source,
+            "created_at": draft.occurred_at, "updated_at": self.now, "version": 1,
+        }  # fmt: skip
+        self.new_leads[lead["id"]] = lead
+        self._index(lead)
+        self.transitions.append(
+            {"id": new_id(), "lead_id": lead["id"], "from_stage": None, "to_stage": draft.stage.value,
+             "at": draft.occurred_at, "actor": self.actor, "reason": f"created via {self.source}"}
+        )  # fmt: skip
+        self._audit(
+            "lead.created",
+            lead["id"],
+            {"source": self.source, "stage": draft.stage.value, "channel": draft.channel},
+        )
+        return lead
+
+    def _merge(self, lead: Row, draft: LeadDraft, matched_on: str) -> None:
+        changes = {
+            n: v
+            for n, v in draft.profile_fields().items()
+            if v is not None and lead.get(n) in (None, "")
+        }
+        # An identity this lead lacks may belong to another lead: copying it would make one
+        # person two leads' identity, so it stays where it is (the audit entry says so).
+        elsewhere = [n for n in IDENTITIES if n in changes and (n, changes[n]) in self.by_identity]
+        for name in elsewhere:
+            del changes[name]
+        filled = sorted(changes)
+        if draft.custom_fields:
+            merged = {**draft.custom_fields, **(lead.get("custom_fields") or {})}
+            if merged != lead.get("custom_fields"):
+                changes["custom_fields"] = merged
+        if lead["last_touch_at"] is None or draft.occurred_at >= lead["last_touch_at"]:
+            changes.update(_touch("last", draft))
+        if draft.occurred_at < lead["first_touch_at"]:
+            changes.update(_touch("first", draft), channel=draft.channel, campaign=draft.campaign)
+        changes.update(updated_at=self.now, version=lead["version"] + 1)
+        lead.update(changes)
+        self._index(lead)
+        if lead["id"] not in self.new_leads:
+            self.changed[lead["id"]] = lead
+        self._audit(
+            "lead.merged",
+            lead["id"],
+            {"matched_on": matched_on, "filled": filled, "identities_of_other_leads": elsewhere},
+        )
+
+    def flush(self) -> None:
+        self.uow.leads.insert_many(list(self.new_leads.values()))
+        self.uow.leads.update_many(list(self.changed.values()), columns=MERGE_COLUMNS)
+        self.uow.transitions.append_many(self.transitions)
+        self.uow.touchpoints.add_many(self.touchpoints)
+        self.uow.audit.record_many(self.audit)
+        self.uow.idempotency.put_many(self.new_keys)
 
 
-def _utm_properties(utm: Utm) -> dict[str, str]:
-    return {f"utm_{k}": v for k, v in utm.as_dict().items()}
-
-
-def _touch_columns(prefix: str, draft: LeadDraft) -> dict[str, Any]:
-    cols: dict[str, Any] = {f"{prefix}_utm_{k}": getattr(draft.utm, k) for k in UTM_KEYS}
+def _touch(prefix: str, draft: LeadDraft) -> Row:
+    cols: Row = {f"{prefix}_utm_{k}": getattr(draft.utm, k) for k in UTM_KEYS}
     cols[f"{prefix}_touch_at"] = draft.occurred_at
     cols[f"{prefix}_touch_url"] = draft.landing_url
     cols[f"{prefix}_channel"] = draft.channel
     cols[f"{prefix}_campaign"] = draft.campaign
     return cols
-
-
-def _create(uow: UnitOfWork, draft: LeadDraft, source: str, actor: str, now: datetime) -> uuid.UUID:
-    lead_id = new_id()
-    row: dict[str, Any] = {
-        "id": lead_id,
-        **draft.profile_fields(),
-        **_touch_columns("first", draft),
-        **_touch_columns("last", draft),
-        "channel": draft.channel,
-        "campaign": draft.campaign,
-        "referrer": draft.referrer,
-        "custom_fields": draft.custom_fields,
-        "stage": draft.stage.value,
-        "stage_entered_at": draft.occurred_at,
-        "source": source,
-        "in_pool": True,
-        "created_at": draft.occurred_at,
-        "updated_at": now,
-        "version": 1,
-    }
-    uow.leads.insert(row)
-    uow.transitions.append(
-        {
-            "id": new_id(),
-            "lead_id": lead_id,
-            "from_stage": None,
-            "to_stage": draft.stage.value,
-            "at": draft.occurred_at,
-            "actor": actor,
-            "reason": f"created via {source}",
-        }
-    )
-    uow.audit.record(
-        at=now,
-        actor=actor,
-        action="lead.created",
-        entity="lead",
-        entity_id=lead_id,
-        data={"source": source, "stage": draft.stage.value, "channel": draft.channel},
-    )
-    return lead_id
-
-
-def _merge(
-    uow: UnitOfWork, lead: Row, draft: LeadDraft, actor: str, now: datetime, matched_on: str
-) -> None:
-    changes: dict[str, Any] = {
-        name: value
-        for name, value in draft.profile_fields().items()
-        if value is not None and lead.get(name) in (None, "")
-    }
-    # An identity this lead lacks may belong to another lead: copying it would make one
-    # person two leads' identity, so it stays where it is (the audit entry says so).
-    kept_elsewhere = [
-        name
-        for name in _IDENTITIES
-        if name in changes
-        and uow.leads.find_match(**{**_NO_IDENTITY, name: changes[name]}) is not None
-    ]
-    for name in kept_elsewhere:
-        del changes[name]
-    if draft.custom_fields:
-        merged = {**draft.custom_fields, **(lead.get("custom_fields") or {})}
-        if merged != lead.get("custom_fields"):
-            changes["custom_fields"] = merged
-    if lead["last_touch_at"] is None or draft.occurred_at >= lead["last_touch_at"]:
-        changes.update(_touch_columns("last", draft))
-    if draft.occurred_at < lead["first_touch_at"]:
-        changes.update(_touch_columns("first", draft))
-        changes.update(channel=draft.channel, campaign=draft.campaign)
-    changes["updated_at"] = now
-    changes["version"] = lead["version"] + 1
-    uow.leads.update(lead["id"], changes)
-    uow.audit.record(
-        at=now,
-        actor=actor,
-        action="lead.merged",
-        entity="lead",
-        entity_id=lead["id"],
-        data={
-            "matched_on": matched_on,
-            "filled": sorted(k for k in changes if k in draft.profile_fields()),
-            "identities_of_other_leads": kept_elsewhere,
-        },
-    )

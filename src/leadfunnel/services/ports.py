@@ -7,7 +7,7 @@ UTC ``datetime`` values; ids are :class:`uuid.UUID`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -34,16 +34,19 @@ class ConcurrentWrite(Exception):
 
 
 class LeadRepository(Protocol):
-    def find_match(
-        self, *, email: str | None, phone: str | None, external_id: str | None
-    ) -> tuple[Row, str] | None:
-        """The stored lead sharing an identity, and which one matched (email > phone > external_id)."""
+    def find_by_identities(
+        self, *, emails: Sequence[str], phones: Sequence[str], external_ids: Sequence[str]
+    ) -> list[Row]:
+        """Every stored lead holding any of these emails, phones or external ids."""
 
     def get(self, lead_id: uuid.UUID) -> Row | None: ...
 
-    def insert(self, row: Mapping[str, Any]) -> None: ...
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
     def update(self, lead_id: uuid.UUID, changes: Mapping[str, Any]) -> None: ...
+
+    def update_many(self, rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str]) -> None:
+        """Write ``columns`` of each row back to the lead with the row's ``id``."""
 
     def current_stages(self) -> dict[uuid.UUID, str]:
         """Every lead's current stage, by id."""
@@ -61,6 +64,8 @@ class LeadRepository(Protocol):
 class TransitionRepository(Protocol):
     def append(self, row: Mapping[str, Any]) -> None: ...
 
+    def append_many(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
     def last_for(self, lead_id: uuid.UUID) -> Row | None: ...
 
     def for_lead(self, lead_id: uuid.UUID) -> list[Row]: ...
@@ -70,7 +75,7 @@ class TransitionRepository(Protocol):
 
 
 class TouchpointRepository(Protocol):
-    def add(self, row: Mapping[str, Any]) -> None: ...
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
     def for_lead(self, lead_id: uuid.UUID) -> list[Row]: ...
 
@@ -91,15 +96,15 @@ class AuditLog(Protocol):
         data: Mapping[str, Any],
     ) -> None: ...
 
+    def record_many(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
     def for_entity(self, entity: str, entity_id: uuid.UUID) -> list[Row]: ...
 
 
 class IdempotencyStore(Protocol):
-    def get(self, key: str) -> Row | None: ...
+    def get_many(self, keys: Sequence[str]) -> dict[str, Row]: ...
 
-    def put(
-        self, *, key: str, request_hash: str, response: Mapping[str, Any], at: datetime
-    ) -> None: ...
+    def put_many(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
 
 class UnitOfWork(Protocol):

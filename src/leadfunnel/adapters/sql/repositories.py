@@ -7,11 +7,11 @@ violation surfaces as :class:`ConcurrentWrite` so the use case can retry.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Result, func, or_, select
+from sqlalchemy import Connection, Executable, Result, Table, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from leadfunnel.adapters.sql import tables as t
@@ -34,13 +34,23 @@ class _Repo:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def _run(self, statement: Executable) -> Result[Any]:
+    def _run(
+        self, statement: Executable, params: Sequence[Mapping[str, Any]] | None = None
+    ) -> Result[Any]:
         try:
-            return self._conn.execute(statement)
+            return (
+                self._conn.execute(statement, params)
+                if params is not None
+                else self._conn.execute(statement)
+            )
         except IntegrityError as exc:
             if any(marker in str(exc.orig).lower() for marker in _UNIQUE_MARKERS):
                 raise ConcurrentWrite(str(exc.orig)) from exc
             raise
+
+    def _insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self._run(table.insert(), rows)
 
     def _rows(self, statement: Executable) -> list[Row]:
         return [dict(r) for r in self._run(statement).mappings()]
@@ -51,25 +61,36 @@ class _Repo:
 
 
 class SqlLeads(_Repo):
-    def find_match(
-        self, *, email: str | None, phone: str | None, external_id: str | None
-    ) -> tuple[Row, str] | None:
-        keys = {"email": email, "phone": phone, "external_id": external_id}
-        conditions = [t.leads.c[name] == value for name, value in keys.items() if value is not None]
-        if not conditions:
-            return None
-        candidates = self._rows(select(t.leads).where(or_(*conditions)))
-        for name, value in keys.items():  # priority order: email, phone, external id
-            for lead in candidates:
-                if value is not None and lead[name] == value:
-                    return lead, name
-        return None
+    def find_by_identities(
+        self, *, emails: Sequence[str], phones: Sequence[str], external_ids: Sequence[str]
+    ) -> list[Row]:
+        c = t.leads.c
+        conditions = [
+            column.in_(values)
+            for column, values in (
+                (c.email, emails),
+                (c.phone, phones),
+                (c.external_id, external_ids),
+            )
+            if values
+        ]
+        return self._rows(select(t.leads).where(or_(*conditions))) if conditions else []
 
     def get(self, lead_id: uuid.UUID) -> Row | None:
         return self._one(select(t.leads).where(t.leads.c.id == lead_id))
 
-    def insert(self, row: Mapping[str, Any]) -> None:
-        self._run(t.leads.insert().values(**row))
+    def insert_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._insert(t.leads, rows)
+
+    def update_many(self, rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str]) -> None:
+        if not rows:
+            return
+        statement = (
+            t.leads.update()
+            .where(t.leads.c.id == bindparam("_id"))
+            .values({name: bindparam(f"_{name}") for name in columns})
+        )
+        self._run(statement, [{"_id": r["id"], **{f"_{n}": r[n] for n in columns}} for r in rows])
 
     def update(self, lead_id: uuid.UUID, changes: Mapping[str, Any]) -> None:
         self._run(t.leads.update().where(t.leads.c.id == lead_id).values(**changes))
@@ -109,7 +130,10 @@ class SqlLeads(_Repo):
 
 class SqlTransitions(_Repo):
     def append(self, row: Mapping[str, Any]) -> None:
-        self._run(t.stage_transitions.insert().values(**row))
+        self._insert(t.stage_transitions, [row])
+
+    def append_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._insert(t.stage_transitions, rows)
 
     def last_for(self, lead_id: uuid.UUID) -> Row | None:
         c = t.stage_transitions.c
@@ -134,8 +158,8 @@ class SqlTransitions(_Repo):
 
 
 class SqlTouchpoints(_Repo):
-    def add(self, row: Mapping[str, Any]) -> None:
-        self._run(t.touchpoints.insert().values(**row))
+    def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._insert(t.touchpoints, rows)
 
     def for_lead(self, lead_id: uuid.UUID) -> list[Row]:
         c = t.touchpoints.c
@@ -171,6 +195,9 @@ class SqlAudit(_Repo):
             )
         )
 
+    def record_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._insert(t.audit_log, rows)
+
     def for_entity(self, entity: str, entity_id: uuid.UUID) -> list[Row]:
         c = t.audit_log.c
         return self._rows(
@@ -181,14 +208,11 @@ class SqlAudit(_Repo):
 
 
 class SqlIdempotency(_Repo):
-    def get(self, key: str) -> Row | None:
-        return self._one(select(t.idempotency_keys).where(t.idempotency_keys.c.key == key))
+    def get_many(self, keys: Sequence[str]) -> dict[str, Row]:
+        if not keys:
+            return {}
+        rows = self._rows(select(t.idempotency_keys).where(t.idempotency_keys.c.key.in_(keys)))
+        return {row["key"]: row for row in rows}
 
-    def put(
-        self, *, key: str, request_hash: str, response: Mapping[str, Any], at: datetime
-    ) -> None:
-        self._run(
-            t.idempotency_keys.insert().values(
-                key=key, request_hash=request_hash, response=dict(response), created_at=at
-            )
-        )
+    def put_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._insert(t.idempotency_keys, rows)

@@ -78,6 +78,7 @@ users = Table(
     metadata,
     _id(),
     Column("email", String(254), nullable=False, unique=True),
+    Column("external_id", String(128)),
     Column("name", String(200), nullable=False),
     Column("role", String(16), nullable=False),
     Column("team_id", Uuid, ForeignKey("teams.id")),
@@ -86,6 +87,7 @@ users = Table(
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint(f"role IN ({', '.join(repr(r) for r in ROLES)})", name="role"),
+    Index("ix_users_external_id", "external_id", unique=True),
 )
 
 accounts = Table(
@@ -293,4 +295,39 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("response", JSONDoc, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    _id(),
+    Column("kind", String(32), nullable=False),
+    Column("file_name", String(500), nullable=False),
+    # The same file (by content) with the same mapping resumes the same job.
+    Column("fingerprint", String(64), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("batch_size", Integer, nullable=False),
+    Column("total_rows", Integer, nullable=False),
+    Column("rows_done", Integer, nullable=False),
+    Column("created", Integer, nullable=False),
+    Column("merged", Integer, nullable=False),
+    Column("unchanged", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    CheckConstraint("status IN ('running', 'completed')", name="status"),
+)
+
+import_errors = Table(
+    "import_errors",
+    metadata,
+    _id(),
+    Column("job_id", Uuid, ForeignKey("import_jobs.id"), nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("column_name", String(200), nullable=False),
+    Column("value", Text),
+    Column("reason", Text, nullable=False),
+    Index("ix_import_errors_job_id_row_number", "job_id", "row_number"),
 )
