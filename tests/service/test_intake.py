@@ -136,10 +136,14 @@ def batch(app, *submissions, source="import"):
     from tests.builders import lead_fields
 
     items = [
-        IntakeItem(parse_lead_input(lead_fields(**fields), now=app.clock(), default_region="US"), key)
+        IntakeItem(
+            parse_lead_input(lead_fields(**fields), now=app.clock(), default_region="US"), key
+        )
         for key, fields in submissions
     ]
-    return intake_batch(uow_factory=app.uow_factory, items=items, source=source, actor="test", now=app.clock())
+    return intake_batch(
+        uow_factory=app.uow_factory, items=items, source=source, actor="test", now=app.clock()
+    )
 
 
 def test_a_batch_merges_later_rows_into_leads_earlier_rows_created(app):
@@ -156,7 +160,11 @@ def test_a_batch_merges_later_rows_into_leads_earlier_rows_created(app):
     lead = get_lead(uow_factory=app.uow_factory, lead_id=outcomes[0].lead_id).lead
     assert (lead["phone"], lead["title"], lead["version"]) == ("+14155552671", "CEO", 3)
     assert table_counts(app) == {
-        "leads": 2, "stage_transitions": 2, "touchpoints": 4, "audit_log": 4, "idempotency_keys": 0,
+        "leads": 2,
+        "stage_transitions": 2,
+        "touchpoints": 4,
+        "audit_log": 4,
+        "idempotency_keys": 0,
     }
 
 
@@ -178,4 +186,15 @@ def test_a_batch_merges_into_stored_leads_found_by_any_identity(app):
     stored = submit(app, email="stored@x.example", phone=None, external_id="crm-7")
     outcomes = batch(app, (None, {"email": None, "external_id": "crm-7", "industry": "retail"}))
     assert outcomes[0].lead_id == stored.lead_id and outcomes[0].matched_on == "external_id"
-    assert get_lead(uow_factory=app.uow_factory, lead_id=stored.lead_id).lead["industry"] == "manufacturing"
+    assert (
+        get_lead(uow_factory=app.uow_factory, lead_id=stored.lead_id).lead["industry"]
+        == "manufacturing"
+    )
+
+
+def test_an_older_touch_without_channel_information_keeps_the_known_channel(app, clock):
+    first = submit(app, channel="webinar", landing_url=None)
+    older = (clock.now - timedelta(days=2)).isoformat()
+    submit(app, occurred_at=older, landing_url=None)  # no channel, no UTM: channel "unknown"
+    lead = get_lead(uow_factory=app.uow_factory, lead_id=first.lead_id).lead
+    assert lead["channel"] == "webinar" and lead["first_touch_at"].isoformat() == older

@@ -115,3 +115,25 @@ def test_channel_names_become_slugs_and_junk_is_refused():
     assert normalise_channel("trade-show") == "trade_show"
     with pytest.raises(ValidationError, match="channel"):
         normalise_channel("paid/search!")
+
+
+from email_validator import validate_email  # noqa: E402
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from leadfunnel.services.normalise import _PLAIN_EMAIL  # noqa: E402
+
+_ALPHABET = st.sampled_from([*list("abcXYZ019.-_+@'!#"), "..", "@@", ".io", ".test", "é"])
+
+
+@given(st.one_of(st.emails(), st.lists(_ALPHABET, min_size=3, max_size=30).map("".join)))
+def test_fast_email_path_accepts_only_what_the_full_validator_accepts(text):
+    """The fast path is an optimisation: it never accepts an address the parser refuses,
+    and it normalises exactly as the full path does."""
+    try:
+        fast = normalise_email(text)
+    except ValidationError:
+        return
+    if _PLAIN_EMAIL.match(text.strip().lower()):
+        checked = validate_email(text.strip(), check_deliverability=False)
+        assert checked.normalized.lower() == fast

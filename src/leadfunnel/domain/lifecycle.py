@@ -56,6 +56,15 @@ DEFAULT_MOVES: Mapping[Stage, frozenset[Stage]] = {
     Stage.DISQUALIFIED: frozenset({Stage.NURTURE}),
 }
 
+_RANK = {
+    Stage.LEAD: 0,
+    Stage.MQL: 1,
+    Stage.SQL: 2,
+    Stage.OPPORTUNITY: 3,
+    Stage.WON: 4,
+    Stage.LOST: 4,
+}
+
 #: Moves into these stages must say why (the reason feeds lost-reason analytics).
 REASON_REQUIRED: frozenset[Stage] = frozenset({Stage.LOST, Stage.DISQUALIFIED})
 
@@ -84,6 +93,23 @@ class Lifecycle:
     def allowed_from(self, current: Stage) -> list[Stage]:
         """The stages a lead in ``current`` may move to, in funnel order."""
         return [s for s in Stage if s in self.moves.get(current, frozenset())]
+
+    def check_history_move(self, current: Stage, target: Stage) -> None:
+        """Raise unless ``current -> target`` may appear in imported history.
+
+        History exported from another system rarely records every step, so besides the
+        declared moves a forward jump along ``lead < mql < sql < opportunity < won | lost``
+        is accepted (``mql -> won``: the deal closed, the steps between were not logged).
+        Backward jumps and moves out of closed stages still need a declared move. No reason
+        is required: the source system may not have one.
+        """
+        if target in self.moves.get(current, frozenset()):
+            return
+        if current in _RANK and target in _RANK and _RANK[target] > _RANK[current]:
+            return
+        raise IllegalTransition(
+            current.value, target.value, [s.value for s in self.allowed_from(current)]
+        )
 
     def check_move(self, current: Stage, target: Stage, reason: str | None = None) -> None:
         """Raise unless ``current -> target`` is a declared move (with a reason if one is needed)."""

@@ -26,7 +26,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -92,11 +92,13 @@ class IntakeResult:
         )
 
 
+_DRAFT_FIELDS = tuple(f.name for f in fields(LeadDraft))
+
+
 def payload_hash(draft: LeadDraft, source: str) -> str:
     """A stable fingerprint of what was asked, for idempotency comparison."""
-    data = asdict(draft)
-    data["source"] = source
-    blob = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    values = [getattr(draft, name) for name in _DRAFT_FIELDS]
+    blob = json.dumps([source, *values], sort_keys=True, default=repr, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -290,7 +292,10 @@ class _Batch:
         if lead["last_touch_at"] is None or draft.occurred_at >= lead["last_touch_at"]:
             changes.update(_touch("last", draft))
         if draft.occurred_at < lead["first_touch_at"]:
-            changes.update(_touch("first", draft), channel=draft.channel, campaign=draft.campaign)
+            changes.update(_touch("first", draft))
+            # An older touch that says nothing about its channel does not erase a known one.
+            if draft.channel != "unknown" or lead["channel"] == "unknown":
+                changes.update(channel=draft.channel, campaign=draft.campaign)
         changes.update(updated_at=self.now, version=lead["version"] + 1)
         lead.update(changes)
         self._index(lead)

@@ -18,7 +18,7 @@ import unicodedata
 from urllib.parse import parse_qs, urlsplit
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.domain.lead import UTM_KEYS, Utm
@@ -43,11 +43,24 @@ _NON_WORD = re.compile(r"[^\w]+")
 _CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 
 
+# Plainly well-formed addresses (ASCII, dot-atoms, a letter TLD) are accepted without the
+# full parser; anything else (quoted local parts, IDNs, special-use domains) goes through
+# email-validator. The fast path accepts a subset of what email-validator accepts.
+_PLAIN_EMAIL = re.compile(
+    r"^(?=.{1,254}$)(?=[^@]{1,64}@)[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,63})$"
+)
+
+
 def normalise_email(raw: str) -> str:
     """``'  Ann.Lee@Example.COM '`` -> ``'ann.lee@example.com'``; raises on bad syntax."""
     text = raw.strip()
     if not text:
         raise ValidationError("email", "is empty")
+    lowered = text.lower()
+    plain = _PLAIN_EMAIL.match(lowered)
+    if plain and plain.group(1) not in SPECIAL_USE_DOMAIN_NAMES:
+        return lowered
     try:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:

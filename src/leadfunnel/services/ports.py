@@ -7,7 +7,7 @@ UTC ``datetime`` values; ids are :class:`uuid.UUID`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -18,7 +18,9 @@ __all__ = [
     "ConcurrentWrite",
     "IdempotencyStore",
     "LeadRepository",
+    "Records",
     "Row",
+    "TabularSource",
     "TouchpointRepository",
     "TransitionRepository",
     "UnitOfWork",
@@ -51,6 +53,9 @@ class LeadRepository(Protocol):
     def current_stages(self) -> dict[uuid.UUID, str]:
         """Every lead's current stage, by id."""
 
+    def stages_and_values(self, dimension: str) -> dict[uuid.UUID, tuple[str, Any]]:
+        """Every lead's current stage and its value of ``dimension`` (a lead column), by id."""
+
     def list(
         self,
         *,
@@ -69,6 +74,9 @@ class TransitionRepository(Protocol):
     def last_for(self, lead_id: uuid.UUID) -> Row | None: ...
 
     def for_lead(self, lead_id: uuid.UUID) -> list[Row]: ...
+
+    def last_for_many(self, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row]:
+        """The last transition of each of these leads (leads without one are absent)."""
 
     def stages_entered(self) -> list[tuple[uuid.UUID, str]]:
         """Every distinct (lead_id, to_stage) pair in the log."""
@@ -107,6 +115,38 @@ class IdempotencyStore(Protocol):
     def put_many(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
 
+class TabularSource(Protocol):
+    """A file already read and checked (see ``adapters/files/tabular.py``)."""
+
+    name: str
+    columns: list[str]
+    fingerprint: str
+    broken_rows: list[tuple[int, str]]
+
+    @property
+    def total_rows(self) -> int: ...
+
+    def rows(self, start: int = 0) -> Iterator[tuple[int, dict[str, str | None]]]:
+        """Rows from record index ``start`` on, as (spreadsheet row number, values)."""
+
+
+class Records(Protocol):
+    """Plain multi-row access to the tables bulk use cases write (imports).
+
+    ``table`` must be one the adapter allows; every value is a bound parameter.
+    """
+
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def select_in(self, table: str, column: str, values: Sequence[Any]) -> list[Row]:
+        """Rows whose ``column`` is one of ``values``."""
+
+    def update(
+        self, table: str, rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str]
+    ) -> None:
+        """Write ``columns`` of each row to the row with the same ``id``."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""
 
@@ -116,6 +156,7 @@ class UnitOfWork(Protocol):
     activities: ActivityRepository
     audit: AuditLog
     idempotency: IdempotencyStore
+    records: Records
 
     def __enter__(self) -> UnitOfWork: ...
 

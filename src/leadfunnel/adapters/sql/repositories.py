@@ -6,12 +6,13 @@ violation surfaces as :class:`ConcurrentWrite` so the use case can retry.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Executable, Result, Table, bindparam, func, or_, select
+from sqlalchemy import Connection, Dialect, Executable, Result, Table, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from leadfunnel.adapters.sql import tables as t
@@ -28,6 +29,24 @@ __all__ = [
 ]
 
 _UNIQUE_MARKERS = ("unique", "duplicate key")
+
+
+@functools.lru_cache(maxsize=256)
+def _sqlite_insert_plan(
+    dialect: Dialect, table: Table, names: tuple[str, ...]
+) -> tuple[str, list[Any]]:
+    """A positional INSERT for SQLite and the bind processor of each column.
+
+    The processors are the ones SQLAlchemy itself applies (UUID to hex, UTC time to text,
+    JSON to text), so rows written here read back exactly like rows written by Core; what
+    this saves is Core's per-parameter bookkeeping, which dominates bulk inserts.
+    """
+    columns = [table.c[name] for name in names]
+    quoted = ", ".join(f'"{c.name}"' for c in columns)
+    marks = ", ".join("?" * len(columns))
+    # Names come from the declared tables, never from input; values are bound parameters.
+    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})'  # noqa: S608
+    return sql, [c.type._cached_bind_processor(dialect) for c in columns]
 
 
 class _Repo:
@@ -49,8 +68,26 @@ class _Repo:
             raise
 
     def _insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
+        if not rows:
+            return
+        if self._conn.dialect.name != "sqlite":
             self._run(table.insert(), rows)
+            return
+        names = tuple(rows[0])
+        sql, processors = _sqlite_insert_plan(self._conn.dialect, table, names)
+        params = [
+            tuple(
+                value if proc is None else proc(value)
+                for proc, value in zip(processors, map(row.__getitem__, names), strict=True)
+            )
+            for row in rows
+        ]
+        try:
+            self._conn.exec_driver_sql(sql, params)
+        except IntegrityError as exc:
+            if any(marker in str(exc.orig).lower() for marker in _UNIQUE_MARKERS):
+                raise ConcurrentWrite(str(exc.orig)) from exc
+            raise
 
     def _rows(self, statement: Executable) -> list[Row]:
         return [dict(r) for r in self._run(statement).mappings()]
@@ -83,20 +120,18 @@ class SqlLeads(_Repo):
         self._insert(t.leads, rows)
 
     def update_many(self, rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str]) -> None:
-        if not rows:
-            return
-        statement = (
-            t.leads.update()
-            .where(t.leads.c.id == bindparam("_id"))
-            .values({name: bindparam(f"_{name}") for name in columns})
-        )
-        self._run(statement, [{"_id": r["id"], **{f"_{n}": r[n] for n in columns}} for r in rows])
+        SqlRecords(self._conn).update("leads", rows, columns=columns)
 
     def update(self, lead_id: uuid.UUID, changes: Mapping[str, Any]) -> None:
         self._run(t.leads.update().where(t.leads.c.id == lead_id).values(**changes))
 
     def current_stages(self) -> dict[uuid.UUID, str]:
         return {r.id: r.stage for r in self._run(select(t.leads.c.id, t.leads.c.stage))}
+
+    def stages_and_values(self, dimension: str) -> dict[uuid.UUID, tuple[str, Any]]:
+        c = t.leads.c
+        rows = self._run(select(c.id, c.stage, c[dimension].label("value"))).mappings()
+        return {r["id"]: (r["stage"], r["value"]) for r in rows}
 
     def list(self, *, filters: Mapping[str, Any], limit: int, offset: int) -> tuple[list[Row], int]:
         conditions = []
@@ -149,6 +184,17 @@ class SqlTransitions(_Repo):
         return self._rows(
             select(t.stage_transitions).where(c.lead_id == lead_id).order_by(c.at, c.id)
         )
+
+    def last_for_many(self, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row]:
+        if not lead_ids:
+            return {}
+        c = t.stage_transitions.c
+        rows = self._rows(
+            select(t.stage_transitions)
+            .where(c.lead_id.in_(lead_ids))
+            .order_by(c.lead_id, c.at, c.id)
+        )
+        return {row["lead_id"]: row for row in rows}  # later rows overwrite: the last one stays
 
     def stages_entered(self) -> list[tuple[uuid.UUID, str]]:
         c = t.stage_transitions.c
@@ -216,3 +262,44 @@ class SqlIdempotency(_Repo):
 
     def put_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         self._insert(t.idempotency_keys, rows)
+
+
+class SqlRecords(_Repo):
+    """Multi-row access for bulk use cases, limited to the tables named here."""
+
+    TABLES: ClassVar[dict[str, Table]] = {
+        name: t.metadata.tables[name]
+        for name in (
+            "users", "assignments", "touchpoints", "activities", "opportunities",
+            "opportunity_stage_history", "campaigns", "campaign_costs", "import_jobs", "import_errors",
+            "leads", "stage_transitions", "audit_log",
+        )
+    }  # fmt: skip
+
+    def _table(self, name: str) -> Table:
+        try:
+            return self.TABLES[name]
+        except KeyError:
+            raise ValueError(f"table {name!r} is not open to bulk access") from None
+
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._insert(self._table(table), rows)
+
+    def select_in(self, table: str, column: str, values: Sequence[Any]) -> list[Row]:
+        if not values:
+            return []
+        target = self._table(table)
+        return self._rows(select(target).where(target.c[column].in_(list(values))))
+
+    def update(
+        self, table: str, rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str]
+    ) -> None:
+        if not rows:
+            return
+        target = self._table(table)
+        statement = (
+            target.update()
+            .where(target.c.id == bindparam("_id"))
+            .values({n: bindparam(f"_{n}") for n in columns})
+        )
+        self._run(statement, [{"_id": r["id"], **{f"_{n}": r[n] for n in columns}} for r in rows])

@@ -12,6 +12,7 @@ from leadfunnel.adapters.sql.repositories import (
     SqlAudit,
     SqlIdempotency,
     SqlLeads,
+    SqlRecords,
     SqlTouchpoints,
     SqlTransitions,
 )
@@ -20,6 +21,7 @@ from leadfunnel.services.ports import (
     AuditLog,
     IdempotencyStore,
     LeadRepository,
+    Records,
     TouchpointRepository,
     TransitionRepository,
 )
@@ -40,6 +42,7 @@ class SqlUnitOfWork:
     activities: ActivityRepository
     audit: AuditLog
     idempotency: IdempotencyStore
+    records: Records
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -56,6 +59,7 @@ class SqlUnitOfWork:
         self.activities = SqlActivities(conn)
         self.audit = SqlAudit(conn)
         self.idempotency = SqlIdempotency(conn)
+        self.records = SqlRecords(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -20,7 +20,8 @@ from leadfunnel.domain.errors import ValidationError
 
 __all__ = ["DbOption", "JsonOption", "cli_actor", "console", "emit", "open_app", "parse_uuid"]
 
-console = Console(highlight=False)
+# soft_wrap: a message is one line in logs and pipes, whatever the width.
+console = Console(highlight=False, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,

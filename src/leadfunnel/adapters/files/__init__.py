@@ -1,0 +1,1 @@
+"""Reading and writing tabular files (CSV, XLSX) for imports and exports."""

@@ -1,0 +1,70 @@
+"""Export data sets as tables (columns + rows) for the file writers.
+
+Data sets: ``leads`` (with the list filters), ``funnel`` (the lifecycle funnel), ``kpi``
+(lead KPIs, optionally by a dimension). Writers neutralise spreadsheet formulas; see
+``adapters/files/writers.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from leadfunnel.domain.errors import ValidationError
+from leadfunnel.services.kpis import lead_kpis
+from leadfunnel.services.leads import list_leads, stage_funnel
+from leadfunnel.services.ports import UnitOfWorkFactory
+
+__all__ = ["EXPORT_DATASETS", "LEAD_EXPORT_COLUMNS", "Table", "export_table"]
+
+EXPORT_DATASETS = ("leads", "funnel", "kpi")
+LEAD_EXPORT_COLUMNS = (
+    "id", "created_at", "stage", "stage_entered_at", "email", "phone", "external_id", "first_name",
+    "last_name", "company", "title", "region", "country", "industry", "company_size", "product_interest",
+    "channel", "campaign", "first_utm_source", "first_utm_medium", "first_utm_campaign", "last_channel",
+    "last_touch_at", "owner_id", "in_pool", "score", "grade",
+)  # fmt: skip
+_PAGE = 1000
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: Iterator[list[Any]]
+
+
+def _lead_rows(uow_factory: UnitOfWorkFactory, filters: dict[str, Any]) -> Iterator[list[Any]]:
+    offset = 0
+    while True:
+        page = list_leads(uow_factory=uow_factory, filters=filters, limit=_PAGE, offset=offset)
+        for lead in page.items:
+            yield [lead[c] for c in LEAD_EXPORT_COLUMNS]
+        offset += _PAGE
+        if offset >= page.total:
+            return
+
+
+def export_table(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    dataset: str,
+    filters: dict[str, Any] | None = None,
+    by: str | None = None,
+) -> Table:
+    """The columns and rows of ``dataset``; rows are produced as the writer consumes them."""
+    if dataset == "leads":
+        # Validate the filters now, not when the writer first asks for a row.
+        list_leads(uow_factory=uow_factory, filters=filters or {}, limit=1)
+        return Table(list(LEAD_EXPORT_COLUMNS), _lead_rows(uow_factory, filters or {}))
+    if dataset == "funnel":
+        steps = [s.to_dict() for s in stage_funnel(uow_factory=uow_factory)]
+        columns = list(steps[0])
+        return Table(columns, iter([[s[c] for c in columns] for s in steps]))
+    if dataset == "kpi":
+        rows = [r.to_dict() for r in lead_kpis(uow_factory=uow_factory, by=by)]
+        columns = list(rows[0]) if rows else ["group", "leads"]
+        return Table(columns, iter([[r[c] for c in columns] for r in rows]))
+    raise ValidationError(
+        "dataset", f"unknown data set '{dataset}'; expected one of: {', '.join(EXPORT_DATASETS)}"
+    )

@@ -1,0 +1,1 @@
+"""Bulk import of leads and their history from CSV/XLSX files (``leadfunnel import``)."""
