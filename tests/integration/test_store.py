@@ -138,3 +138,43 @@ def test_unique_indexes_back_deduplication(any_app):
     clone = {**first, "id": __import__("leadfunnel.domain.ids", fromlist=["new_id"]).new_id()}
     with pytest.raises(IntegrityError), any_app.engine.begin() as conn:
         conn.execute(leads.insert().values(**clone))
+
+
+def test_upgrading_a_database_with_data_keeps_it_and_downgrade_round_trips(store_url):
+    from alembic import command
+    from sqlalchemy import text
+
+    from leadfunnel.adapters.sql.migrate import _config
+
+    engine = create_store_engine(store_url)
+    try:
+        command.downgrade(_config(engine), "0001")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO teams (id, name, created_at) VALUES (:id, 'East', :at)"),
+                         {"id": "0" * 32 if engine.dialect.name == "sqlite" else "00000000-0000-0000-0000-000000000000",
+                          "at": "2025-01-01 00:00:00"})  # fmt: skip
+            conn.execute(text("INSERT INTO users (id, email, name, role, team_id, timezone, active, created_at) "
+                              "SELECT id, 'm@x.example', 'M', 'manager', id, 'UTC', true, created_at FROM teams"))  # fmt: skip
+            conn.execute(text("UPDATE teams SET manager_id = id"))
+        before, after = upgrade(engine)
+        assert (before, after) == ("0001", head_revision())
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT email, external_id FROM users")).one() == (
+                "m@x.example",
+                None,
+            )
+            assert (
+                conn.execute(
+                    text("SELECT count(*) FROM teams WHERE manager_id IS NOT NULL")
+                ).scalar_one()
+                == 1
+            )
+            if engine.dialect.name == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        command.downgrade(_config(engine), "0001")
+        upgrade(engine)
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == []
+    finally:
+        engine.dispose()

@@ -59,6 +59,11 @@ def _text(raw: Mapping[str, Any], name: str) -> str | None:
     value = raw.get(name)
     if value is None:
         return None
+    if type(value) is str:  # the common case, first
+        text = value.strip()
+        if len(text) > LEAD_INPUT_FIELDS[name]:
+            raise ValidationError(name, f"is {len(text)} characters long; at most {LEAD_INPUT_FIELDS[name]} are allowed")
+        return text or None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValidationError(name, f"must be text, got {type(value).__name__}")
     text = str(value).strip()

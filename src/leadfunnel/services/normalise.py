@@ -115,7 +115,7 @@ def parse_utm(url: str | None, explicit: dict[str, str | None] | None = None) ->
     'cpc'
     """
     found: dict[str, str | None] = dict.fromkeys(UTM_KEYS)
-    if url:
+    if url and "utm_" in url:
         query = parse_qs(urlsplit(url).query, keep_blank_values=False)
         for key in UTM_KEYS:
             values = query.get(f"utm_{key}")
