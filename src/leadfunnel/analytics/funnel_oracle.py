@@ -1,0 +1,246 @@
+"""The lifecycle funnel, computed the slow, obvious way: the reference every engine must equal.
+
+It reads each lead's raw stage history (not the milestone table the engines use), so an
+engine that agrees with it on random histories is right by construction, not by sharing code.
+
+Semantics (docs/concepts/funnels.md has worked examples):
+
+* A lead's **time at a step** is its first entry into that step's stage or into any later
+  stage of the path ``lead > mql > sql > opportunity > won`` (a skipped stage is reached when
+  a later one is). These times never decrease along the steps.
+* **ordered** (and **any**, identical for lifecycle steps): a lead counts at step k if it
+  counts at step k-1, has a time at step k, that time is within ``window_days`` of its time
+  at step 1, and within ``step_windows[k-1]`` of its time at step k-1.
+* **strict**: the lead's history has the steps' stages as consecutive stage changes (no
+  other stage in between, no skips), at some point; windows apply from that occurrence.
+* **open** at step k: counted at k, not at k+1, its current stage is on the path between
+  step k's stage and step k+1's (not nurture, lost or disqualified), and its windows have
+  not yet run out at ``now``. **dropped** = counted - converted - open.
+* **cohort**: the period (day, week starting Monday, month, quarter) of the lead's creation.
+* **breakdown**: the lead's value of the dimension (``(none)`` when empty); with ``top_n``,
+  groups beyond the n largest at step 1 are merged into ``other``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from leadfunnel.analytics.funnel_spec import CohortPeriod, FunnelMode, FunnelSpec
+from leadfunnel.domain.lifecycle import FUNNEL_PATH
+
+__all__ = [
+    "LeadHistory",
+    "FunnelRow",
+    "FunnelResult",
+    "oracle_funnel",
+    "cohort_start",
+    "NONE_GROUP",
+    "OTHER_GROUP",
+]
+
+_PATH = [s.value for s in FUNNEL_PATH]
+NONE_GROUP = "(none)"
+OTHER_GROUP = "other"
+
+
+@dataclass(frozen=True)
+class LeadHistory:
+    """One lead as the oracle sees it: stage changes in order, where it is now, its dimensions."""
+
+    created_at: datetime
+    current_stage: str
+    transitions: tuple[tuple[str, datetime], ...]
+    dims: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    group: str | None
+    cohort: date | None
+    step: int
+    stage: str
+    reached: int
+    converted: int
+    open: int
+    dropped: int
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    """Rows per (group, cohort, step), ordered by group, cohort and step."""
+
+    spec: FunnelSpec
+    rows: tuple[FunnelRow, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        firsts: dict[tuple[str | None, date | None], int] = {}
+        out = []
+        previous = 0
+        for row in self.rows:
+            key = (row.group, row.cohort)
+            if row.step == 0:
+                firsts[key] = row.reached
+                previous = row.reached
+            first = firsts.get(key, 0)
+            out.append({
+                **row.__dict__,
+                "cohort": row.cohort.isoformat() if row.cohort else None,
+                "conversion_from_previous": (row.reached / previous if previous else None) if row.step else None,
+                "conversion_from_first": row.reached / first if first else None,
+                "drop_rate": row.dropped / row.reached if row.reached and row.step < len(self.spec.steps) - 1 else None,
+            })  # fmt: skip
+            previous = row.reached
+        return {"steps": list(self.spec.steps), "rows": out}
+
+
+def cohort_start(moment: datetime, period: CohortPeriod) -> date:
+    day = moment.date()
+    if period is CohortPeriod.DAY:
+        return day
+    if period is CohortPeriod.WEEK:
+        return day - timedelta(days=day.weekday())
+    if period is CohortPeriod.MONTH:
+        return day.replace(day=1)
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _step_times(lead: LeadHistory, steps: Sequence[str]) -> list[datetime | None]:
+    first: dict[str, datetime] = {}
+    for stage, at in lead.transitions:
+        if stage not in first or at < first[stage]:
+            first[stage] = at
+    times = []
+    for step in steps:
+        later = [first[s] for s in _PATH[_PATH.index(step) :] if s in first]
+        times.append(min(later) if later else None)
+    return times
+
+
+def _strict_times(lead: LeadHistory, steps: Sequence[str]) -> list[datetime | None]:
+    """Times of the longest run of consecutive stage changes spelling out the steps."""
+    stages = [s for s, _ in lead.transitions]
+    best: list[datetime | None] = [None] * len(steps)
+    for i, stage in enumerate(stages):
+        if stage != steps[0]:
+            continue
+        run = [lead.transitions[i][1]]
+        while (
+            len(run) < len(steps)
+            and i + len(run) < len(stages)
+            and stages[i + len(run)] == steps[len(run)]
+        ):
+            run.append(lead.transitions[i + len(run)][1])
+        if len(run) > sum(t is not None for t in best):
+            best = run + [None] * (len(steps) - len(run))
+    return best
+
+
+def _counted(times: list[datetime | None], spec: FunnelSpec) -> list[bool]:
+    counted: list[bool] = []
+    days = timedelta(days=1)
+    for k, at in enumerate(times):
+        ok = at is not None and (k == 0 or counted[k - 1])
+        if ok and k and spec.window_days is not None:
+            ok = at - times[0] <= spec.window_days * days  # type: ignore[operator]
+        if ok and k and spec.step_windows and spec.step_windows[k - 1] is not None:
+            ok = at - times[k - 1] <= spec.step_windows[k - 1] * days  # type: ignore[operator]
+        counted.append(ok)
+    return counted
+
+
+def _is_open(
+    lead: LeadHistory, spec: FunnelSpec, k: int, times: list[datetime | None], now: datetime
+) -> bool:
+    if lead.current_stage not in _PATH:
+        return False
+    where = _PATH.index(lead.current_stage)
+    if not _PATH.index(spec.steps[k]) <= where < _PATH.index(spec.steps[k + 1]):
+        return False
+    days = timedelta(days=1)
+    if spec.window_days is not None and now >= times[0] + spec.window_days * days:  # type: ignore[operator]
+        return False
+    window = spec.step_windows[k] if spec.step_windows else None
+    return not (window is not None and now >= times[k] + window * days)  # type: ignore[operator]
+
+
+def _group(lead: LeadHistory, spec: FunnelSpec) -> str | None:
+    column = spec.breakdown_column
+    if column is None:
+        return None
+    value = lead.dims.get(column)
+    return NONE_GROUP if value in (None, "") else str(value)
+
+
+def oracle_funnel(leads: Iterable[LeadHistory], spec: FunnelSpec, *, now: datetime) -> FunnelResult:
+    n = len(spec.steps)
+    counts: dict[tuple[str | None, date | None], list[list[int]]] = defaultdict(
+        lambda: [[0, 0] for _ in range(n)]
+    )
+    for lead in leads:
+        created = lead.created_at.date()
+        if (spec.created_from and created < spec.created_from) or (
+            spec.created_to and created > spec.created_to
+        ):
+            continue
+        times = (
+            _strict_times(lead, spec.steps)
+            if spec.mode is FunnelMode.STRICT
+            else _step_times(lead, spec.steps)
+        )
+        counted = _counted(times, spec)
+        if not counted[0]:
+            continue
+        cohort = cohort_start(lead.created_at, spec.cohort) if spec.cohort else None
+        cell = counts[(_group(lead, spec), cohort)]
+        for k in range(n):
+            if counted[k]:
+                cell[k][0] += 1
+            if (
+                k < n - 1
+                and counted[k]
+                and not counted[k + 1]
+                and _is_open(lead, spec, k, times, now)
+            ):
+                cell[k][1] += 1
+    return FunnelResult(spec, tuple(_rows(_top_n(counts, spec), spec)))
+
+
+def _top_n(
+    counts: dict[tuple[str | None, date | None], list[list[int]]], spec: FunnelSpec
+) -> dict[tuple[str | None, date | None], list[list[int]]]:
+    if spec.top_n is None or spec.breakdown is None:
+        return counts
+    size: dict[str | None, int] = defaultdict(int)
+    for (group, _), cell in counts.items():
+        size[group] += cell[0][0]
+    keep = {g for g, _ in sorted(size.items(), key=lambda kv: (-kv[1], str(kv[0])))[: spec.top_n]}
+    merged: dict[tuple[str | None, date | None], list[list[int]]] = defaultdict(
+        lambda: [[0, 0] for _ in spec.steps]
+    )
+    for (group, cohort), cell in counts.items():
+        target = merged[(group if group in keep else OTHER_GROUP, cohort)]
+        for k, (reached, open_) in enumerate(cell):
+            target[k][0] += reached
+            target[k][1] += open_
+    return merged
+
+
+def _rows(
+    counts: dict[tuple[str | None, date | None], list[list[int]]], spec: FunnelSpec
+) -> list[FunnelRow]:
+    rows = []
+    n = len(spec.steps)
+    for group, cohort in sorted(counts, key=lambda key: (str(key[0]), key[1] or date.min)):
+        cell = counts[(group, cohort)]
+        for k in range(n):
+            reached, open_ = cell[k]
+            converted = cell[k + 1][0] if k < n - 1 else 0
+            dropped = reached - converted - open_ if k < n - 1 else 0
+            rows.append(
+                FunnelRow(group, cohort, k, spec.steps[k], reached, converted, open_, dropped)
+            )
+    return rows
