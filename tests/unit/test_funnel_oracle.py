@@ -100,7 +100,7 @@ def test_cohorts_group_leads_by_creation_period():
 
 
 def test_creation_filters_and_rates():
-    result = run(ALL + [journey(("lead", 0), created=datetime(2024, 12, 1, tzinfo=UTC))], created_from=date(2025, 1, 1))
+    result = run([*ALL, journey(("lead", 0), created=datetime(2024, 12, 1, tzinfo=UTC))], created_from=date(2025, 1, 1))
     rows = {r["stage"]: r for r in result.to_dict()["rows"]}
     assert rows["lead"]["reached"] == 5
     assert rows["mql"]["conversion_from_previous"] == 0.8 and rows["won"]["conversion_from_first"] == 0.4

@@ -33,13 +33,15 @@ from leadfunnel.analytics.funnel_spec import CohortPeriod, FunnelMode, FunnelSpe
 from leadfunnel.domain.lifecycle import FUNNEL_PATH
 
 __all__ = [
-    "LeadHistory",
-    "FunnelRow",
-    "FunnelResult",
-    "oracle_funnel",
-    "cohort_start",
     "NONE_GROUP",
     "OTHER_GROUP",
+    "FunnelResult",
+    "FunnelRow",
+    "LeadHistory",
+    "cohort_start",
+    "merge_top_n",
+    "oracle_funnel",
+    "rows_from_counts",
 ]
 
 _PATH = [s.value for s in FUNNEL_PATH]
@@ -206,10 +208,10 @@ def oracle_funnel(leads: Iterable[LeadHistory], spec: FunnelSpec, *, now: dateti
                 and _is_open(lead, spec, k, times, now)
             ):
                 cell[k][1] += 1
-    return FunnelResult(spec, tuple(_rows(_top_n(counts, spec), spec)))
+    return FunnelResult(spec, tuple(rows_from_counts(merge_top_n(counts, spec), spec)))
 
 
-def _top_n(
+def merge_top_n(
     counts: dict[tuple[str | None, date | None], list[list[int]]], spec: FunnelSpec
 ) -> dict[tuple[str | None, date | None], list[list[int]]]:
     if spec.top_n is None or spec.breakdown is None:
@@ -229,7 +231,7 @@ def _top_n(
     return merged
 
 
-def _rows(
+def rows_from_counts(
     counts: dict[tuple[str | None, date | None], list[list[int]]], spec: FunnelSpec
 ) -> list[FunnelRow]:
     rows = []

@@ -1,0 +1,2 @@
+"""The analytics engine: Ibis expressions over the lead milestones, run on DuckDB (embedded,
+synced from the write store), PostgreSQL (directly) or Spark."""

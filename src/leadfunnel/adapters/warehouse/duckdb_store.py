@@ -1,0 +1,155 @@
+"""The embedded analytics store: a DuckDB file beside the SQLite write store, synced incrementally.
+
+Sync, in one DuckDB transaction:
+
+1. find the leads changed since the watermark (``leads.updated_at``, minus a five-minute
+   overlap so a transaction that committed late is not missed; every stage change, merge and
+   import bumps ``updated_at``);
+2. replace those leads' rows and all their stage changes;
+3. recompute their milestone rows with the shared milestone expression;
+4. move the watermark to the newest ``updated_at`` read (never past the sync's own time).
+
+A crash anywhere leaves the previous state and watermark (the transaction rolls back), so
+the next sync redoes the same work: sync is idempotent. The first sync copies everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import ibis
+import pyarrow as pa
+
+from leadfunnel.adapters.warehouse.milestones import DIMENSIONS, milestones
+from leadfunnel.adapters.warehouse.source import WriteStoreReader
+
+__all__ = ["DuckDbStore", "SyncStats", "OVERLAP"]
+
+OVERLAP = timedelta(minutes=5)
+_LEADS_DDL = (
+    "CREATE TABLE IF NOT EXISTS leads (id VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP, stage VARCHAR, "
+    "company_size BIGINT, " + ", ".join(f"{d} VARCHAR" for d in DIMENSIONS) + ")"
+)
+_TRANSITIONS_DDL = 'CREATE TABLE IF NOT EXISTS stage_transitions (id VARCHAR, lead_id VARCHAR, to_stage VARCHAR, "at" TIMESTAMP)'
+_STATE_DDL = "CREATE TABLE IF NOT EXISTS sync_state (name VARCHAR PRIMARY KEY, value VARCHAR)"
+_LEADS_INSERT = (
+    "INSERT INTO leads SELECT id, CAST(created_at AS TIMESTAMP), CAST(updated_at AS TIMESTAMP), stage, "
+    "CAST(company_size AS BIGINT), " + ", ".join(DIMENSIONS) + " FROM batch"
+)
+_TRANSITIONS_INSERT = (
+    'INSERT INTO stage_transitions SELECT id, lead_id, to_stage, CAST("at" AS TIMESTAMP) FROM batch'
+)
+
+
+@dataclass(frozen=True)
+class SyncStats:
+    leads: int
+    transitions: int
+    full: bool
+    watermark: datetime | None
+
+
+def _milestone_sql(only_dirty: bool) -> str:
+    leads = ibis.table(
+        {"id": "string", "created_at": "timestamp", "updated_at": "timestamp", "stage": "string",
+         "company_size": "int64", **dict.fromkeys(DIMENSIONS, "string")},
+        name="leads",
+    )  # fmt: skip
+    transitions = ibis.table(
+        {"id": "string", "lead_id": "string", "to_stage": "string", "at": "timestamp"},
+        name="stage_transitions",
+    )
+    if only_dirty:
+        dirty = ibis.table({"id": "string"}, name="dirty")
+        leads = leads.filter(leads.id.isin(dirty.id))
+        transitions = transitions.filter(transitions.lead_id.isin(dirty.id))
+    return str(ibis.to_sql(milestones(leads, transitions), dialect="duckdb"))
+
+
+def _copy(db: duckdb.DuckDBPyConnection, batches: Iterator[pa.RecordBatch], insert: str) -> int:
+    """Insert Arrow batches through ``insert`` (which reads from ``batch``); returns the row count."""
+    count = 0
+    for batch in batches:
+        db.register("batch", batch)
+        try:
+            db.execute(insert)
+        finally:
+            db.unregister("batch")
+        count += batch.num_rows
+    return count
+
+
+class DuckDbStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _watermark(self, db: duckdb.DuckDBPyConnection) -> datetime | None:
+        row = db.execute("SELECT value FROM sync_state WHERE name = 'leads_updated_at'").fetchone()
+        return datetime.fromisoformat(row[0]) if row else None
+
+    def sync(self, reader: WriteStoreReader, *, now: datetime) -> SyncStats:
+        """Bring the store up to date; ``now`` (UTC) caps the watermark, so rows stamped in
+        the future (clock skew, simulated history) are read again rather than skipped past."""
+        with duckdb.connect(str(self.path)) as db:
+            for ddl in (_LEADS_DDL, _TRANSITIONS_DDL, _STATE_DDL):
+                db.execute(ddl)
+            mark = self._watermark(db)
+            ready = db.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'milestones'"
+            ).fetchone()
+            ids = (
+                None
+                if mark is None or not (ready and ready[0])
+                else reader.changed_lead_ids(mark - OVERLAP)
+            )
+            db.begin()
+            try:
+                stats = self._apply(db, reader, ids, mark, now.astimezone(UTC).replace(tzinfo=None))
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+        return stats
+
+    def _apply(
+        self,
+        db: duckdb.DuckDBPyConnection,
+        reader: WriteStoreReader,
+        ids: list[str] | None,
+        mark: datetime | None,
+        now: datetime,
+    ) -> SyncStats:
+        if ids is None:
+            for table in ("leads", "stage_transitions"):
+                db.execute(f"DELETE FROM {table}")
+            db.execute("DROP TABLE IF EXISTS milestones")
+        else:
+            db.register("dirty_ids", pa.table({"id": pa.array(ids, pa.string())}))
+            db.execute("CREATE OR REPLACE TEMP TABLE dirty AS SELECT id FROM dirty_ids")
+            db.unregister("dirty_ids")
+            db.execute("DELETE FROM leads WHERE id IN (SELECT id FROM dirty)")
+            db.execute("DELETE FROM stage_transitions WHERE lead_id IN (SELECT id FROM dirty)")
+            db.execute("DELETE FROM milestones WHERE lead_id IN (SELECT id FROM dirty)")
+        lead_count = _copy(db, reader.leads(ids), _LEADS_INSERT)
+        transition_count = _copy(db, reader.transitions(ids), _TRANSITIONS_INSERT)
+        if ids is None:
+            db.execute(f"CREATE TABLE milestones AS {_milestone_sql(only_dirty=False)}")
+        elif ids:
+            db.execute(f"INSERT INTO milestones {_milestone_sql(only_dirty=True)}")
+        row = db.execute("SELECT max(updated_at) FROM leads").fetchone()
+        newest = row[0] if row else None
+        watermark = max(filter(None, (mark, min(newest, now) if newest else None)), default=None)
+        if watermark is not None:
+            db.execute(
+                "INSERT OR REPLACE INTO sync_state VALUES ('leads_updated_at', ?)",
+                [watermark.isoformat()],
+            )
+        return SyncStats(lead_count, transition_count, ids is None, watermark)
+
+    def connect(self) -> ibis.BaseBackend:
+        """A read-only Ibis connection for queries."""
+        return ibis.duckdb.connect(str(self.path), read_only=True)

@@ -1,0 +1,53 @@
+"""The per-lead milestone table, as one Ibis expression over ``leads`` and ``stage_transitions``.
+
+One row per lead: when it first entered each stage, its current stage, its creation time,
+and the dimensions funnels break down by. Lifecycle funnels are single scans over it. The
+same expression builds it on every backend: DuckDB materialises it during sync, PostgreSQL
+and Spark evaluate it inside each query.
+
+``company_size_band`` buckets ``company_size``: 1-10, 11-50, 51-200, 201-1000, 1001-5000, 5000+.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+from ibis.expr.types import Table
+
+from leadfunnel.domain.lifecycle import Stage
+
+__all__ = ["STAGES", "DIMENSIONS", "milestones", "first_column"]
+
+STAGES = [s.value for s in Stage]
+DIMENSIONS = (
+    "channel", "last_channel", "campaign", "last_campaign", "first_utm_source", "last_utm_source",
+    "first_utm_medium", "last_utm_medium", "first_utm_campaign", "last_utm_campaign", "region", "country",
+    "industry", "product_interest", "owner_id", "team_id", "grade", "source",
+)  # fmt: skip
+_BANDS = ((10, "1-10"), (50, "11-50"), (200, "51-200"), (1000, "201-1000"), (5000, "1001-5000"))
+
+
+def first_column(stage: str) -> str:
+    return f"first_{stage}"
+
+
+def _size_band(size: Any) -> Any:
+    case = ibis.cases(*((size <= upper, label) for upper, label in _BANDS), else_="5000+")
+    return size.isnull().ifelse(ibis.null(str), case)
+
+
+def milestones(leads: Table, transitions: Table) -> Table:
+    """``leads`` and ``transitions`` need the write store's column names; ids may be any type."""
+    firsts = transitions.group_by(lead_id=transitions.lead_id).aggregate(
+        **{first_column(s): transitions.at.min(where=transitions.to_stage == s) for s in STAGES}
+    )
+    joined = leads.left_join(firsts, leads.id == firsts.lead_id)
+    return joined.select(
+        lead_id=joined.id,
+        created_at=joined.created_at,
+        current_stage=joined.stage,
+        company_size_band=_size_band(joined.company_size),
+        **{name: joined[name].cast("string") for name in DIMENSIONS},
+        **{first_column(s): joined[first_column(s)] for s in STAGES},
+    )

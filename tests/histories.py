@@ -1,0 +1,99 @@
+"""Random lead histories for engine-vs-oracle tests, and writing them into a real store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import strategies as st
+
+from leadfunnel.analytics.funnel_oracle import LeadHistory
+from leadfunnel.analytics.funnel_spec import funnel_spec
+from leadfunnel.domain.ids import new_id
+from leadfunnel.domain.lifecycle import DEFAULT_MOVES, FUNNEL_PATH, Stage
+
+BASE = datetime(2025, 1, 1, tzinfo=UTC)
+CHANNELS = ("webinar", "paid_search", "email", None)
+REGIONS = ("East", "West", "")
+
+
+@st.composite
+def histories(draw) -> LeadHistory:
+    created = BASE + timedelta(hours=draw(st.integers(0, 24 * 300)))
+    stage = draw(st.sampled_from([Stage.LEAD, Stage.LEAD, Stage.MQL, Stage.SQL, Stage.NURTURE]))
+    at = created
+    transitions = [(stage.value, at)]
+    for _ in range(draw(st.integers(0, 7))):
+        stage = draw(st.sampled_from(sorted(DEFAULT_MOVES[stage])))
+        at = at + timedelta(
+            hours=draw(st.sampled_from([0, 0, 1, 30, 24 * 20, 24 * 100]))
+        )  # ties included
+        transitions.append((stage.value, at))
+    dims = {"channel": draw(st.sampled_from(CHANNELS)), "last_channel": draw(st.sampled_from(CHANNELS)),
+            "region": draw(st.sampled_from(REGIONS))}  # fmt: skip
+    return LeadHistory(
+        created_at=created, current_stage=stage.value, transitions=tuple(transitions), dims=dims
+    )
+
+
+@st.composite
+def specs(draw):
+    path = [s.value for s in FUNNEL_PATH]
+    steps = sorted(draw(st.sets(st.sampled_from(path), min_size=1)), key=path.index)
+    step_windows = (
+        draw(
+            st.none()
+            | st.lists(
+                st.sampled_from([None, "1d", "30d"]),
+                min_size=len(steps) - 1,
+                max_size=len(steps) - 1,
+            )
+        )
+        if len(steps) > 1
+        else None
+    )
+    return funnel_spec(
+        steps=steps,
+        mode=draw(st.sampled_from(["ordered", "strict", "any"])),
+        window=draw(st.sampled_from([None, "36h", "30d", "120d"])),
+        step_windows=step_windows,
+        breakdown=draw(st.sampled_from([None, "channel", "region"])),
+        attribution=draw(st.sampled_from(["first_touch", "last_touch"])),
+        cohort=draw(st.sampled_from([None, "week", "month", "quarter"])),
+        top_n=draw(st.sampled_from([None, 1, 2])),
+    )
+
+
+def write_histories(
+    app, leads: list[LeadHistory], *, prefix: str = "h", updated_at: datetime | None = None
+) -> None:
+    """Insert leads and their stage changes as the write store holds them (``updated_at``:
+    when they were written; default their creation time)."""
+    rows, transitions = [], []
+    for i, lead in enumerate(leads):
+        lead_id = new_id()
+        rows.append({
+            "id": lead_id, "external_id": f"{prefix}{i}", "channel": lead.dims.get("channel") or "unknown",
+            "last_channel": lead.dims.get("last_channel"), "region": lead.dims.get("region") or None,
+            "source": "test", "custom_fields": {}, "in_pool": True, "stage": lead.current_stage,
+            "stage_entered_at": lead.transitions[-1][1], "created_at": lead.created_at,
+            "updated_at": updated_at or lead.created_at, "version": 1,
+        })  # fmt: skip
+        previous = None
+        for stage, at in lead.transitions:
+            transitions.append({"id": new_id(), "lead_id": lead_id, "from_stage": previous, "to_stage": stage,
+                                "at": at, "actor": "test", "reason": None})  # fmt: skip
+            previous = stage
+    with app.uow_factory() as uow:
+        uow.records.insert("leads", rows)
+        uow.records.insert("stage_transitions", transitions)
+        uow.commit()
+
+
+def as_stored(lead: LeadHistory) -> LeadHistory:
+    """The history as the store will give it back: an unknown channel is stored as 'unknown'."""
+    dims = {
+        **lead.dims,
+        "channel": lead.dims.get("channel") or "unknown",
+        "region": lead.dims.get("region") or None,
+    }
+    return LeadHistory(lead.created_at, lead.current_stage, lead.transitions, dims)
