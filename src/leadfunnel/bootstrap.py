@@ -10,8 +10,9 @@ from leadfunnel.adapters.clock import utc_now
 from leadfunnel.adapters.sql.engine import create_store_engine
 from leadfunnel.adapters.sql.migrate import ensure_current
 from leadfunnel.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from leadfunnel.adapters.warehouse.engine import analytics_engine
 from leadfunnel.config import Settings
-from leadfunnel.services.ports import Clock
+from leadfunnel.services.ports import Clock, FunnelEngine
 
 __all__ = ["App", "build_app"]
 
@@ -25,6 +26,11 @@ class App:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def analytics(self) -> FunnelEngine:
+        """The analytics engine for this store (DuckDB beside SQLite; PostgreSQL directly)."""
+        return analytics_engine(self.engine)
 
 
 def build_app(settings: Settings, *, clock: Clock = utc_now, require_schema: bool = True) -> App:

@@ -105,17 +105,28 @@ def test_funnel_reports_stage_counts_from_the_history(cli):
         cli.json("lead", "move", ids[0], "--to", stage)
     cli.json("lead", "move", ids[1], "--to", "mql")
     cli.json("lead", "move", ids[2], "--to", "disqualified", "--reason", "student")
-    steps = {s["stage"]: s for s in cli.json("funnel")["steps"]}
-    assert [steps[s]["reached"] for s in ("lead", "mql", "sql", "opportunity", "won")] == [
-        4,
-        2,
-        1,
-        1,
-        1,
-    ]
+    steps = {s["stage"]: s for s in cli.json("funnel")["rows"]}
+    assert [steps[s]["reached"] for s in ("lead", "mql", "sql", "opportunity", "won")] == [4, 2, 1, 1, 1]
     assert (steps["lead"]["open"], steps["lead"]["dropped"]) == (1, 1)
     code, out, _ = cli("funnel")
     assert code == 0 and "Lifecycle funnel" in out and "50.0%" in out
+    windowed = cli.json("funnel", "--steps", "mql,won", "--window", "30d", "--by", "channel", "--cohort", "month")
+    assert windowed["steps"] == ["mql", "won"] and {r["group"] for r in windowed["rows"]} == {"unknown"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["funnel", "--steps", "sql,mql"], "error: steps: steps must follow the funnel order"),
+        (["funnel", "--window", "-3d"], "error: window: '-3d' is not a window"),
+        (["funnel", "--mode", "fuzzy"], "error: mode: 'fuzzy' is not one of: ordered, strict, any"),
+        (["funnel", "--by", "colour"], "error: breakdown: cannot break down by 'colour'"),
+        (["funnel", "--from", "yesterday"], "error: --from: 'yesterday' is not a date"),
+    ],
+)
+def test_bad_funnel_questions_name_the_option(cli, args, message):
+    code, _, err = cli(*args)
+    assert code == 1 and err.startswith(message)
 
 
 @pytest.mark.parametrize(

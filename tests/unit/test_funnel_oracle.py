@@ -122,3 +122,15 @@ def test_bad_specs_name_the_field(options, field):
     with pytest.raises(ValidationError) as caught:
         funnel_spec(**options)
     assert caught.value.field == field
+
+
+def test_the_worked_example_in_docs_concepts_funnels():
+    e_created = datetime(2025, 5, 20, tzinfo=UTC)
+    leads = [converted_all_the_way, skipped_mql_still_in_sql, disqualified_after_mql, recycled_then_won,
+             journey(("lead", 0), created=e_created)]  # fmt: skip
+    t = table(run(leads, window="90d", now=datetime(2025, 6, 1, tzinfo=UTC)))
+    assert [t[(None, None, s)] for s in ("lead", "mql", "sql", "opportunity", "won")] == [
+        (5, 4, 1, 0), (4, 2, 0, 2), (2, 1, 0, 1), (1, 1, 0, 0), (1, 0, 0, 0),
+    ]  # fmt: skip
+    without = table(run(leads, now=datetime(2025, 6, 1, tzinfo=UTC)))
+    assert without[(None, None, "won")][0] == 2 and without[(None, None, "sql")][2] == 1

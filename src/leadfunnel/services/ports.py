@@ -9,7 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from leadfunnel.analytics.funnel_oracle import FunnelResult
+    from leadfunnel.analytics.funnel_spec import FunnelSpec
 
 __all__ = [
     "ActivityRepository",
@@ -19,6 +23,7 @@ __all__ = [
     "IdempotencyStore",
     "LeadRepository",
     "Records",
+    "FunnelEngine",
     "Row",
     "TabularSource",
     "TouchpointRepository",
@@ -145,6 +150,12 @@ class Records(Protocol):
         self, table: str, rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str]
     ) -> None:
         """Write ``columns`` of each row to the row with the same ``id``."""
+
+
+class FunnelEngine(Protocol):
+    """Answers funnel questions over the analytics store (see ``adapters/warehouse``)."""
+
+    def funnel(self, spec: FunnelSpec, *, now: datetime) -> FunnelResult: ...
 
 
 class UnitOfWork(Protocol):
