@@ -204,3 +204,23 @@ def test_installed_console_script_runs(tmp_path):
         check=False,
     )
     assert json.loads(done.stdout)["outcome"] == "created"
+
+
+def test_times_reports_time_in_stage_and_time_to_convert(cli, clock):
+    from datetime import timedelta
+
+    from leadfunnel.bootstrap import build_app
+    from leadfunnel.config import Settings
+    from leadfunnel.services.lifecycle import move_lead
+
+    app = build_app(Settings(database_url=cli.db), clock=clock)
+    lead_id = cli.json("lead", "add", "--email", "t@x.example", "--data", f'{{"occurred_at": "{clock.now.isoformat()}"}}')["lead_id"]
+    for stage, days in (("mql", 2), ("sql", 6)):
+        move_lead(uow_factory=app.uow_factory, lead_id=__import__("uuid").UUID(lead_id), to=stage, actor="t", now=clock.now + timedelta(days=days))
+    app.close()
+    data = cli.json("times", "--steps", "lead,mql,sql")
+    assert data["time_in_stage"]["lead"]["median_days"] == 2.0 and data["time_in_stage"]["mql"]["median_days"] == 4.0
+    assert data["time_in_stage"]["sql"]["open"] == 1
+    assert [(t["from"], t["to"], t["count"], t["median_days"]) for t in data["time_to_convert"]] == [("lead", "mql", 1, 2.0), ("mql", "sql", 1, 4.0)]
+    code, out, _ = cli("times")
+    assert code == 0 and "Time in stage" in out and "Time to convert" in out

@@ -175,3 +175,29 @@ def test_a_sync_that_crashes_leaves_the_store_as_it_was_and_the_next_one_complet
     after = engine.funnel(funnel_spec(), now=later)
     assert after.rows == oracle_funnel(stored, funnel_spec(), now=later).rows
     assert after.rows[0].reached == before.rows[0].reached + 50
+
+
+def _close(a, b):
+    if a.count != b.count or a.histogram != b.histogram or a.open != b.open:
+        return False
+    return all(
+        (x is None and y is None) or (x is not None and y is not None and abs(x - y) < 1e-6)
+        for x, y in ((a.mean_days, b.mean_days), (a.median_days, b.median_days), (a.p90_days, b.p90_days))
+    )
+
+
+def test_time_in_stage_and_time_to_convert_equal_the_oracle(any_app):
+    from leadfunnel.analytics.durations import oracle_stage_times, oracle_step_times
+
+    leads = _walks(random.Random(3))
+    write_histories(any_app, leads)
+    engine = analytics_engine(any_app.engine)
+    stored = [as_stored(lead) for lead in leads]
+    expected = oracle_stage_times(stored)
+    actual = engine.stage_times(now=NOW)
+    assert sorted(actual) == sorted(expected)
+    assert all(_close(actual[s], expected[s]) for s in expected), (actual, expected)
+    for spec in FIXED_SPECS:
+        got, want = engine.step_times(spec, now=NOW), oracle_step_times(stored, spec)
+        assert len(got) == len(want) and all(_close(g, w) for g, w in zip(got, want, strict=True)), spec
+    assert expected["mql"].count > 20 and expected["mql"].median_days is not None

@@ -39,6 +39,7 @@ __all__ = [
     "FunnelRow",
     "LeadHistory",
     "cohort_start",
+    "lead_step_times",
     "merge_top_n",
     "oracle_funnel",
     "rows_from_counts",
@@ -177,25 +178,35 @@ def _group(lead: LeadHistory, spec: FunnelSpec) -> str | None:
     return NONE_GROUP if value in (None, "") else str(value)
 
 
+def lead_step_times(
+    lead: LeadHistory, spec: FunnelSpec
+) -> tuple[list[datetime | None], list[bool]] | None:
+    """A lead's time at each step and whether it counts there; None when the lead is
+    outside the spec's creation range or never reaches the first step."""
+    created = lead.created_at.date()
+    if (spec.created_from and created < spec.created_from) or (
+        spec.created_to and created > spec.created_to
+    ):
+        return None
+    times = (
+        _strict_times(lead, spec.steps)
+        if spec.mode is FunnelMode.STRICT
+        else _step_times(lead, spec.steps)
+    )
+    counted = _counted(times, spec)
+    return (times, counted) if counted[0] else None
+
+
 def oracle_funnel(leads: Iterable[LeadHistory], spec: FunnelSpec, *, now: datetime) -> FunnelResult:
     n = len(spec.steps)
     counts: dict[tuple[str | None, date | None], list[list[int]]] = defaultdict(
         lambda: [[0, 0] for _ in range(n)]
     )
     for lead in leads:
-        created = lead.created_at.date()
-        if (spec.created_from and created < spec.created_from) or (
-            spec.created_to and created > spec.created_to
-        ):
+        measured = lead_step_times(lead, spec)
+        if measured is None:
             continue
-        times = (
-            _strict_times(lead, spec.steps)
-            if spec.mode is FunnelMode.STRICT
-            else _step_times(lead, spec.steps)
-        )
-        counted = _counted(times, spec)
-        if not counted[0]:
-            continue
+        times, counted = measured
         cohort = cohort_start(lead.created_at, spec.cohort) if spec.cohort else None
         cell = counts[(_group(lead, spec), cohort)]
         for k in range(n):

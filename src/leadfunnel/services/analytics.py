@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from leadfunnel.analytics.durations import DurationStats
 from leadfunnel.analytics.funnel_oracle import FunnelResult
-from leadfunnel.analytics.funnel_spec import funnel_spec
+from leadfunnel.analytics.funnel_spec import FunnelSpec, funnel_spec
 from leadfunnel.services.ports import FunnelEngine
 
-__all__ = ["run_funnel"]
+__all__ = ["run_funnel", "time_in_stage", "time_to_convert"]
 
 
 def run_funnel(
@@ -31,3 +32,21 @@ def run_funnel(
         cohort=cohort, top_n=top_n, created_from=created_from, created_to=created_to,
     )  # fmt: skip
     return engine.funnel(spec, now=now)
+
+
+def time_in_stage(*, engine: FunnelEngine, now: datetime) -> dict[str, DurationStats]:
+    """Per stage: finished stays' durations, and how many leads are in it now."""
+    return engine.stage_times(now=now)
+
+
+def time_to_convert(
+    *,
+    engine: FunnelEngine,
+    now: datetime,
+    steps: list[str] | None = None,
+    window: str | None = None,
+    mode: str | None = None,
+) -> tuple[FunnelSpec, list[DurationStats]]:
+    """Time from each funnel step to the next, for the leads counted at both."""
+    spec = funnel_spec(steps=steps, window=window, mode=mode)
+    return spec, engine.step_times(spec, now=now)

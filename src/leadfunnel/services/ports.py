@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from leadfunnel.analytics.durations import DurationStats
     from leadfunnel.analytics.funnel_oracle import FunnelResult
     from leadfunnel.analytics.funnel_spec import FunnelSpec
 
@@ -156,6 +157,10 @@ class FunnelEngine(Protocol):
     """Answers funnel questions over the analytics store (see ``adapters/warehouse``)."""
 
     def funnel(self, spec: FunnelSpec, *, now: datetime) -> FunnelResult: ...
+
+    def stage_times(self, *, now: datetime) -> dict[str, DurationStats]: ...
+
+    def step_times(self, spec: FunnelSpec, *, now: datetime) -> list[DurationStats]: ...
 
 
 class UnitOfWork(Protocol):

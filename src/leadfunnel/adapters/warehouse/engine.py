@@ -16,10 +16,16 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from leadfunnel.adapters.warehouse.duckdb_store import DuckDbStore, SyncStats
+from leadfunnel.adapters.warehouse.durations_builder import (
+    stage_time_stats,
+    step_time_stats,
+    to_stats,
+)
 from leadfunnel.adapters.warehouse.funnel_builder import build_funnel
 from leadfunnel.adapters.warehouse.milestones import milestones
 from leadfunnel.adapters.warehouse.results import funnel_result
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
+from leadfunnel.analytics.durations import DurationStats
 from leadfunnel.analytics.funnel_oracle import FunnelResult
 from leadfunnel.analytics.funnel_spec import FunnelSpec
 
@@ -28,6 +34,20 @@ __all__ = ["DuckDbEngine", "PostgresEngine", "analytics_engine", "analytics_path
 
 def _records(expr: Any) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()  # type: ignore[no-any-return]
+
+
+def _stage_times(transitions: Any) -> dict[str, DurationStats]:
+    rows = _records(stage_time_stats(transitions))
+    return {r["stage"]: to_stats(r, int(r["open"])) for r in sorted(rows, key=lambda r: r["stage"])}
+
+
+def _step_times(milestones_table: Any, transitions: Any, spec: FunnelSpec) -> list[DurationStats]:
+    if len(spec.steps) < 2:
+        return []
+    rows = sorted(
+        _records(step_time_stats(milestones_table, transitions, spec)), key=lambda r: r["k"]
+    )
+    return [to_stats(r) for r in rows]
 
 
 class DuckDbEngine:
@@ -51,6 +71,22 @@ class DuckDbEngine:
                 now=now.astimezone(UTC).replace(tzinfo=None),
             )
             return funnel_result(_records(expr), spec)
+        finally:
+            con.disconnect()
+
+    def stage_times(self, *, now: datetime) -> dict[str, DurationStats]:
+        self.sync(now=now)
+        con = self.store.connect()
+        try:
+            return _stage_times(con.table("stage_transitions"))
+        finally:
+            con.disconnect()
+
+    def step_times(self, spec: FunnelSpec, *, now: datetime) -> list[DurationStats]:
+        self.sync(now=now)
+        con = self.store.connect()
+        try:
+            return _step_times(con.table("milestones"), con.table("stage_transitions"), spec)
         finally:
             con.disconnect()
 
@@ -79,6 +115,21 @@ class PostgresEngine:
             return funnel_result(
                 _records(build_funnel(m, transitions, spec, now=now.astimezone(UTC))), spec
             )
+        finally:
+            con.disconnect()
+
+    def stage_times(self, *, now: datetime) -> dict[str, DurationStats]:
+        con = self._connect()
+        try:
+            return _stage_times(con.table("stage_transitions"))
+        finally:
+            con.disconnect()
+
+    def step_times(self, spec: FunnelSpec, *, now: datetime) -> list[DurationStats]:
+        con = self._connect()
+        try:
+            transitions = con.table("stage_transitions")
+            return _step_times(milestones(con.table("leads"), transitions), transitions, spec)
         finally:
             con.disconnect()
 

@@ -23,7 +23,7 @@ from leadfunnel.analytics.funnel_oracle import NONE_GROUP
 from leadfunnel.analytics.funnel_spec import CohortPeriod, FunnelMode, FunnelSpec
 from leadfunnel.domain.lifecycle import FUNNEL_PATH
 
-__all__ = ["build_funnel", "reached_column", "open_column"]
+__all__ = ["build_funnel", "open_column", "reached_column", "step_times"]
 
 _PATH = [s.value for s in FUNNEL_PATH]
 _TRUNCATE = {
@@ -79,7 +79,7 @@ def _filtered(m: Table, spec: FunnelSpec) -> Table:
 
 
 def _aggregate(m: Table, spec: FunnelSpec, times: list[Any], now: datetime) -> Table:
-    counted = _counted(times, spec)
+    counted = _counted(times, spec)  # cheap to rebuild: expressions, not data
     n = len(spec.steps)
     column = spec.breakdown_column
     group = ibis.null(str) if column is None else m[column].nullif("").fill_null(NONE_GROUP)
@@ -103,14 +103,13 @@ def _aggregate(m: Table, spec: FunnelSpec, times: list[Any], now: datetime) -> T
     )
 
 
-def _ordered(m: Table, spec: FunnelSpec, now: datetime) -> Table:
-    times = [
+def _ordered_times(m: Table, spec: FunnelSpec) -> tuple[Table, list[Any]]:
+    return m, [
         ibis.least(*(m[first_column(s)] for s in _PATH[_PATH.index(step) :])) for step in spec.steps
     ]
-    return _aggregate(m, spec, times, now)
 
 
-def _strict(m: Table, transitions: Table, spec: FunnelSpec, now: datetime) -> Table:
+def _strict_times(m: Table, transitions: Table, spec: FunnelSpec) -> tuple[Table, list[Any]]:
     """Per lead, the longest run of consecutive stage changes spelling the steps (earliest on
     ties), then the same windows and counts as the ordered builder."""
     n = len(spec.steps)
@@ -131,14 +130,26 @@ def _strict(m: Table, transitions: Table, spec: FunnelSpec, now: datetime) -> Ta
     times = [joined.at] + [
         (joined.run > j).ifelse(joined[f"t{j}"], ibis.null("timestamp")) for j in range(1, n)
     ]
-    return _aggregate(joined, spec, times, now)
+    return joined, times
+
+
+def step_times(
+    milestones: Table, transitions: Table, spec: FunnelSpec
+) -> tuple[Table, list[Any], list[BooleanValue]]:
+    """The table, each lead's time at each step, and whether it counts there (the funnel's
+    own expressions, shared with time-to-convert)."""
+    m = _filtered(milestones, spec)
+    table, times = (
+        _strict_times(m, transitions, spec)
+        if spec.mode is FunnelMode.STRICT
+        else _ordered_times(m, spec)
+    )
+    return table, times, _counted(times, spec)
 
 
 def build_funnel(
     milestones: Table, transitions: Table, spec: FunnelSpec, *, now: datetime
 ) -> Table:
     """The funnel's counts per (group, cohort) for ``spec``, as of ``now``."""
-    m = _filtered(milestones, spec)
-    if spec.mode is FunnelMode.STRICT:
-        return _strict(m, transitions, spec, now)
-    return _ordered(m, spec, now)
+    table, times, _ = step_times(milestones, transitions, spec)
+    return _aggregate(table, spec, times, now)

@@ -21,6 +21,7 @@ from leadfunnel.entrypoints.cli.funnel import funnel_command, render_funnel
 from leadfunnel.entrypoints.cli.io import export_command, import_command
 from leadfunnel.entrypoints.cli.kpi import kpi_command
 from leadfunnel.entrypoints.cli.lead import lead_app
+from leadfunnel.entrypoints.cli.times import times_command
 from leadfunnel.services.leads import stage_funnel
 from leadfunnel.services.sample import build_sample
 
@@ -39,6 +40,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(lead_app, name="lead")
 app.command("funnel")(funnel_command)
 app.command("kpi")(kpi_command)
+app.command("times")(times_command)
 app.command("import")(import_command)
 app.command("export")(export_command)
 

@@ -1,0 +1,67 @@
+"""Time in stage and time to convert as Ibis aggregations (semantics: ``analytics/durations.py``)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import ibis
+from ibis.expr.types import BooleanValue, Table
+
+from leadfunnel.adapters.warehouse.funnel_builder import step_times
+from leadfunnel.analytics.durations import BUCKETS, DurationStats
+from leadfunnel.analytics.funnel_spec import FunnelSpec
+
+__all__ = ["stage_time_stats", "step_time_stats", "to_stats"]
+
+_DAY = 86_400
+
+
+def _days(later: Any, earlier: Any) -> Any:
+    return (later.epoch_seconds() - earlier.epoch_seconds()).cast("float64") / _DAY
+
+
+def _stats(days: Any, where: BooleanValue) -> dict[str, Any]:
+    value = ibis.ifelse(where, days, ibis.null("float64"))
+    bounds = (0.0, *BUCKETS, None)
+    buckets = {
+        f"h{i}": value.count(
+            where=(value >= low) & (value < high) if high is not None else value >= low
+        )
+        for i, (low, high) in enumerate(itertools.pairwise(bounds))
+    }
+    return {"count": value.count(), "mean_days": value.mean(), "median_days": value.quantile(0.5),
+            "p90_days": value.quantile(0.9), **buckets}  # fmt: skip
+
+
+def stage_time_stats(transitions: Table) -> Table:
+    """One row per stage: finished stays' statistics and the number of open stays."""
+    order = ibis.window(group_by=transitions.lead_id, order_by=[transitions.at, transitions.id])
+    t = transitions.mutate(left_at=transitions.at.lead().over(order))
+    return t.group_by(stage=t.to_stage).aggregate(
+        **_stats(_days(t.left_at, t.at), t.left_at.notnull()),
+        open=t.to_stage.count(where=t.left_at.isnull()),
+    )
+
+
+def step_time_stats(milestones: Table, transitions: Table, spec: FunnelSpec) -> Table:
+    """One row per consecutive step pair ``k`` (0-based): time to convert from step k to k+1."""
+    table, times, counted = step_times(milestones, transitions, spec)
+    parts = [
+        table.aggregate(k=ibis.literal(k), **_stats(_days(times[k + 1], times[k]), counted[k + 1]))
+        for k in range(len(spec.steps) - 1)
+    ]
+    return ibis.union(*parts) if len(parts) > 1 else parts[0]
+
+
+def to_stats(record: dict[str, Any], open_count: int = 0) -> DurationStats:
+    """A row of the aggregations above, by column name."""
+
+    def number(name: str) -> float | None:
+        value = record[name]
+        return None if value is None or value != value else float(value)
+
+    return DurationStats(
+        int(record["count"]), number("mean_days"), number("median_days"), number("p90_days"),
+        tuple(int(record[f"h{i}"]) for i in range(len(BUCKETS) + 1)), open_count,
+    )  # fmt: skip

@@ -1,0 +1,65 @@
+"""``leadfunnel times``: time in each stage, and time to convert between funnel steps."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from leadfunnel.analytics.durations import DurationStats
+from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
+from leadfunnel.services.analytics import time_in_stage, time_to_convert
+
+__all__ = ["times_command"]
+
+
+def _days(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def _table(title: str, first: str, rows: list[tuple[str, DurationStats]], with_open: bool) -> Table:
+    table = Table(
+        first, "count", "mean d", "median d", "p90 d", *(["open"] if with_open else []), title=title
+    )
+    for name, s in rows:
+        table.add_row(name, f"{s.count:,}", _days(s.mean_days), _days(s.median_days), _days(s.p90_days),
+                      *([f"{s.open:,}"] if with_open else []))  # fmt: skip
+    return table
+
+
+def times_command(
+    steps: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated funnel steps for time to convert (default: the whole path)."
+        ),
+    ] = None,
+    window: Annotated[
+        str | None, typer.Option(help="Conversion window from the first step, e.g. 90d.")
+    ] = None,
+    mode: Annotated[str | None, typer.Option(help="ordered (default), strict or any.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """How long leads stay in each stage, and take from each funnel step to the next (days)."""
+    with open_app(db) as app:
+        now = app.clock()
+        stages = time_in_stage(engine=app.analytics, now=now)
+        step_names = steps.split(",") if steps else None
+        spec, gaps = time_to_convert(
+            engine=app.analytics, now=now, steps=step_names, window=window, mode=mode
+        )
+    pairs = [f"{a} -> {b}" for a, b in zip(spec.steps, spec.steps[1:], strict=False)]
+    data = {"time_in_stage": {k: v.to_dict() for k, v in stages.items()},
+            "time_to_convert": [{"from": a, "to": b, **g.to_dict()} for (a, b), g in zip(zip(spec.steps, spec.steps[1:], strict=False), gaps, strict=True)]}  # fmt: skip
+
+    def render() -> None:
+        console.print(
+            _table("Time in stage (finished stays)", "stage", list(stages.items()), with_open=True)
+        )
+        console.print(
+            _table("Time to convert", "steps", list(zip(pairs, gaps, strict=True)), with_open=False)
+        )
+
+    emit(as_json, data, render)
