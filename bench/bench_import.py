@@ -50,7 +50,7 @@ def write_leads_csv(path: Path, rows: int, seed: int = 1) -> None:
             out.writerow([email, phone, f"First{person}", f"Last{person}", f"Company {person % 5000} Ltd.", "Manager",
                           "East", "retail", str(10 + person % 5000),
                           f"https://example.com/lp?utm_source=src{person % 7}&utm_medium={medium}&utm_campaign=c{person % 40}",
-                          datetime(2025, 1, 1 + person % 28, tzinfo=UTC).isoformat()])  # fmt: skip
+                          datetime(2025, 1 + (i != person), 1 + person % 28, tzinfo=UTC).isoformat()])  # fmt: skip
 
 
 def main() -> None:
