@@ -30,6 +30,10 @@ def _commands(group, prefix=("leadfunnel",)):
     for name, command in group.commands.items():
         path = (*prefix, name)
         if hasattr(command, "commands"):
+            if any(
+                p.opts[0].startswith("--") for p in command.params if p.opts
+            ):  # a group that runs by itself
+                yield " ".join(path), command
             yield from _commands(command, path)
         else:
             yield " ".join(path), command

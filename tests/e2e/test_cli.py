@@ -106,12 +106,22 @@ def test_funnel_reports_stage_counts_from_the_history(cli):
     cli.json("lead", "move", ids[1], "--to", "mql")
     cli.json("lead", "move", ids[2], "--to", "disqualified", "--reason", "student")
     steps = {s["stage"]: s for s in cli.json("funnel")["rows"]}
-    assert [steps[s]["reached"] for s in ("lead", "mql", "sql", "opportunity", "won")] == [4, 2, 1, 1, 1]
+    assert [steps[s]["reached"] for s in ("lead", "mql", "sql", "opportunity", "won")] == [
+        4,
+        2,
+        1,
+        1,
+        1,
+    ]
     assert (steps["lead"]["open"], steps["lead"]["dropped"]) == (1, 1)
     code, out, _ = cli("funnel")
     assert code == 0 and "Lifecycle funnel" in out and "50.0%" in out
-    windowed = cli.json("funnel", "--steps", "mql,won", "--window", "30d", "--by", "channel", "--cohort", "month")
-    assert windowed["steps"] == ["mql", "won"] and {r["group"] for r in windowed["rows"]} == {"unknown"}
+    windowed = cli.json(
+        "funnel", "--steps", "mql,won", "--window", "30d", "--by", "channel", "--cohort", "month"
+    )
+    assert windowed["steps"] == ["mql", "won"] and {r["group"] for r in windowed["rows"]} == {
+        "unknown"
+    }
 
 
 @pytest.mark.parametrize(
@@ -214,13 +224,48 @@ def test_times_reports_time_in_stage_and_time_to_convert(cli, clock):
     from leadfunnel.services.lifecycle import move_lead
 
     app = build_app(Settings(database_url=cli.db), clock=clock)
-    lead_id = cli.json("lead", "add", "--email", "t@x.example", "--data", f'{{"occurred_at": "{clock.now.isoformat()}"}}')["lead_id"]
+    lead_id = cli.json(
+        "lead",
+        "add",
+        "--email",
+        "t@x.example",
+        "--data",
+        f'{{"occurred_at": "{clock.now.isoformat()}"}}',
+    )["lead_id"]
     for stage, days in (("mql", 2), ("sql", 6)):
-        move_lead(uow_factory=app.uow_factory, lead_id=__import__("uuid").UUID(lead_id), to=stage, actor="t", now=clock.now + timedelta(days=days))
+        move_lead(
+            uow_factory=app.uow_factory,
+            lead_id=__import__("uuid").UUID(lead_id),
+            to=stage,
+            actor="t",
+            now=clock.now + timedelta(days=days),
+        )
     app.close()
     data = cli.json("times", "--steps", "lead,mql,sql")
-    assert data["time_in_stage"]["lead"]["median_days"] == 2.0 and data["time_in_stage"]["mql"]["median_days"] == 4.0
+    assert (
+        data["time_in_stage"]["lead"]["median_days"] == 2.0
+        and data["time_in_stage"]["mql"]["median_days"] == 4.0
+    )
     assert data["time_in_stage"]["sql"]["open"] == 1
-    assert [(t["from"], t["to"], t["count"], t["median_days"]) for t in data["time_to_convert"]] == [("lead", "mql", 1, 2.0), ("mql", "sql", 1, 4.0)]
+    assert [
+        (t["from"], t["to"], t["count"], t["median_days"]) for t in data["time_to_convert"]
+    ] == [("lead", "mql", 1, 2.0), ("mql", "sql", 1, 4.0)]
     code, out, _ = cli("times")
     assert code == 0 and "Time in stage" in out and "Time to convert" in out
+
+
+def test_funnel_drill_lists_the_leads_of_a_cell(cli):
+    ids = [cli.json("lead", "add", "--email", f"d{i}@x.example", "--channel", ch)["lead_id"]
+           for i, ch in enumerate(["webinar", "webinar", "paid_search"])]  # fmt: skip
+    cli.json("lead", "move", ids[0], "--to", "mql")
+    cli.json("lead", "move", ids[1], "--to", "disqualified", "--reason", "student")
+    dropped = cli.json(
+        "funnel", "drill", "--step", "lead", "--dropped", "--by-value", "channel=webinar"
+    )
+    assert dropped["total"] == 1 and dropped["items"][0]["id"] == ids[1]
+    reached = cli.json("funnel", "drill", "--step", "lead", "--limit", "2")
+    assert reached["total"] == 3 and len(reached["items"]) == 2
+    code, _, err = cli("funnel", "drill", "--step", "lead", "--by-value", "webinar")
+    assert code == 1 and err.startswith("error: --by-value: 'webinar' is not DIMENSION=VALUE")
+    code, _, err = cli("funnel", "drill", "--step", "won", "--dropped")
+    assert code == 1 and err.startswith("error: outcome: 'dropped' needs a step after 'won'")

@@ -17,32 +17,61 @@ NOW = datetime(2025, 6, 1, tzinfo=UTC)
 def journey(*steps: tuple[str, float], created: datetime = T0, **dims) -> LeadHistory:
     """steps: (stage, days after creation); the first is the creation."""
     transitions = tuple((stage, created + timedelta(days=d)) for stage, d in steps)
-    return LeadHistory(created_at=created, current_stage=transitions[-1][0], transitions=transitions, dims=dims)
+    return LeadHistory(
+        created_at=created, current_stage=transitions[-1][0], transitions=transitions, dims=dims
+    )
 
 
-converted_all_the_way = journey(("lead", 0), ("mql", 2), ("sql", 5), ("opportunity", 9), ("won", 30), channel="webinar")
+converted_all_the_way = journey(
+    ("lead", 0), ("mql", 2), ("sql", 5), ("opportunity", 9), ("won", 30), channel="webinar"
+)
 skipped_mql_still_in_sql = journey(("lead", 0), ("sql", 1), channel="webinar")
-disqualified_after_mql = journey(("lead", 0), ("mql", 3), ("disqualified", 4), channel="paid_search")
-recycled_then_won = journey(("lead", 0), ("mql", 1), ("nurture", 10), ("mql", 200), ("sql", 201), ("opportunity", 205), ("won", 210), channel="paid_search")
+disqualified_after_mql = journey(
+    ("lead", 0), ("mql", 3), ("disqualified", 4), channel="paid_search"
+)
+recycled_then_won = journey(
+    ("lead", 0),
+    ("mql", 1),
+    ("nurture", 10),
+    ("mql", 200),
+    ("sql", 201),
+    ("opportunity", 205),
+    ("won", 210),
+    channel="paid_search",
+)
 waiting_as_lead = journey(("lead", 0), channel="social_ads")
 
 
 def table(result):
-    return {(r["group"], r["cohort"], r["stage"]): (r["reached"], r["converted"], r["open"], r["dropped"]) for r in result.to_dict()["rows"]}
+    return {
+        (r["group"], r["cohort"], r["stage"]): (
+            r["reached"],
+            r["converted"],
+            r["open"],
+            r["dropped"],
+        )
+        for r in result.to_dict()["rows"]
+    }
 
 
 def run(leads, now=NOW, **spec):
     return oracle_funnel(leads, funnel_spec(**spec), now=now)
 
 
-ALL = [converted_all_the_way, skipped_mql_still_in_sql, disqualified_after_mql, recycled_then_won, waiting_as_lead]
+ALL = [
+    converted_all_the_way,
+    skipped_mql_still_in_sql,
+    disqualified_after_mql,
+    recycled_then_won,
+    waiting_as_lead,
+]
 
 
 def test_reached_includes_skipped_stages_and_open_leads_are_not_dropped():
     t = table(run(ALL))
-    assert t[(None, None, "lead")] == (5, 4, 1, 0)      # waiting_as_lead is open at lead
-    assert t[(None, None, "mql")] == (4, 3, 0, 1)       # skipped_mql counts at mql; disqualified dropped
-    assert t[(None, None, "sql")] == (3, 2, 1, 0)       # skipped_mql still open in sql
+    assert t[(None, None, "lead")] == (5, 4, 1, 0)  # waiting_as_lead is open at lead
+    assert t[(None, None, "mql")] == (4, 3, 0, 1)  # skipped_mql counts at mql; disqualified dropped
+    assert t[(None, None, "sql")] == (3, 2, 1, 0)  # skipped_mql still open in sql
     assert t[(None, None, "opportunity")] == (2, 2, 0, 0)
     assert t[(None, None, "won")] == (2, 0, 0, 0)
 
@@ -57,7 +86,12 @@ def test_a_window_counts_only_steps_reached_within_it_from_step_one():
 def test_a_window_still_running_keeps_a_lead_open_instead_of_dropped():
     fresh = journey(("lead", 0), ("mql", 1), created=NOW - timedelta(days=10))
     assert table(run([fresh], window="30d"))[(None, None, "mql")] == (1, 0, 1, 0)
-    assert table(run([fresh], window="30d", now=NOW + timedelta(days=30)))[(None, None, "mql")] == (1, 0, 0, 1)
+    assert table(run([fresh], window="30d", now=NOW + timedelta(days=30)))[(None, None, "mql")] == (
+        1,
+        0,
+        0,
+        1,
+    )
 
 
 def test_per_step_windows_bound_each_step_from_the_previous_one():
@@ -85,7 +119,9 @@ def test_breakdown_with_top_n_merges_the_rest_into_other():
 
 def test_last_touch_attribution_reads_the_last_touch_column():
     lead = journey(("lead", 0), ("mql", 1), channel="webinar", last_channel="email")
-    assert {g for g, _, _ in table(run([lead], breakdown="channel", attribution="last_touch"))} == {"email"}
+    assert {g for g, _, _ in table(run([lead], breakdown="channel", attribution="last_touch"))} == {
+        "email"
+    }
     missing = journey(("lead", 0))
     assert {g for g, _, _ in table(run([missing], breakdown="region"))} == {"(none)"}
 
@@ -94,16 +130,27 @@ def test_cohorts_group_leads_by_creation_period():
     january = journey(("lead", 0), ("mql", 1), created=datetime(2025, 1, 31, 23, tzinfo=UTC))
     february = journey(("lead", 0), created=datetime(2025, 2, 1, tzinfo=UTC))
     thursday = journey(("lead", 0), created=datetime(2025, 1, 9, tzinfo=UTC))
-    assert set(table(run([january, february], cohort="month"))) >= {(None, "2025-01-01", "mql"), (None, "2025-02-01", "lead")}
-    assert {c for _, c, _ in table(run([thursday, converted_all_the_way], cohort="week"))} == {"2025-01-06"}
+    assert set(table(run([january, february], cohort="month"))) >= {
+        (None, "2025-01-01", "mql"),
+        (None, "2025-02-01", "lead"),
+    }
+    assert {c for _, c, _ in table(run([thursday, converted_all_the_way], cohort="week"))} == {
+        "2025-01-06"
+    }
     assert {c for _, c, _ in table(run([february], cohort="quarter"))} == {"2025-01-01"}
 
 
 def test_creation_filters_and_rates():
-    result = run([*ALL, journey(("lead", 0), created=datetime(2024, 12, 1, tzinfo=UTC))], created_from=date(2025, 1, 1))
+    result = run(
+        [*ALL, journey(("lead", 0), created=datetime(2024, 12, 1, tzinfo=UTC))],
+        created_from=date(2025, 1, 1),
+    )
     rows = {r["stage"]: r for r in result.to_dict()["rows"]}
     assert rows["lead"]["reached"] == 5
-    assert rows["mql"]["conversion_from_previous"] == 0.8 and rows["won"]["conversion_from_first"] == 0.4
+    assert (
+        rows["mql"]["conversion_from_previous"] == 0.8
+        and rows["won"]["conversion_from_first"] == 0.4
+    )
     assert rows["mql"]["drop_rate"] == 0.25 and rows["won"]["drop_rate"] is None
 
 
@@ -113,10 +160,18 @@ def test_an_empty_history_gives_an_empty_valid_result():
 
 @pytest.mark.parametrize(
     ("options", "field"),
-    [({"steps": []}, "steps"), ({"steps": ["sql", "mql"]}, "steps"), ({"steps": ["nurture"]}, "steps"),
-     ({"window": "0d"}, "window"), ({"window": "-5d"}, "window"), ({"mode": "fuzzy"}, "mode"),
-     ({"breakdown": "colour"}, "breakdown"), ({"cohort": "year"}, "cohort"), ({"top_n": 0}, "top_n"),
-     ({"steps": ["mql", "sql"], "step_windows": ["1d", "2d"]}, "step_windows")],
+    [
+        ({"steps": []}, "steps"),
+        ({"steps": ["sql", "mql"]}, "steps"),
+        ({"steps": ["nurture"]}, "steps"),
+        ({"window": "0d"}, "window"),
+        ({"window": "-5d"}, "window"),
+        ({"mode": "fuzzy"}, "mode"),
+        ({"breakdown": "colour"}, "breakdown"),
+        ({"cohort": "year"}, "cohort"),
+        ({"top_n": 0}, "top_n"),
+        ({"steps": ["mql", "sql"], "step_windows": ["1d", "2d"]}, "step_windows"),
+    ],
 )
 def test_bad_specs_name_the_field(options, field):
     with pytest.raises(ValidationError) as caught:

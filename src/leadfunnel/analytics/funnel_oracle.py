@@ -39,6 +39,8 @@ __all__ = [
     "FunnelRow",
     "LeadHistory",
     "cohort_start",
+    "is_open",
+    "lead_group",
     "lead_step_times",
     "merge_top_n",
     "oracle_funnel",
@@ -155,7 +157,7 @@ def _counted(times: list[datetime | None], spec: FunnelSpec) -> list[bool]:
     return counted
 
 
-def _is_open(
+def is_open(
     lead: LeadHistory, spec: FunnelSpec, k: int, times: list[datetime | None], now: datetime
 ) -> bool:
     if lead.current_stage not in _PATH:
@@ -170,7 +172,7 @@ def _is_open(
     return not (window is not None and now >= times[k] + window * days)  # type: ignore[operator]
 
 
-def _group(lead: LeadHistory, spec: FunnelSpec) -> str | None:
+def lead_group(lead: LeadHistory, spec: FunnelSpec) -> str | None:
     column = spec.breakdown_column
     if column is None:
         return None
@@ -208,7 +210,7 @@ def oracle_funnel(leads: Iterable[LeadHistory], spec: FunnelSpec, *, now: dateti
             continue
         times, counted = measured
         cohort = cohort_start(lead.created_at, spec.cohort) if spec.cohort else None
-        cell = counts[(_group(lead, spec), cohort)]
+        cell = counts[(lead_group(lead, spec), cohort)]
         for k in range(n):
             if counted[k]:
                 cell[k][0] += 1
@@ -216,7 +218,7 @@ def oracle_funnel(leads: Iterable[LeadHistory], spec: FunnelSpec, *, now: dateti
                 k < n - 1
                 and counted[k]
                 and not counted[k + 1]
-                and _is_open(lead, spec, k, times, now)
+                and is_open(lead, spec, k, times, now)
             ):
                 cell[k][1] += 1
     return FunnelResult(spec, tuple(rows_from_counts(merge_top_n(counts, spec), spec)))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from leadfunnel.analytics.drill import drill_spec
 from leadfunnel.analytics.durations import DurationStats
 from leadfunnel.analytics.funnel_oracle import FunnelResult
 from leadfunnel.analytics.funnel_spec import FunnelSpec, funnel_spec
-from leadfunnel.services.ports import FunnelEngine
+from leadfunnel.domain.errors import ValidationError
+from leadfunnel.services.ports import FunnelEngine, Row, UnitOfWorkFactory
 
-__all__ = ["run_funnel", "time_in_stage", "time_to_convert"]
+__all__ = ["DrillPage", "drill_leads", "run_funnel", "time_in_stage", "time_to_convert"]
 
 
 def run_funnel(
@@ -50,3 +55,56 @@ def time_to_convert(
     """Time from each funnel step to the next, for the leads counted at both."""
     spec = funnel_spec(steps=steps, window=window, mode=mode)
     return spec, engine.step_times(spec, now=now)
+
+
+@dataclass(frozen=True)
+class DrillPage:
+    """One page of the leads behind a funnel cell, with their owner and last activity."""
+
+    items: list[Row]
+    total: int
+    limit: int
+    offset: int
+
+
+def drill_leads(
+    *,
+    engine: FunnelEngine,
+    uow_factory: UnitOfWorkFactory,
+    now: datetime,
+    step: str,
+    outcome: str = "reached",
+    by_value: tuple[str, str] | None = None,
+    cohort_value: date | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    **funnel: Any,
+) -> DrillPage:
+    """The leads in one cell (step x outcome x breakdown value x cohort) of a funnel.
+
+    ``by_value`` is (dimension, value), e.g. ``("channel", "webinar")``; ``funnel`` takes
+    the same options as :func:`run_funnel`.
+    """
+    if not 1 <= limit <= 1000:
+        raise ValidationError("limit", f"must be between 1 and 1000, got {limit}")
+    if offset < 0:
+        raise ValidationError("offset", f"must be 0 or more, got {offset}")
+    if by_value is not None:
+        funnel["breakdown"] = by_value[0]
+    spec = funnel_spec(**funnel)
+    cell = drill_spec(
+        spec,
+        step=step,
+        outcome=outcome,
+        group=by_value[1] if by_value else None,
+        cohort=cohort_value,
+    )
+    ids, total = engine.drill(cell, now=now, limit=limit, offset=offset)
+    with uow_factory(write=False) as uow:
+        leads = {row["id"]: row for row in uow.records.select_in("leads", "id", ids)}
+        last: dict[uuid.UUID, Row] = {}
+        for activity in uow.records.select_in("activities", "lead_id", ids):
+            if activity["lead_id"] not in last or activity["at"] > last[activity["lead_id"]]["at"]:
+                last[activity["lead_id"]] = activity
+    items = [{**leads[i], "last_activity": last.get(i)} for i in ids if i in leads]
+    return DrillPage(items=items, total=total, limit=limit, offset=offset)

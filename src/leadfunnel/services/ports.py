@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from leadfunnel.analytics.drill import DrillSpec
     from leadfunnel.analytics.durations import DurationStats
     from leadfunnel.analytics.funnel_oracle import FunnelResult
     from leadfunnel.analytics.funnel_spec import FunnelSpec
@@ -159,6 +160,11 @@ class FunnelEngine(Protocol):
     def funnel(self, spec: FunnelSpec, *, now: datetime) -> FunnelResult: ...
 
     def stage_times(self, *, now: datetime) -> dict[str, DurationStats]: ...
+
+    def drill(
+        self, cell: DrillSpec, *, now: datetime, limit: int, offset: int
+    ) -> tuple[list[uuid.UUID], int]:
+        """A page of the ids of the leads in a funnel cell, and how many there are."""
 
     def step_times(self, spec: FunnelSpec, *, now: datetime) -> list[DurationStats]: ...
 

@@ -7,6 +7,7 @@ PostgreSQL: ``timestamptz`` in a UTC session).
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,11 @@ from leadfunnel.adapters.warehouse.durations_builder import (
     step_time_stats,
     to_stats,
 )
-from leadfunnel.adapters.warehouse.funnel_builder import build_funnel
+from leadfunnel.adapters.warehouse.funnel_builder import build_drill, build_funnel
 from leadfunnel.adapters.warehouse.milestones import milestones
 from leadfunnel.adapters.warehouse.results import funnel_result
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
+from leadfunnel.analytics.drill import DrillSpec
 from leadfunnel.analytics.durations import DurationStats
 from leadfunnel.analytics.funnel_oracle import FunnelResult
 from leadfunnel.analytics.funnel_spec import FunnelSpec
@@ -50,6 +52,17 @@ def _step_times(milestones_table: Any, transitions: Any, spec: FunnelSpec) -> li
     return [to_stats(r) for r in rows]
 
 
+def _drill(
+    milestones_table: Any, transitions: Any, cell: DrillSpec, now: datetime, limit: int, offset: int
+) -> tuple[list[uuid.UUID], int]:
+    expr = build_drill(milestones_table, transitions, cell, now=now)
+    total = int(expr.count().to_pyarrow().as_py())
+    ids = [row["lead_id"] for row in _records(expr.limit(limit, offset=offset))]
+    return [
+        value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for value in ids
+    ], total
+
+
 class DuckDbEngine:
     """Funnels over the DuckDB file beside a SQLite write store, synced before each question."""
 
@@ -71,6 +84,19 @@ class DuckDbEngine:
                 now=now.astimezone(UTC).replace(tzinfo=None),
             )
             return funnel_result(_records(expr), spec)
+        finally:
+            con.disconnect()
+
+    def drill(
+        self, cell: DrillSpec, *, now: datetime, limit: int, offset: int
+    ) -> tuple[list[uuid.UUID], int]:
+        self.sync(now=now)
+        con = self.store.connect()
+        try:
+            naive = now.astimezone(UTC).replace(tzinfo=None)
+            return _drill(
+                con.table("milestones"), con.table("stage_transitions"), cell, naive, limit, offset
+            )
         finally:
             con.disconnect()
 
@@ -130,6 +156,23 @@ class PostgresEngine:
         try:
             transitions = con.table("stage_transitions")
             return _step_times(milestones(con.table("leads"), transitions), transitions, spec)
+        finally:
+            con.disconnect()
+
+    def drill(
+        self, cell: DrillSpec, *, now: datetime, limit: int, offset: int
+    ) -> tuple[list[uuid.UUID], int]:
+        con = self._connect()
+        try:
+            transitions = con.table("stage_transitions")
+            return _drill(
+                milestones(con.table("leads"), transitions),
+                transitions,
+                cell,
+                now.astimezone(UTC),
+                limit,
+                offset,
+            )
         finally:
             con.disconnect()
 

@@ -19,11 +19,12 @@ import ibis
 from ibis.expr.types import BooleanValue, Table
 
 from leadfunnel.adapters.warehouse.milestones import first_column
+from leadfunnel.analytics.drill import DrillSpec, Outcome
 from leadfunnel.analytics.funnel_oracle import NONE_GROUP
 from leadfunnel.analytics.funnel_spec import CohortPeriod, FunnelMode, FunnelSpec
 from leadfunnel.domain.lifecycle import FUNNEL_PATH
 
-__all__ = ["build_funnel", "open_column", "reached_column", "step_times"]
+__all__ = ["build_drill", "build_funnel", "open_column", "reached_column", "step_times"]
 
 _PATH = [s.value for s in FUNNEL_PATH]
 _TRUNCATE = {
@@ -78,9 +79,7 @@ def _filtered(m: Table, spec: FunnelSpec) -> Table:
     return m
 
 
-def _aggregate(m: Table, spec: FunnelSpec, times: list[Any], now: datetime) -> Table:
-    counted = _counted(times, spec)  # cheap to rebuild: expressions, not data
-    n = len(spec.steps)
+def _group_and_cohort(m: Table, spec: FunnelSpec) -> tuple[Any, Any]:
     column = spec.breakdown_column
     group = ibis.null(str) if column is None else m[column].nullif("").fill_null(NONE_GROUP)
     cohort = (
@@ -88,6 +87,13 @@ def _aggregate(m: Table, spec: FunnelSpec, times: list[Any], now: datetime) -> T
         if spec.cohort is None
         else m.created_at.truncate(_TRUNCATE[spec.cohort]).date()
     )
+    return group, cohort
+
+
+def _aggregate(m: Table, spec: FunnelSpec, times: list[Any], now: datetime) -> Table:
+    counted = _counted(times, spec)  # expressions, not data: cheap to rebuild
+    n = len(spec.steps)
+    group, cohort = _group_and_cohort(m, spec)
     flags = m.mutate(
         grp=group,
         cohort=cohort,
@@ -153,3 +159,28 @@ def build_funnel(
     """The funnel's counts per (group, cohort) for ``spec``, as of ``now``."""
     table, times, _ = step_times(milestones, transitions, spec)
     return _aggregate(table, spec, times, now)
+
+
+def build_drill(milestones: Table, transitions: Table, cell: DrillSpec, *, now: datetime) -> Table:
+    """``lead_id`` and ``at`` (time at the step) of the leads in one funnel cell, ordered."""
+    spec, k = cell.funnel, cell.step
+    table, times, counted = step_times(milestones, transitions, spec)
+    keep = counted[k]
+    if cell.outcome is not Outcome.REACHED:
+        is_open = _open(table, spec, k, times, counted, now)
+        keep = (
+            keep
+            & {
+                Outcome.CONVERTED: counted[k + 1],
+                Outcome.OPEN: is_open,
+                Outcome.DROPPED: ~counted[k + 1] & ~is_open,
+            }[cell.outcome]
+        )
+    group, cohort = _group_and_cohort(table, spec)
+    if cell.group is not None:
+        keep = keep & (group == cell.group)
+    if cell.cohort is not None:
+        keep = keep & (cohort == cell.cohort)
+    # Text ids on every backend (Arrow has no UUID type); dashed or not, they sort alike.
+    picked = table.select(lead_id=table.lead_id.cast("string"), at=times[k], keep=keep)
+    return picked.filter(picked.keep).select("lead_id", "at").order_by(["at", "lead_id"])

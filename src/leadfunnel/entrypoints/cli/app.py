@@ -17,7 +17,7 @@ from leadfunnel.adapters.sql.migrate import upgrade
 from leadfunnel.domain.errors import DomainError
 from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
 from leadfunnel.entrypoints.cli.db import db_app
-from leadfunnel.entrypoints.cli.funnel import funnel_command, render_funnel
+from leadfunnel.entrypoints.cli.funnel import funnel_app, render_funnel
 from leadfunnel.entrypoints.cli.io import export_command, import_command
 from leadfunnel.entrypoints.cli.kpi import kpi_command
 from leadfunnel.entrypoints.cli.lead import lead_app
@@ -38,7 +38,7 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(lead_app, name="lead")
-app.command("funnel")(funnel_command)
+app.add_typer(funnel_app, name="funnel")
 app.command("kpi")(kpi_command)
 app.command("times")(times_command)
 app.command("import")(import_command)

@@ -1,4 +1,4 @@
-"""``leadfunnel funnel``: the lifecycle funnel, with windows, modes, breakdowns and cohorts."""
+"""``leadfunnel funnel``: the lifecycle funnel, and ``funnel drill``: the leads behind a cell."""
 
 from __future__ import annotations
 
@@ -11,9 +11,31 @@ from rich.table import Table
 from leadfunnel.analytics.lifecycle_funnel import FunnelStep
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
-from leadfunnel.services.analytics import run_funnel
+from leadfunnel.services.analytics import drill_leads, run_funnel
 
-__all__ = ["funnel_command", "render_funnel"]
+__all__ = ["funnel_app", "render_funnel"]
+
+funnel_app = typer.Typer(help="The lifecycle funnel, and the leads behind any of its cells.")
+
+Steps = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated steps, e.g. mql,sql,won (default: the whole path)."),
+]
+Window = Annotated[
+    str | None, typer.Option(help="Conversion window from the first step, e.g. 90d, 36h, 2w.")
+]
+Mode = Annotated[str | None, typer.Option(help="ordered (default), strict or any.")]
+Attribution = Annotated[
+    str | None,
+    typer.Option(help="first_touch (default) or last_touch, for channel/campaign/utm breakdowns."),
+]
+Cohort = Annotated[
+    str | None, typer.Option(help="Group by creation period: day, week, month or quarter.")
+]
+From = Annotated[
+    str | None, typer.Option("--from", help="Only leads created on or after this date.")
+]
+To = Annotated[str | None, typer.Option("--to", help="Only leads created on or before this date.")]
 
 
 def _pct(value: float | None) -> str:
@@ -67,48 +89,115 @@ def _date(value: str | None, field: str) -> date | None:
         raise ValidationError(field, f"'{value}' is not a date (YYYY-MM-DD)") from None
 
 
+def _options(steps: str | None, window: str | None, mode: str | None, attribution: str | None, cohort: str | None,
+             created_from: str | None, created_to: str | None) -> dict[str, Any]:  # fmt: skip
+    return {"steps": steps.split(",") if steps is not None else None, "window": window, "mode": mode,
+            "attribution": attribution, "cohort": cohort, "created_from": _date(created_from, "--from"),
+            "created_to": _date(created_to, "--to")}  # fmt: skip
+
+
+@funnel_app.callback(invoke_without_command=True)
 def funnel_command(
-    steps: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated steps, e.g. mql,sql,won (default: the whole path)."),
-    ] = None,
-    window: Annotated[
-        str | None, typer.Option(help="Conversion window from the first step, e.g. 90d, 36h, 2w.")
-    ] = None,
-    mode: Annotated[str | None, typer.Option(help="ordered (default), strict or any.")] = None,
+    ctx: typer.Context,
+    steps: Steps = None,
+    window: Window = None,
+    mode: Mode = None,
     by: Annotated[
         str | None,
         typer.Option(help="Break down by a lead dimension, e.g. channel, region, owner_id."),
     ] = None,
-    attribution: Annotated[
-        str | None,
-        typer.Option(
-            help="first_touch (default) or last_touch, for channel/campaign/utm breakdowns."
-        ),
-    ] = None,
-    cohort: Annotated[
-        str | None, typer.Option(help="Group by creation period: day, week, month or quarter.")
-    ] = None,
+    attribution: Attribution = None,
+    cohort: Cohort = None,
     top: Annotated[
         int | None,
         typer.Option(help="With --by: keep the N largest groups, merge the rest into 'other'."),
     ] = None,
-    created_from: Annotated[
-        str | None, typer.Option("--from", help="Only leads created on or after this date.")
-    ] = None,
-    created_to: Annotated[
-        str | None, typer.Option("--to", help="Only leads created on or before this date.")
-    ] = None,
+    created_from: From = None,
+    created_to: To = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Leads reached per step, conversion, still-open and dropped counts, from the stage history."""
+    if ctx.invoked_subcommand is not None:
+        return
+    options = _options(steps, window, mode, attribution, cohort, created_from, created_to)
     with open_app(db) as app:
         result = run_funnel(
-            engine=app.analytics, now=app.clock(),
-            steps=[s for s in steps.split(",")] if steps is not None else None,
-            mode=mode, window=window, breakdown=by, attribution=attribution, cohort=cohort, top_n=top,
-            created_from=_date(created_from, "--from"), created_to=_date(created_to, "--to"),
-        )  # fmt: skip
+            engine=app.analytics, now=app.clock(), breakdown=by, top_n=top, **options
+        )
     data = result.to_dict()
     emit(as_json, data, lambda: _render_rows(data["rows"], by, cohort))
+
+
+def _by_value(text: str | None) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise ValidationError(
+            "--by-value", f"'{text}' is not DIMENSION=VALUE, e.g. channel=webinar"
+        )
+    return name.strip(), value.strip()
+
+
+@funnel_app.command("drill")
+def drill_command(
+    step: Annotated[str, typer.Option(help="The funnel step of the cell.")],
+    converted: Annotated[
+        bool, typer.Option("--converted", help="Leads that went on to the next step.")
+    ] = False,
+    still_open: Annotated[
+        bool, typer.Option("--open", help="Leads still on their way to the next step.")
+    ] = False,
+    dropped: Annotated[
+        bool, typer.Option("--dropped", help="Leads that dropped out after the step.")
+    ] = False,
+    by_value: Annotated[
+        str | None, typer.Option(help="A breakdown cell, DIMENSION=VALUE, e.g. channel=webinar.")
+    ] = None,
+    cohort_value: Annotated[
+        str | None, typer.Option(help="With --cohort: the cohort's first day, e.g. 2025-03-01.")
+    ] = None,
+    steps: Steps = None,
+    window: Window = None,
+    mode: Mode = None,
+    attribution: Attribution = None,
+    cohort: Cohort = None,
+    created_from: From = None,
+    created_to: To = None,
+    limit: Annotated[int, typer.Option(help="Page size (1-1000).")] = 50,
+    offset: Annotated[int, typer.Option(help="Leads to skip.")] = 0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The leads behind one funnel cell (default: those that reached the step), with owner and last activity."""
+    chosen = [
+        name
+        for name, flag in (("converted", converted), ("open", still_open), ("dropped", dropped))
+        if flag
+    ]
+    if len(chosen) > 1:
+        raise ValidationError("outcome", "choose at most one of --converted, --open, --dropped")
+    options = _options(steps, window, mode, attribution, cohort, created_from, created_to)
+    with open_app(db) as app:
+        page = drill_leads(
+            engine=app.analytics, uow_factory=app.uow_factory, now=app.clock(), step=step,
+            outcome=chosen[0] if chosen else "reached", by_value=_by_value(by_value),
+            cohort_value=_date(cohort_value, "--cohort-value"), limit=limit, offset=offset, **options,
+        )  # fmt: skip
+
+    def render() -> None:
+        table = Table("id", "stage", "email / id", "company", "channel", "owner", "last activity",
+                      title=f"{page.total:,} leads (showing {page.offset + 1 if page.items else 0}-{page.offset + len(page.items)})")  # fmt: skip
+        for lead in page.items:
+            activity = lead["last_activity"]
+            table.add_row(str(lead["id"]), lead["stage"], lead["email"] or lead["phone"] or lead["external_id"] or "",
+                          lead["company"] or "", lead["channel"], str(lead["owner_id"] or "pool"),
+                          f"{activity['kind']} {activity['at']:%Y-%m-%d}" if activity else "-")  # fmt: skip
+        console.print(table)
+
+    emit(
+        as_json,
+        {"total": page.total, "limit": page.limit, "offset": page.offset, "items": page.items},
+        render,
+    )
