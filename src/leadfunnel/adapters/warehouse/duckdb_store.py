@@ -6,7 +6,7 @@ Sync, in one DuckDB transaction:
    overlap so a transaction that committed late is not missed; every stage change, merge and
    import bumps ``updated_at``);
 2. replace those leads' rows and all their stage changes;
-3. recompute their milestone rows with the shared milestone expression;
+3. recompute their milestone rows and stage stays with the shared Ibis expressions;
 4. move the watermark to the newest ``updated_at`` read (never past the sync's own time).
 
 A crash anywhere leaves the previous state and watermark (the transaction rolls back), so
@@ -23,7 +23,9 @@ from pathlib import Path
 import duckdb
 import ibis
 import pyarrow as pa
+from ibis.expr.types import Table
 
+from leadfunnel.adapters.warehouse.durations_builder import stays
 from leadfunnel.adapters.warehouse.milestones import DIMENSIONS, milestones
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
 
@@ -53,7 +55,8 @@ class SyncStats:
     watermark: datetime | None
 
 
-def _milestone_sql(only_dirty: bool) -> str:
+def _source_tables(only_dirty: bool) -> tuple[Table, Table]:
+    """The store's leads and stage changes as unbound Ibis tables (optionally: dirty leads only)."""
     leads = ibis.table(
         {"id": "string", "created_at": "timestamp", "updated_at": "timestamp", "stage": "string",
          "company_size": "int64", **dict.fromkeys(DIMENSIONS, "string")},
@@ -67,7 +70,17 @@ def _milestone_sql(only_dirty: bool) -> str:
         dirty = ibis.table({"id": "string"}, name="dirty")
         leads = leads.filter(leads.id.isin(dirty.id))
         transitions = transitions.filter(transitions.lead_id.isin(dirty.id))
+    return leads, transitions
+
+
+def _milestone_sql(only_dirty: bool) -> str:
+    leads, transitions = _source_tables(only_dirty)
     return str(ibis.to_sql(milestones(leads, transitions), dialect="duckdb"))
+
+
+def _stays_sql(only_dirty: bool) -> str:
+    _, transitions = _source_tables(only_dirty)
+    return str(ibis.to_sql(stays(transitions), dialect="duckdb"))
 
 
 def _copy(db: duckdb.DuckDBPyConnection, batches: Iterator[pa.RecordBatch], insert: str) -> int:
@@ -127,6 +140,7 @@ class DuckDbStore:
             for table in ("leads", "stage_transitions"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DROP TABLE IF EXISTS milestones")
+            db.execute("DROP TABLE IF EXISTS stage_stays")
         else:
             db.register("dirty_ids", pa.table({"id": pa.array(ids, pa.string())}))
             db.execute("CREATE OR REPLACE TEMP TABLE dirty AS SELECT id FROM dirty_ids")
@@ -134,12 +148,15 @@ class DuckDbStore:
             db.execute("DELETE FROM leads WHERE id IN (SELECT id FROM dirty)")
             db.execute("DELETE FROM stage_transitions WHERE lead_id IN (SELECT id FROM dirty)")
             db.execute("DELETE FROM milestones WHERE lead_id IN (SELECT id FROM dirty)")
+            db.execute("DELETE FROM stage_stays WHERE lead_id IN (SELECT id FROM dirty)")
         lead_count = _copy(db, reader.leads(ids), _LEADS_INSERT)
         transition_count = _copy(db, reader.transitions(ids), _TRANSITIONS_INSERT)
         if ids is None:
             db.execute(f"CREATE TABLE milestones AS {_milestone_sql(only_dirty=False)}")
+            db.execute(f"CREATE TABLE stage_stays AS {_stays_sql(only_dirty=False)}")
         elif ids:
             db.execute(f"INSERT INTO milestones {_milestone_sql(only_dirty=True)}")
+            db.execute(f"INSERT INTO stage_stays {_stays_sql(only_dirty=True)}")
         row = db.execute("SELECT max(updated_at) FROM leads").fetchone()
         newest = row[0] if row else None
         watermark = max(filter(None, (mark, min(newest, now) if newest else None)), default=None)

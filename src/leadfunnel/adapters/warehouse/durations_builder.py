@@ -12,7 +12,7 @@ from leadfunnel.adapters.warehouse.funnel_builder import step_times
 from leadfunnel.analytics.durations import BUCKETS, DurationStats
 from leadfunnel.analytics.funnel_spec import FunnelSpec
 
-__all__ = ["stage_time_stats", "step_time_stats", "to_stats"]
+__all__ = ["stage_time_stats", "stays", "step_time_stats", "to_stats"]
 
 _DAY = 86_400
 
@@ -34,13 +34,18 @@ def _stats(days: Any, where: BooleanValue) -> dict[str, Any]:
             "p90_days": value.quantile(0.9), **buckets}  # fmt: skip
 
 
-def stage_time_stats(transitions: Table) -> Table:
-    """One row per stage: finished stays' statistics and the number of open stays."""
+def stays(transitions: Table) -> Table:
+    """One row per stay in a stage: ``lead_id``, ``stage``, ``days`` (NULL while it lasts)."""
     order = ibis.window(group_by=transitions.lead_id, order_by=[transitions.at, transitions.id])
     t = transitions.mutate(left_at=transitions.at.lead().over(order))
-    return t.group_by(stage=t.to_stage).aggregate(
-        **_stats(_days(t.left_at, t.at), t.left_at.notnull()),
-        open=t.to_stage.count(where=t.left_at.isnull()),
+    return t.select(lead_id=t.lead_id, stage=t.to_stage, days=_days(t.left_at, t.at))
+
+
+def stage_time_stats(stay_table: Table) -> Table:
+    """One row per stage: finished stays' statistics and the number of open stays."""
+    s = stay_table
+    return s.group_by("stage").aggregate(
+        **_stats(s.days, s.days.notnull()), open=s.stage.count(where=s.days.isnull())
     )
 
 

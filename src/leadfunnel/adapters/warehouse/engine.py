@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from leadfunnel.adapters.warehouse.duckdb_store import DuckDbStore, SyncStats
 from leadfunnel.adapters.warehouse.durations_builder import (
     stage_time_stats,
+    stays,
     step_time_stats,
     to_stats,
 )
@@ -38,8 +39,8 @@ def _records(expr: Any) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()  # type: ignore[no-any-return]
 
 
-def _stage_times(transitions: Any) -> dict[str, DurationStats]:
-    rows = _records(stage_time_stats(transitions))
+def _stage_times(stay_table: Any) -> dict[str, DurationStats]:
+    rows = _records(stage_time_stats(stay_table))
     return {r["stage"]: to_stats(r, int(r["open"])) for r in sorted(rows, key=lambda r: r["stage"])}
 
 
@@ -104,7 +105,7 @@ class DuckDbEngine:
         self.sync(now=now)
         con = self.store.connect()
         try:
-            return _stage_times(con.table("stage_transitions"))
+            return _stage_times(con.table("stage_stays"))
         finally:
             con.disconnect()
 
@@ -147,7 +148,7 @@ class PostgresEngine:
     def stage_times(self, *, now: datetime) -> dict[str, DurationStats]:
         con = self._connect()
         try:
-            return _stage_times(con.table("stage_transitions"))
+            return _stage_times(stays(con.table("stage_transitions")))
         finally:
             con.disconnect()
 

@@ -18,7 +18,7 @@ from typing import Any
 import ibis
 from ibis.expr.types import BooleanValue, Table
 
-from leadfunnel.adapters.warehouse.milestones import first_column
+from leadfunnel.adapters.warehouse.milestones import reach_column
 from leadfunnel.analytics.drill import DrillSpec, Outcome
 from leadfunnel.analytics.funnel_oracle import NONE_GROUP
 from leadfunnel.analytics.funnel_spec import CohortPeriod, FunnelMode, FunnelSpec
@@ -48,9 +48,16 @@ def _seconds(days: float) -> Any:
 
 
 def _counted(times: list[Any], spec: FunnelSpec) -> list[BooleanValue]:
+    """Whether a lead counts at each step.
+
+    Ordered times never decrease, so without per-step windows "counted at k" is simply
+    "has a time at k, within the window of step 1": it implies every earlier step. Per-step
+    windows (and strict runs, whose later times may be missing) need the chain.
+    """
+    chained = spec.mode is FunnelMode.STRICT or bool(spec.step_windows)
     counted: list[BooleanValue] = []
     for k, at in enumerate(times):
-        ok = at.notnull() if k == 0 else counted[k - 1] & at.notnull()
+        ok = at.notnull() if k == 0 or not chained else counted[k - 1] & at.notnull()
         if k and spec.window_days is not None:
             ok = ok & (at <= times[0] + _seconds(spec.window_days))
         if k and spec.step_windows and spec.step_windows[k - 1] is not None:
@@ -110,9 +117,7 @@ def _aggregate(m: Table, spec: FunnelSpec, times: list[Any], now: datetime) -> T
 
 
 def _ordered_times(m: Table, spec: FunnelSpec) -> tuple[Table, list[Any]]:
-    return m, [
-        ibis.least(*(m[first_column(s)] for s in _PATH[_PATH.index(step) :])) for step in spec.steps
-    ]
+    return m, [m[reach_column(step)] for step in spec.steps]
 
 
 def _strict_times(m: Table, transitions: Table, spec: FunnelSpec) -> tuple[Table, list[Any]]:

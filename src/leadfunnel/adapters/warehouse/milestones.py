@@ -1,7 +1,9 @@
 """The per-lead milestone table, as one Ibis expression over ``leads`` and ``stage_transitions``.
 
-One row per lead: when it first entered each stage, its current stage, its creation time,
-and the dimensions funnels break down by. Lifecycle funnels are single scans over it. The
+One row per lead: when it first entered each stage, when it *reached* each path stage (its
+first entry into that stage or any later one: what funnels count, precomputed so questions
+need no ``LEAST``), its current stage, its creation time, and the dimensions funnels break
+down by. Lifecycle funnels are single scans over it. The
 same expression builds it on every backend: DuckDB materialises it during sync, PostgreSQL
 and Spark evaluate it inside each query.
 
@@ -15,11 +17,12 @@ from typing import Any
 import ibis
 from ibis.expr.types import Table
 
-from leadfunnel.domain.lifecycle import Stage
+from leadfunnel.domain.lifecycle import FUNNEL_PATH, Stage
 
-__all__ = ["STAGES", "DIMENSIONS", "milestones", "first_column"]
+__all__ = ["STAGES", "DIMENSIONS", "milestones", "first_column", "reach_column"]
 
 STAGES = [s.value for s in Stage]
+_PATH = [s.value for s in FUNNEL_PATH]
 DIMENSIONS = (
     "channel", "last_channel", "campaign", "last_campaign", "first_utm_source", "last_utm_source",
     "first_utm_medium", "last_utm_medium", "first_utm_campaign", "last_utm_campaign", "region", "country",
@@ -30,6 +33,11 @@ _BANDS = ((10, "1-10"), (50, "11-50"), (200, "51-200"), (1000, "201-1000"), (500
 
 def first_column(stage: str) -> str:
     return f"first_{stage}"
+
+
+def reach_column(stage: str) -> str:
+    """When the lead reached a path stage: its first entry into it or any later path stage."""
+    return f"reach_{stage}"
 
 
 def _size_band(size: Any) -> Any:
@@ -50,4 +58,8 @@ def milestones(leads: Table, transitions: Table) -> Table:
         company_size_band=_size_band(joined.company_size),
         **{name: joined[name].cast("string") for name in DIMENSIONS},
         **{first_column(s): joined[first_column(s)] for s in STAGES},
+        **{
+            reach_column(s): ibis.least(*(joined[first_column(x)] for x in _PATH[i:]))
+            for i, s in enumerate(_PATH)
+        },
     )
