@@ -17,7 +17,7 @@ import argparse
 import resource
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
