@@ -189,3 +189,16 @@ def test_the_worked_example_in_docs_concepts_funnels():
     ]  # fmt: skip
     without = table(run(leads, now=datetime(2025, 6, 1, tzinfo=UTC)))
     assert without[(None, None, "won")][0] == 2 and without[(None, None, "sql")][2] == 1
+
+
+def test_results_convert_to_dataframes_with_named_columns():
+    result = run(ALL, breakdown="channel")
+    frame = result.to_pandas()
+    assert list(frame.columns)[:4] == ["group", "cohort", "step", "stage"]
+    assert frame[frame.stage == "lead"].reached.sum() == 5
+    polars_frame = result.to_polars()
+    assert (
+        polars_frame.height == len(result.rows)
+        and polars_frame["reached"].sum() == frame.reached.sum()
+    )
+    assert run([]).to_pandas().empty

@@ -74,6 +74,12 @@ class FunnelRow:
     dropped: int
 
 
+_RESULT_COLUMNS = (
+    "group", "cohort", "step", "stage", "reached", "converted", "open", "dropped",
+    "conversion_from_previous", "conversion_from_first", "drop_rate",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class FunnelResult:
     """Rows per (group, cohort, step), ordered by group, cohort and step."""
@@ -100,6 +106,18 @@ class FunnelResult:
             })  # fmt: skip
             previous = row.reached
         return {"steps": list(self.spec.steps), "rows": out}
+
+    def to_pandas(self) -> Any:
+        """The rows as a pandas DataFrame (pandas is imported only when asked for)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict()["rows"], columns=list(_RESULT_COLUMNS))
+
+    def to_polars(self) -> Any:
+        """The rows as a polars DataFrame (polars is imported only when asked for)."""
+        import polars as pl
+
+        return pl.DataFrame(self.to_dict()["rows"], schema=list(_RESULT_COLUMNS))
 
 
 def cohort_start(moment: datetime, period: CohortPeriod) -> date:
