@@ -188,14 +188,31 @@ def test_unknown_option_is_a_usage_error(capsys):
     assert "No such option: --colour" in capsys.readouterr().err
 
 
-def test_demo_builds_a_sample_database_and_refuses_to_mix_into_one_with_leads(capsys, tmp_path):
+def test_demo_simulates_history_writes_its_truth_and_refuses_to_mix_into_leads(capsys, tmp_path):
     db = str(tmp_path / "demo.db")
-    assert main(["demo", "--leads", "40", "--db", db, "--json"]) == 0
+    assert main(["demo", "--leads", "600", "--seed", "3", "--db", db, "--no-serve", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["leads"] == 40 and report["steps"][0]["reached"] == 40
-    assert report["steps"][-1]["reached"] < report["steps"][1]["reached"]
+    reached = [step["reached"] for step in report["steps"]]
+    assert report["leads"] == reached[0] == report["rows"]["leads"] == 600
+    assert reached[0] > reached[1] > reached[2] > reached[-1]
+    truth = json.loads((tmp_path / "demo.truth.json").read_text(encoding="utf-8"))
+    assert report["truth_file"] == str(tmp_path / "demo.truth.json")
+    assert (truth["seed"], truth["leads"]) == (3, 600) and len(truth["channels"]) >= 11
+    assert main(["lead", "list", "--db", db, "--stage", "won", "--json"]) == 0
+    won_now = json.loads(capsys.readouterr().out)["total"]
+    assert 0 < won_now <= reached[-1]  # some customers are back in a new opportunity
     assert main(["demo", "--db", db]) == 1
-    assert "already holds 40 leads" in capsys.readouterr().err
+    assert "already holds 600 leads" in capsys.readouterr().err
+
+
+def test_demo_truth_file_can_be_put_elsewhere(capsys, tmp_path):
+    truth = tmp_path / "elsewhere" / "truth.json"
+    truth.parent.mkdir()
+    code = main(["demo", "--leads", "30", "--db", str(tmp_path / "d.db"), "--truth", str(truth)])
+    out = capsys.readouterr().out
+    assert code == 0 and "Lifecycle funnel" in out and str(truth) in out
+    assert json.loads(truth.read_text(encoding="utf-8"))["leads"] == 30
+    assert not (tmp_path / "d.truth.json").exists()
 
 
 def test_installed_console_script_runs(tmp_path):

@@ -62,7 +62,10 @@ def _text(raw: Mapping[str, Any], name: str) -> str | None:
     if type(value) is str:  # the common case, first
         text = value.strip()
         if len(text) > LEAD_INPUT_FIELDS[name]:
-            raise ValidationError(name, f"is {len(text)} characters long; at most {LEAD_INPUT_FIELDS[name]} are allowed")
+            raise ValidationError(
+                name,
+                f"is {len(text)} characters long; at most {LEAD_INPUT_FIELDS[name]} are allowed",
+            )
         return text or None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValidationError(name, f"must be text, got {type(value).__name__}")

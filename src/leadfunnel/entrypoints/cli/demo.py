@@ -1,0 +1,138 @@
+"""``leadfunnel demo``: simulate a B2B company's two years of leads, print the funnel.
+
+The data comes from :mod:`leadfunnel.services.demo` (docs/concepts/demo-data.md); the
+simulator's true parameters go to a truth file beside the database, so what analytics find
+can be checked against what was simulated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadfunnel.adapters.sql.bulk import BulkWriter
+from leadfunnel.adapters.sql.engine import describe_url
+from leadfunnel.adapters.sql.migrate import upgrade
+from leadfunnel.adapters.warehouse.engine import analytics_path
+from leadfunnel.analytics.lifecycle_funnel import FunnelStep
+from leadfunnel.domain.errors import DomainError
+from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
+from leadfunnel.entrypoints.cli.funnel import render_funnel
+from leadfunnel.services.demo import MAX_LEADS, DemoResult, build_demo
+from leadfunnel.services.leads import stage_funnel
+
+__all__ = ["DEMO_DATABASE", "demo_command", "truth_path_for"]
+
+DEMO_DATABASE = "leadfunnel-demo.db"
+TRUTH_SUFFIX = ".truth.json"
+
+
+def truth_path_for(database: str | None) -> Path:
+    """Where the truth file goes: beside a SQLite file (``crm.db`` -> ``crm.truth.json``),
+    else ``./leadfunnel-demo.truth.json``."""
+    if database:
+        path = Path(database)
+        return path.with_name(path.stem + TRUTH_SUFFIX)
+    return Path(Path(DEMO_DATABASE).stem + TRUTH_SUFFIX)
+
+
+LeadsOption = Annotated[
+    int, typer.Option(help="How many leads to simulate (up to 10,000,000).", min=1, max=MAX_LEADS)
+]
+SeedOption = Annotated[
+    int, typer.Option(help="Random seed: the same seed gives the same data.", min=0)
+]
+TruthOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--truth",
+        help="Where to write the simulator's true parameters (JSON). Default: beside a SQLite "
+        "database (NAME.truth.json), else ./leadfunnel-demo.truth.json.",
+        show_default=False,
+    ),
+]
+NoServeOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-serve",
+        help="Do not start the web dashboard (there is none yet; the demo always just prints "
+        "its report until then).",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class _Built:
+    result: DemoResult
+    steps: list[FunnelStep]
+    where: str  # the database, password masked
+    sqlite_file: str | None
+
+
+def _forget_previous_demo() -> None:
+    """Remove ./leadfunnel-demo.db and the analytics store derived from its old data."""
+    analytics = analytics_path(f"sqlite:///{DEMO_DATABASE}")
+    for path in (DEMO_DATABASE, analytics):
+        for suffix in ("", "-wal", "-shm", "-journal", ".wal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _build(db: str, leads: int, seed: int) -> _Built:
+    with open_app(db, require_schema=False) as lf:
+        upgrade(lf.engine)
+        with lf.uow_factory(write=False) as uow:
+            existing = uow.leads.list(filters={}, limit=1, offset=0)[1]
+        if existing:
+            raise DomainError(
+                f"the database already holds {existing} leads; give a new one with --db FILE"
+            )
+        with BulkWriter(lf.engine) as writer:
+            result = build_demo(sink=writer, leads=leads, seed=seed, now=lf.clock())
+            writer.commit()
+        url = lf.engine.url
+        return _Built(
+            result=result,
+            steps=stage_funnel(uow_factory=lf.uow_factory),
+            where=describe_url(lf.settings.database_url),
+            sqlite_file=url.database if url.get_backend_name() == "sqlite" else None,
+        )
+
+
+def demo_command(
+    leads: LeadsOption = 20_000,
+    seed: SeedOption = 7,
+    truth: TruthOption = None,
+    no_serve: NoServeOption = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Simulate two years of a B2B company's leads into a database and print its funnel.
+
+    Without --db it rebuilds ./leadfunnel-demo.db from scratch. A database given with --db
+    that already holds leads is refused, so real data is never mixed with simulated data.
+    """
+    del no_serve  # accepted now; the dashboard it will skip does not exist yet
+    if db is None:
+        db = DEMO_DATABASE
+        _forget_previous_demo()
+    built = _build(db, leads, seed)
+    truth_file = truth or truth_path_for(built.sqlite_file)
+    truth_file.write_text(json.dumps(built.result.truth, indent=2) + "\n", encoding="utf-8")
+
+    def render() -> None:
+        rows = ", ".join(f"{count:,} {table}" for table, count in built.result.rows.items())
+        console.print(f"Simulated {leads:,} leads (seed {seed}) into {built.where}: {rows}")
+        render_funnel(built.steps)
+        console.print(f"True parameters of the simulation: {truth_file}")
+        target = built.sqlite_file or built.where
+        console.print(
+            f"Next: leadfunnel lead list --db {target}   |   leadfunnel funnel --db {target}"
+        )
+
+    report = {"database": built.where, "leads": leads, "seed": seed, "rows": built.result.rows}
+    report |= {"truth_file": str(truth_file), "steps": [s.to_dict() for s in built.steps]}
+    emit(as_json, report, render)
