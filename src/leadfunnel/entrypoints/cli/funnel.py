@@ -44,20 +44,7 @@ def _pct(value: float | None) -> str:
 
 def render_funnel(steps: list[FunnelStep]) -> None:
     """The overall funnel as a table (used by the demo)."""
-    table = Table(
-        "stage",
-        "reached",
-        "from previous",
-        "from first",
-        "open",
-        "dropped",
-        "drop rate",
-        title="Lifecycle funnel",
-    )
-    for step in steps:
-        table.add_row(step.stage, f"{step.reached:,}", _pct(step.conversion_from_previous),
-                      _pct(step.conversion_from_first), f"{step.open:,}", f"{step.dropped:,}", _pct(step.drop_rate))  # fmt: skip
-    console.print(table)
+    _render_rows([step.to_dict() for step in steps], None, None)
 
 
 def _render_rows(rows: list[dict[str, Any]], by: str | None, cohort: str | None) -> None:
