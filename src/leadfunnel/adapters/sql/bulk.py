@@ -79,12 +79,15 @@ def format_times(values: npt.NDArray[np.datetime64], suffix: str = "") -> list[s
     missing = np.isnat(values)
     us = np.where(missing, 0, values.astype("datetime64[us]").astype(np.int64))
     days, rest = np.divmod(us, _US_PER_DAY)
-    first = int(days.min())
-    calendar = np.arange(first, int(days.max()) + 1).astype("datetime64[D]")
-    day_text = np.char.encode(calendar.astype("U10"), "ascii").view(np.uint8).reshape(-1, 10)
+    first, last = int(days.min()), int(days.max())
+    if last - first < len(days) + 1000:  # dense: a calendar of every day in the span
+        calendar, index = np.arange(first, last + 1), days - first
+    else:  # sparse: only the days that occur
+        calendar, index = np.unique(days, return_inverse=True)
+    day_text = np.char.encode(calendar.astype("datetime64[D]").astype("U10"), "ascii")
     width = 26 + len(suffix)
     out = np.empty((len(us), width), dtype=np.uint8)
-    out[:, :10] = day_text[days - first]
+    out[:, :10] = day_text.view(np.uint8).reshape(-1, 10)[index]
     out[:, 10:26] = np.frombuffer(b" 00:00:00.000000", dtype=np.uint8)
     out[:, 26:] = np.frombuffer(suffix.encode("ascii"), dtype=np.uint8)
     for column, unit in ((11, 3_600_000_000), (14, 60_000_000), (17, 1_000_000)):
