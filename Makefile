@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -n 2
 	.tools/bin/pip install --quiet "uv>=0.5,<1"
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	touch $@
 
 sync: .venv/.synced

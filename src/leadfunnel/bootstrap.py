@@ -10,7 +10,6 @@ from leadfunnel.adapters.clock import utc_now
 from leadfunnel.adapters.sql.engine import create_store_engine
 from leadfunnel.adapters.sql.migrate import ensure_current
 from leadfunnel.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from leadfunnel.adapters.warehouse.engine import analytics_engine
 from leadfunnel.config import Settings
 from leadfunnel.services.ports import Clock, FunnelEngine
 
@@ -29,7 +28,12 @@ class App:
 
     @property
     def analytics(self) -> FunnelEngine:
-        """The analytics engine for this store (DuckDB beside SQLite; PostgreSQL directly)."""
+        """The analytics engine for this store (DuckDB beside SQLite; PostgreSQL directly).
+
+        Imported on first use: Ibis and DuckDB take most of a second to load, which commands
+        that never ask an analytics question should not pay."""
+        from leadfunnel.adapters.warehouse.engine import analytics_engine
+
         return analytics_engine(self.engine)
 
 

@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from sqlalchemy import select, text
 
@@ -18,9 +19,11 @@ from leadfunnel.adapters.sql import tables as t
 from leadfunnel.adapters.sql.bulk import BulkWriter
 from leadfunnel.bootstrap import App, build_app
 from leadfunnel.config import Settings
+from leadfunnel.domain.errors import StorageError
 from leadfunnel.domain.ids import id_time_ms
 from leadfunnel.domain.lifecycle import DEFAULT_MOVES, FUNNEL_PATH, Stage
 from leadfunnel.services.demo import build_demo
+from leadfunnel.services.demo.batches import TableBatch
 from leadfunnel.services.leads import get_lead, list_leads, stage_funnel
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -336,6 +339,31 @@ def test_nothing_is_written_when_the_load_fails(sqlite_template, tmp_path):
         assert rows(
             app, "SELECT count(*) FROM sqlite_master WHERE name = 'ix_touchpoints_lead_id_at'"
         ) == [(1,)]
+    finally:
+        app.close()
+
+
+def test_a_tuned_load_with_a_dangling_reference_commits_nothing(sqlite_template, tmp_path):
+    app = fresh_app(sqlite_template, tmp_path, "dangling")
+    orphan = {
+        "id": np.array(["0" * 31 + "1"], dtype=object),
+        "lead_id": np.array(["f" * 32], dtype=object),  # no such lead
+        "to_stage": np.array(["lead"], dtype=object),
+        "at": np.array([np.datetime64("2026-01-05T10:00:00", "us")]),
+        "actor": np.array(["test"], dtype=object),
+    }
+    try:
+        with (
+            pytest.raises(StorageError, match="stage_transitions"),
+            BulkWriter(app.engine) as writer,
+        ):
+            assert writer.tuned
+            build_demo(sink=writer, leads=50, seed=1, now=NOW)
+            writer.write(TableBatch("stage_transitions", orphan))
+            writer.commit()
+        assert rows(app, "SELECT count(*) FROM leads") == [(0,)]
+        with app.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     finally:
         app.close()
 

@@ -136,6 +136,29 @@ def test_stage_history_moves_leads_forward_assigns_owners_and_refuses_what_break
     ]
 
 
+def test_clamped_backdated_history_keeps_time_order_and_the_source_date(app, tmp_path):
+    run(
+        app,
+        csv_file(
+            tmp_path, "l.csv", ("external_id", "occurred_at", "stage"), ("L1", "2025-01-08", "mql")
+        ),
+    )
+    history = csv_file(
+        tmp_path, "h.csv", ("external_id", "to_stage", "at"), ("L1", "won", "2025-01-06")
+    )
+    mapping = ColumnMapping(columns={"external_id": "external_id", "to_stage": "to_stage", "at": "at"},
+                            options={"backdated_history": "clamp"})  # fmt: skip
+    summary = run(app, history, kind="stage-history", mapping=mapping)
+    assert (summary.merged, summary.rejected) == (1, 0)
+    lead = list_leads(uow_factory=app.uow_factory, filters={}).items[0]
+    timeline = get_lead(uow_factory=app.uow_factory, lead_id=lead["id"]).timeline
+    won = next(e for e in timeline if e["type"] == "stage_change" and e["to_stage"] == "won")
+    created = next(e for e in timeline if e["type"] == "stage_change" and e["to_stage"] == "mql")
+    assert won["at"] == created["at"] and "source date 2025-01-06" in won["reason"]
+    again = run(app, history, kind="stage-history", mapping=mapping)
+    assert (again.merged, again.unchanged, again.rejected) == (0, 1, 0)
+
+
 def test_unknown_owner_without_create_missing_owners_is_a_row_error(app, tmp_path):
     run(app, csv_file(tmp_path, "l.csv", ("external_id",), ("L1",)))
     summary = run(app, csv_file(tmp_path, "h.csv", ("external_id", "to_stage", "at", "owner"),

@@ -66,6 +66,11 @@ def test_a_cell_that_does_not_match_its_date_format_is_a_row_error_naming_the_co
             "options.create_missing_owners",
             "must be bool",
         ),
+        (
+            "[options]\nbackdated_history = 'fix'",
+            "options.backdated_history",
+            "not one of: refuse, clamp",
+        ),
         ("[columns]\nemail = 3", "columns.email", "must name a source column"),
         ("[formats]\nat = 'YYYY-MM-DD'", "formats.at", "not a strptime format"),
         ("columns = [", "mapping", "not valid TOML"),

@@ -17,13 +17,12 @@ import typer
 from leadfunnel.adapters.sql.bulk import BulkWriter
 from leadfunnel.adapters.sql.engine import describe_url
 from leadfunnel.adapters.sql.migrate import upgrade
-from leadfunnel.adapters.warehouse.engine import analytics_path
-from leadfunnel.analytics.lifecycle_funnel import FunnelStep
+from leadfunnel.analytics.funnel_oracle import FunnelResult
 from leadfunnel.domain.errors import DomainError
 from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
 from leadfunnel.entrypoints.cli.funnel import render_funnel
+from leadfunnel.services.analytics import run_funnel
 from leadfunnel.services.demo import MAX_LEADS, DemoResult, build_demo
-from leadfunnel.services.leads import stage_funnel
 
 __all__ = ["DEMO_DATABASE", "demo_command", "truth_path_for"]
 
@@ -68,13 +67,15 @@ NoServeOption = Annotated[
 @dataclass(frozen=True)
 class _Built:
     result: DemoResult
-    steps: list[FunnelStep]
+    funnel: FunnelResult
     where: str  # the database, password masked
     sqlite_file: str | None
 
 
 def _forget_previous_demo() -> None:
     """Remove ./leadfunnel-demo.db and the analytics store derived from its old data."""
+    from leadfunnel.adapters.warehouse.engine import analytics_path  # Ibis loads slowly
+
     analytics = analytics_path(f"sqlite:///{DEMO_DATABASE}")
     for path in (DEMO_DATABASE, analytics):
         for suffix in ("", "-wal", "-shm", "-journal", ".wal"):
@@ -88,7 +89,7 @@ def _build(db: str, leads: int, seed: int) -> _Built:
             existing = uow.leads.list(filters={}, limit=1, offset=0)[1]
         if existing:
             raise DomainError(
-                f"the database already holds {existing} leads; give a new one with --db FILE"
+                f"the database already holds {existing} leads; give another database with --db"
             )
         with BulkWriter(lf.engine) as writer:
             result = build_demo(sink=writer, leads=leads, seed=seed, now=lf.clock())
@@ -96,7 +97,7 @@ def _build(db: str, leads: int, seed: int) -> _Built:
         url = lf.engine.url
         return _Built(
             result=result,
-            steps=stage_funnel(uow_factory=lf.uow_factory),
+            funnel=run_funnel(engine=lf.analytics, now=lf.clock()),
             where=describe_url(lf.settings.database_url),
             sqlite_file=url.database if url.get_backend_name() == "sqlite" else None,
         )
@@ -126,7 +127,7 @@ def demo_command(
     def render() -> None:
         rows = ", ".join(f"{count:,} {table}" for table, count in built.result.rows.items())
         console.print(f"Simulated {leads:,} leads (seed {seed}) into {built.where}: {rows}")
-        render_funnel(built.steps)
+        render_funnel(built.funnel)
         console.print(f"True parameters of the simulation: {truth_file}")
         target = built.sqlite_file or built.where
         console.print(
@@ -134,5 +135,5 @@ def demo_command(
         )
 
     report = {"database": built.where, "leads": leads, "seed": seed, "rows": built.result.rows}
-    report |= {"truth_file": str(truth_file), "steps": [s.to_dict() for s in built.steps]}
+    report |= {"truth_file": str(truth_file), "steps": built.funnel.to_dict()["rows"]}
     emit(as_json, report, render)

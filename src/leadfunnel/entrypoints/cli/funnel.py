@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from leadfunnel.analytics.lifecycle_funnel import FunnelStep
+from leadfunnel.analytics.funnel_oracle import FunnelResult
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
 from leadfunnel.services.analytics import drill_leads, run_funnel
@@ -42,9 +42,9 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
-def render_funnel(steps: list[FunnelStep]) -> None:
-    """The overall funnel as a table (used by the demo)."""
-    _render_rows([step.to_dict() for step in steps], None, None)
+def render_funnel(result: FunnelResult) -> None:
+    """A funnel without breakdown or cohort as a table (used by the demo)."""
+    _render_rows(result.to_dict()["rows"], None, None)
 
 
 def _render_rows(rows: list[dict[str, Any]], by: str | None, cohort: str | None) -> None:

@@ -7,7 +7,10 @@ source system or email). Rules:
 * the move must be a declared move or a forward jump along the funnel
   (:meth:`Lifecycle.check_history_move`): ``mql -> won`` is accepted, ``won -> mql`` not;
 * a row older than the lead's last stage change is refused: history is imported oldest
-  first, so the current stage stays the last transition;
+  first, so the current stage stays the last transition. With the mapping option
+  ``backdated_history = "clamp"`` it is recorded at the time of that last change instead,
+  and the transition's reason and audit entry keep the date the source gave (for sources
+  whose close dates may precede a lead's recorded first contact);
 * a row equal to the lead's last stage change (same stage, same time) is unchanged, so
   re-running an import adds nothing;
 * an ``owner`` assigns the lead (``assignments`` row with rule ``import``) and takes it out
@@ -83,6 +86,7 @@ class _History:
         self.transitions: list[Row] = []
         self.assignments: list[Row] = []
         self.audit: list[Row] = []
+        self._clamps = ctx.mapping.options.get("backdated_history", "refuse") == "clamp"
 
     def apply(
         self, lead: Row, fields: dict[str, Any], owners: dict[str, uuid.UUID | ValidationError]
@@ -91,6 +95,9 @@ class _History:
         stage = parse_stage(str(fields["to_stage"]), field="to_stage")
         at = parse_timestamp(fields["at"], field="at")
         previous = self.last.get(lead_id)
+        source_at = at
+        if previous is not None and at < previous["at"] and self._clamps:
+            at = previous["at"]
         if previous is not None and previous["to_stage"] == stage.value and previous["at"] == at:
             return False
         if previous is not None and at < previous["at"]:
@@ -101,7 +108,10 @@ class _History:
         owner = owners.get(str(fields["owner"])) if fields.get("owner") else None
         if isinstance(owner, ValidationError):
             raise owner
-        self._record(lead, current, stage, at, fields, owner)
+        if source_at != at:
+            note = f"source date {source_at.isoformat()} precedes the lead's last stage change"
+            fields = {**fields, "reason": "; ".join(filter(None, [fields.get("reason"), note]))}
+        self._record(lead, current, stage, at, fields, owner, source_at)
         return True
 
     def _record(
@@ -112,6 +122,7 @@ class _History:
         at: Any,
         fields: dict[str, Any],
         owner: uuid.UUID | None,
+        source_at: Any,
     ) -> None:
         ctx = self.ctx
         row = {"id": new_id(), "lead_id": lead["id"], "from_stage": current.value, "to_stage": stage.value,
@@ -130,7 +141,7 @@ class _History:
         self.leads[lead["id"]] = lead
         self.audit.append(
             {"id": new_id(), "at": ctx.now, "actor": ctx.actor, "action": "lead.stage_imported", "entity": "lead",
-             "entity_id": lead["id"], "data": {"from": current.value, "to": stage.value, "at": at.isoformat()}}
+             "entity_id": lead["id"], "data": {"from": current.value, "to": stage.value, "at": at.isoformat(), "source_at": source_at.isoformat()}}
         )  # fmt: skip
 
     def flush(self) -> None:

@@ -7,6 +7,8 @@ A mapping is TOML::
     delimiter = ","             # optional: else sniffed
     default_region = "BR"       # how national phone numbers are read
     create_missing_owners = true
+    backdated_history = "clamp" # stage-history rows dated before the lead's last change:
+                                # "refuse" (default) or "clamp" to that change's time
 
     [columns]                   # field = "source column"
     external_id = "mql_id"
@@ -51,7 +53,10 @@ _OPTIONS = {
     "sheet": str,
     "default_region": str,
     "create_missing_owners": bool,
+    "backdated_history": str,
 }
+#: Options that take one of a few words.
+_OPTION_CHOICES = {"backdated_history": ("refuse", "clamp")}
 #: Field prefixes that collect several source columns into one JSON field.
 CUSTOM_PREFIXES = ("custom_fields.", "properties.")
 
@@ -178,6 +183,11 @@ def load_mapping(path: Path) -> ColumnMapping:
             )
         if not isinstance(value, _OPTIONS[key]):
             raise ValidationError(f"options.{key}", f"must be {_OPTIONS[key].__name__}")
+        if key in _OPTION_CHOICES and value not in _OPTION_CHOICES[key]:
+            raise ValidationError(
+                f"options.{key}",
+                f"'{value}' is not one of: {', '.join(_OPTION_CHOICES[key])}",
+            )
     columns = _table(doc, "columns")
     for target, source in columns.items():
         if not isinstance(source, str) or not source:
