@@ -331,3 +331,96 @@ import_errors = Table(
     Column("reason", Text, nullable=False),
     Index("ix_import_errors_job_id_row_number", "job_id", "row_number"),
 )
+
+# --- scoring (docs/concepts/scoring.md) ------------------------------------------------------
+
+MODEL_STATUSES = ("draft", "active", "retired")
+
+scoring_models = Table(
+    "scoring_models",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("spec", JSONDoc, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("activated_at", UTCDateTime),
+    UniqueConstraint("name", "version"),
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in MODEL_STATUSES)})", name="status"),
+    # at most one active version per model name
+    Index(
+        "uq_scoring_models_active_name",
+        "name",
+        unique=True,
+        sqlite_where=Column("status") == "active",
+        postgresql_where=Column("status") == "active",
+    ),
+)
+
+lead_scores = Table(
+    "lead_scores",
+    metadata,
+    Column("lead_id", Uuid, ForeignKey("leads.id"), primary_key=True),
+    Column("model", String(100), primary_key=True),
+    Column("model_version", Integer, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("fit", Integer, nullable=False),
+    Column("engagement", Integer, nullable=False),
+    Column("grade", String(4), nullable=False),
+    Column("priority", String(1), nullable=False),
+    Column("explanation", JSONDoc, nullable=False),
+    Column("as_of", UTCDateTime, nullable=False),
+    Index("ix_lead_scores_model_score", "model", "score"),
+)
+
+predictive_models = Table(
+    "predictive_models",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("target", String(32), nullable=False),
+    Column("horizon_days", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("model", JSONDoc, nullable=False),  # learned parameters as data, never a pickle
+    Column("metrics", JSONDoc, nullable=False),
+    Column("trained_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("activated_at", UTCDateTime),
+    UniqueConstraint("name", "version"),
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in MODEL_STATUSES)})", name="status"),
+    Index(
+        "uq_predictive_models_active_name",
+        "name",
+        unique=True,
+        sqlite_where=Column("status") == "active",
+        postgresql_where=Column("status") == "active",
+    ),
+)
+
+lead_predictions = Table(
+    "lead_predictions",
+    metadata,
+    Column("lead_id", Uuid, ForeignKey("leads.id"), primary_key=True),
+    Column("model", String(100), primary_key=True),
+    Column("model_version", Integer, nullable=False),
+    Column("probability", Numeric(8, 6), nullable=False),
+    Column("factors", JSONDoc, nullable=False),
+    Column("as_of", UTCDateTime, nullable=False),
+)
+
+# Domain events for later consumers (notifications, webhooks): e.g. ``lead.hot`` when a
+# score crosses its threshold. Written in the transaction of the change that caused them.
+lead_events = Table(
+    "lead_events",
+    metadata,
+    _id(),
+    Column("lead_id", Uuid, ForeignKey("leads.id"), nullable=False, index=True),
+    Column("kind", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("data", JSONDoc, nullable=False),
+    Column("consumed_at", UTCDateTime),
+    Index("ix_lead_events_kind_consumed_at", "kind", "consumed_at"),
+)
