@@ -25,6 +25,7 @@ __all__ = [
     "IdempotencyStore",
     "LeadRepository",
     "Records",
+    "ScoringStore",
     "FunnelEngine",
     "Row",
     "TabularSource",
@@ -169,6 +170,35 @@ class FunnelEngine(Protocol):
     def step_times(self, spec: FunnelSpec, *, now: datetime) -> list[DurationStats]: ...
 
 
+class ScoringStore(Protocol):
+    """Scoring models (versioned), lead scores and lead events."""
+
+    def models(self, name: str | None = None) -> list[Row]: ...
+
+    def model(self, name: str, version: int | None) -> Row | None:
+        """That version, or with ``version=None`` the active one, else the newest."""
+
+    def active_models(self) -> list[Row]: ...
+
+    def next_version(self, name: str) -> int: ...
+
+    def add_model(self, row: Mapping[str, Any]) -> None: ...
+
+    def set_status(
+        self, model_id: uuid.UUID, status: str, activated_at: datetime | None
+    ) -> None: ...
+
+    def scores_for(self, lead_ids: Sequence[uuid.UUID]) -> dict[tuple[uuid.UUID, str], Row]: ...
+
+    def put_scores(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def add_events(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def events(self, kind: str | None = None, limit: int = 100) -> list[Row]: ...
+
+    def lead_page(self, after: uuid.UUID | None, limit: int) -> list[Row]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""
 
@@ -179,6 +209,7 @@ class UnitOfWork(Protocol):
     audit: AuditLog
     idempotency: IdempotencyStore
     records: Records
+    scoring: ScoringStore
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -16,12 +16,14 @@ from leadfunnel.adapters.sql.repositories import (
     SqlTouchpoints,
     SqlTransitions,
 )
+from leadfunnel.adapters.sql.scoring_store import SqlScoring
 from leadfunnel.services.ports import (
     ActivityRepository,
     AuditLog,
     IdempotencyStore,
     LeadRepository,
     Records,
+    ScoringStore,
     TouchpointRepository,
     TransitionRepository,
 )
@@ -43,6 +45,7 @@ class SqlUnitOfWork:
     audit: AuditLog
     idempotency: IdempotencyStore
     records: Records
+    scoring: ScoringStore
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -60,6 +63,7 @@ class SqlUnitOfWork:
         self.audit = SqlAudit(conn)
         self.idempotency = SqlIdempotency(conn)
         self.records = SqlRecords(conn)
+        self.scoring = SqlScoring(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:
