@@ -424,3 +424,118 @@ lead_events = Table(
     Column("consumed_at", UTCDateTime),
     Index("ix_lead_events_kind_consumed_at", "kind", "consumed_at"),
 )
+
+# --- routing, SLA and the job queue (docs/concepts/routing.md) -------------------------------
+
+RULE_SET_KINDS = ("routing", "sla")
+JOB_STATUSES = ("pending", "running", "done", "failed")
+SLA_STATES = ("due", "met", "breached")
+
+calendars = Table(
+    "calendars",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("spec", JSONDoc, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Routing rules and SLA policies as versioned documents, like scoring models.
+rule_sets = Table(
+    "rule_sets",
+    metadata,
+    _id(),
+    Column("kind", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("spec", JSONDoc, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("activated_at", UTCDateTime),
+    UniqueConstraint("kind", "version"),
+    CheckConstraint(f"kind IN ({', '.join(repr(k) for k in RULE_SET_KINDS)})", name="kind"),
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in MODEL_STATUSES)})", name="status"),
+    Index(
+        "uq_rule_sets_active_kind",
+        "kind",
+        unique=True,
+        sqlite_where=Column("status") == "active",
+        postgresql_where=Column("status") == "active",
+    ),
+)
+
+# What routing needs to know of a rep beyond the users row.
+rep_profiles = Table(
+    "rep_profiles",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id"), primary_key=True),
+    Column("weight", Numeric(8, 3), nullable=False),
+    Column("seniority", Integer, nullable=False),
+    Column("max_open", Integer),
+    Column("max_new_per_day", Integer),
+    Column("max_claims_per_day", Integer),
+    Column("skills", JSONDoc, nullable=False),
+    Column("product_lines", JSONDoc, nullable=False),
+    Column("calendar", String(100)),
+    Column("away", JSONDoc, nullable=False),  # [[start, end], ...] ISO instants
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Per team: the last rep picked and the weighted round-robin credits. Updated in the
+# transaction of each assignment; its row is the lock that keeps round-robin fair.
+team_routing_state = Table(
+    "team_routing_state",
+    metadata,
+    Column("team_id", Uuid, ForeignKey("teams.id"), primary_key=True),
+    Column("last_rep_id", Uuid, ForeignKey("users.id")),
+    Column("credits", JSONDoc, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+lead_sla = Table(
+    "lead_sla",
+    metadata,
+    Column("lead_id", Uuid, ForeignKey("leads.id"), primary_key=True),
+    Column("policy", String(100), nullable=False),
+    Column("owner_id", Uuid, ForeignKey("users.id")),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("responded_at", UTCDateTime),
+    Column("response_seconds", Integer),  # business time, what MTTR averages
+    Column("status", String(16), nullable=False),
+    Column("reclaims", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in SLA_STATES)})", name="status"),
+    Index("ix_lead_sla_status_due_at", "status", "due_at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    _id(),
+    Column("kind", String(64), nullable=False),
+    Column("lead_id", Uuid, ForeignKey("leads.id")),
+    Column("run_at", UTCDateTime, nullable=False),
+    Column("payload", JSONDoc, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime),
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in JOB_STATUSES)})", name="status"),
+    Index("ix_jobs_status_run_at", "status", "run_at"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    _id(),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, index=True),
+    Column("lead_id", Uuid, ForeignKey("leads.id")),
+    Column("kind", String(64), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("read_at", UTCDateTime),
+)
