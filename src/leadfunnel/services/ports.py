@@ -25,6 +25,7 @@ __all__ = [
     "IdempotencyStore",
     "LeadRepository",
     "Records",
+    "RoutingStore",
     "ScoringStore",
     "FunnelEngine",
     "Row",
@@ -199,6 +200,48 @@ class ScoringStore(Protocol):
     def lead_page(self, after: uuid.UUID | None, limit: int) -> list[Row]: ...
 
 
+class RoutingStore(Protocol):
+    """Routing rule sets, SLA policies, calendars, reps and the teams' routing state."""
+
+    def rule_sets(self, kind: str) -> list[Row]: ...
+
+    def rule_set(self, kind: str, version: int | None) -> Row | None:
+        """That version, or with ``version=None`` the active one."""
+
+    def next_rule_set_version(self, kind: str) -> int: ...
+
+    def add_rule_set(self, row: Mapping[str, Any]) -> None: ...
+
+    def set_rule_set_status(self, rule_set_id: uuid.UUID, status: str, activated_at: datetime | None) -> None: ...
+
+    def calendars(self) -> list[Row]: ...
+
+    def put_calendar(self, name: str, spec: Mapping[str, Any], now: datetime) -> None: ...
+
+    def teams(self) -> list[Row]: ...
+
+    def reps(self) -> list[Row]: ...
+
+    def put_rep_profile(self, row: Mapping[str, Any]) -> None: ...
+
+    def open_leads_by_owner(self) -> dict[uuid.UUID, int]: ...
+
+    def assigned_since(self, since: datetime) -> dict[uuid.UUID, int]: ...
+
+    def lock_team_state(self, team_id: uuid.UUID, now: datetime) -> Row: ...
+
+    def save_team_state(self, team_id: uuid.UUID, last_rep_id: uuid.UUID | None, credits: Mapping[str, float],
+                        now: datetime) -> None: ...
+
+    def assignments_for(self, lead_id: uuid.UUID) -> list[Row]: ...
+
+    def pool_leads(self, limit: int) -> list[Row]: ...
+
+    def put_sla(self, row: Mapping[str, Any]) -> None: ...
+
+    def sla_for(self, lead_id: uuid.UUID) -> Row | None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""
 
@@ -210,6 +253,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyStore
     records: Records
     scoring: ScoringStore
+    routing: RoutingStore
 
     def __enter__(self) -> UnitOfWork: ...
 

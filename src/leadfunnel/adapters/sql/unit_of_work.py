@@ -16,6 +16,7 @@ from leadfunnel.adapters.sql.repositories import (
     SqlTouchpoints,
     SqlTransitions,
 )
+from leadfunnel.adapters.sql.routing_store import SqlRouting
 from leadfunnel.adapters.sql.scoring_store import SqlScoring
 from leadfunnel.services.ports import (
     ActivityRepository,
@@ -23,6 +24,7 @@ from leadfunnel.services.ports import (
     IdempotencyStore,
     LeadRepository,
     Records,
+    RoutingStore,
     ScoringStore,
     TouchpointRepository,
     TransitionRepository,
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
     idempotency: IdempotencyStore
     records: Records
     scoring: ScoringStore
+    routing: RoutingStore
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -64,6 +67,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotency(conn)
         self.records = SqlRecords(conn)
         self.scoring = SqlScoring(conn)
+        self.routing = SqlRouting(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,181 @@
+"""Routing and SLA data in the write store: rule sets, calendars, reps, team state."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from leadfunnel.adapters.sql import tables as t
+from leadfunnel.adapters.sql.repositories import _Repo
+from leadfunnel.domain.ids import new_id
+from leadfunnel.services.ports import Row
+
+__all__ = ["SqlRouting"]
+
+OPEN_STAGES = ("lead", "mql", "sql", "opportunity")
+
+
+class SqlRouting(_Repo):
+    # rule sets -------------------------------------------------------------------------------
+    def rule_sets(self, kind: str) -> list[Row]:
+        c = t.rule_sets.c
+        return self._rows(select(t.rule_sets).where(c.kind == kind).order_by(c.version))
+
+    def rule_set(self, kind: str, version: int | None) -> Row | None:
+        c = t.rule_sets.c
+        query = select(t.rule_sets).where(c.kind == kind)
+        if version is None:
+            query = query.where(c.status == "active")
+        else:
+            query = query.where(c.version == version)
+        return self._one(query)
+
+    def next_rule_set_version(self, kind: str) -> int:
+        c = t.rule_sets.c
+        return int(self._run(select(func.max(c.version)).where(c.kind == kind)).scalar() or 0) + 1
+
+    def add_rule_set(self, row: Mapping[str, Any]) -> None:
+        self._run(t.rule_sets.insert().values(**row))
+
+    def set_rule_set_status(
+        self, rule_set_id: uuid.UUID, status: str, activated_at: datetime | None
+    ) -> None:
+        c = t.rule_sets.c
+        self._run(
+            t.rule_sets.update()
+            .where(c.id == rule_set_id)
+            .values(status=status, activated_at=activated_at)
+        )
+
+    # calendars -------------------------------------------------------------------------------
+    def calendars(self) -> list[Row]:
+        return self._rows(select(t.calendars).order_by(t.calendars.c.name))
+
+    def put_calendar(self, name: str, spec: Mapping[str, Any], now: datetime) -> None:
+        c = t.calendars.c
+        if self._one(select(c.id).where(c.name == name)) is None:
+            self._run(
+                t.calendars.insert().values(
+                    id=new_id(), name=name, spec=dict(spec), created_at=now, updated_at=now
+                )
+            )
+        else:
+            self._run(
+                t.calendars.update().where(c.name == name).values(spec=dict(spec), updated_at=now)
+            )
+
+    # reps and teams --------------------------------------------------------------------------
+    def teams(self) -> list[Row]:
+        return self._rows(select(t.teams).order_by(t.teams.c.name))
+
+    def reps(self) -> list[Row]:
+        """Reps (role rep) with their team's name and their profile columns (None if none)."""
+        u, p, tm = t.users.c, t.rep_profiles.c, t.teams.c
+        query = (
+            select(
+                u.id,
+                u.name,
+                u.email,
+                u.active,
+                u.timezone,
+                tm.name.label("team"),
+                p.weight,
+                p.seniority,
+                p.max_open,
+                p.max_new_per_day,
+                p.max_claims_per_day,
+                p.skills,
+                p.product_lines,
+                p.calendar,
+                p.away,
+            )
+            .select_from(
+                t.users.join(t.teams, u.team_id == tm.id).outerjoin(
+                    t.rep_profiles, p.user_id == u.id
+                )
+            )
+            .where(u.role == "rep")
+            .order_by(tm.name, u.id)
+        )
+        return self._rows(query)
+
+    def put_rep_profile(self, row: Mapping[str, Any]) -> None:
+        p = t.rep_profiles.c
+        if self._one(select(p.user_id).where(p.user_id == row["user_id"])) is None:
+            self._run(insert(t.rep_profiles).values(**row))
+        else:
+            self._run(t.rep_profiles.update().where(p.user_id == row["user_id"]).values(**row))
+
+    def open_leads_by_owner(self) -> dict[uuid.UUID, int]:
+        c = t.leads.c
+        query = (
+            select(c.owner_id.label("owner"), func.count().label("n"))
+            .where(c.owner_id.is_not(None), c.stage.in_(OPEN_STAGES))
+            .group_by(c.owner_id)
+        )
+        return {r["owner"]: int(r["n"]) for r in self._run(query).mappings()}
+
+    def assigned_since(self, since: datetime) -> dict[uuid.UUID, int]:
+        a = t.assignments.c
+        query = (
+            select(a.to_owner_id.label("owner"), func.count().label("n"))
+            .where(a.at >= since, a.to_owner_id.is_not(None))
+            .group_by(a.to_owner_id)
+        )
+        return {r["owner"]: int(r["n"]) for r in self._run(query).mappings()}
+
+    def lock_team_state(self, team_id: uuid.UUID, now: datetime) -> Row:
+        """The team's routing state, locked until the transaction ends (created if missing).
+
+        On PostgreSQL ``SELECT ... FOR UPDATE`` serialises concurrent assignments to one
+        team; SQLite's write transactions are serial already (``BEGIN IMMEDIATE``)."""
+        s = t.team_routing_state.c
+        query = select(t.team_routing_state).where(s.team_id == team_id)
+        if self._conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            self._run(pg_insert(t.team_routing_state).values(team_id=team_id, last_rep_id=None, credits={},
+                                                             updated_at=now).on_conflict_do_nothing())  # fmt: skip
+            found = self._one(query.with_for_update())
+        else:
+            found = self._one(query)
+            if found is None:
+                found = {"team_id": team_id, "last_rep_id": None, "credits": {}, "updated_at": now}
+                self._run(t.team_routing_state.insert().values(**found))
+        assert found is not None
+        return found
+
+    def save_team_state(self, team_id: uuid.UUID, last_rep_id: uuid.UUID | None, credits: Mapping[str, float],
+                        now: datetime) -> None:  # fmt: skip
+        s = t.team_routing_state.c
+        self._run(t.team_routing_state.update().where(s.team_id == team_id)
+                  .values(last_rep_id=last_rep_id, credits=dict(credits), updated_at=now))  # fmt: skip
+
+    # assignments and SLA clocks --------------------------------------------------------------
+    def assignments_for(self, lead_id: uuid.UUID) -> list[Row]:
+        a = t.assignments.c
+        return self._rows(select(t.assignments).where(a.lead_id == lead_id).order_by(a.at, a.id))
+
+    def pool_leads(self, limit: int) -> list[Row]:
+        c = t.leads.c
+        query = (
+            select(t.leads)
+            .where(c.in_pool.is_(True), c.stage.in_(OPEN_STAGES))
+            .order_by(c.created_at, c.id)
+            .limit(limit)
+        )
+        return self._rows(query)
+
+    def put_sla(self, row: Mapping[str, Any]) -> None:
+        s = t.lead_sla.c
+        if self._one(select(s.lead_id).where(s.lead_id == row["lead_id"])) is None:
+            self._run(t.lead_sla.insert().values(**row))
+        else:
+            self._run(t.lead_sla.update().where(s.lead_id == row["lead_id"]).values(**row))
+
+    def sla_for(self, lead_id: uuid.UUID) -> Row | None:
+        return self._one(select(t.lead_sla).where(t.lead_sla.c.lead_id == lead_id))
