@@ -48,3 +48,28 @@ def test_unknown_kinds_and_bad_rules_are_refused(capsys, tmp_path):
     assert "rule[0] 'x'.team: unknown team 'Narnia'" in capsys.readouterr().err
     assert main(["route", "import", "gates", str(bad), "--db", db]) == 1
     assert "KIND: 'gates' is not one of: routing, sla" in capsys.readouterr().err
+
+
+def test_logging_the_owners_call_meets_the_sla_and_the_worker_runs_due_checks(capsys, tmp_path):
+    db = str(tmp_path / "demo.db")
+    run(capsys, "demo", "--leads", "300", "--seed", "4", "--db", db)
+    run(capsys, "route", "calendar", str(EXAMPLES / "calendar-americas.toml"), "--db", db)
+    run(capsys, "route", "import", "routing", str(EXAMPLES / "rules.toml"), "--db", db)
+    run(capsys, "route", "activate", "routing", "--version", "1", "--db", db)
+    always = tmp_path / "sla.toml"
+    always.write_text('[[policy]]\nname = "now"\nrespond_within = "1s"\n', encoding="utf-8")
+    run(capsys, "route", "import", "sla", str(always), "--db", db)
+    run(capsys, "route", "activate", "sla", "--version", "1", "--db", db)
+    decisions = run(capsys, "route", "run", "--db", db)["decisions"]
+    assert decisions
+    mine = decisions[0]
+    logged = run(capsys, "lead", "log", mine["lead"], "--kind", "call", "--by", mine["rep"], "--db", db)
+    assert logged["sla"]["status"] in ("met", "breached") and logged["sla"]["responded_at"]
+    import time
+
+    time.sleep(1.1)  # every other routed lead's 1-second clock is now past due
+    worked = run(capsys, "worker", "--once", "--db", db)
+    assert worked["claimed"] == len(decisions) and worked["failed"] == 0
+    assert sum(n for outcome, n in worked["outcomes"].items() if outcome.startswith("breached")) == len(decisions) - 1
+    assert main(["lead", "log", mine["lead"], "--kind", "call", "--by", "nobody@x.example", "--db", db]) == 1
+    assert "user nobody@x.example not found" in capsys.readouterr().err

@@ -18,6 +18,8 @@ from leadfunnel.services.routing import (
     routing_history,
     sla_clock,
 )
+from leadfunnel.services.sla import check_sla, log_activity
+from leadfunnel.services.worker import run_due_jobs
 from tests.builders import submit
 
 ROUTING = {"rule": [
@@ -122,3 +124,150 @@ def test_rule_sets_are_validated_against_teams_and_calendars(app):
         activate_rule_set(
             uow_factory=app.uow_factory, kind="routing", version=7, actor="ops", now=app.clock()
         )
+
+
+def reps_of(app):
+    with app.engine.connect() as conn:
+        return [row.id for row in conn.execute(t.users.select().where(t.users.c.role == "rep"))]
+
+
+def owner_of(app, lead_id):
+    with app.uow_factory(write=False) as uow:
+        return uow.leads.get(lead_id)["owner_id"]
+
+
+def sla_setup(app, max_reclaims=1):
+    seed_teams(app)
+    with app.engine.begin() as conn:  # East's manager: its first rep
+        east = conn.execute(t.teams.select().where(t.teams.c.name == "East")).mappings().one()
+        manager = (
+            conn.execute(
+                t.users.select().where(t.users.c.team_id == east["id"]).order_by(t.users.c.id)
+            )
+            .mappings()
+            .first()
+        )
+        conn.execute(
+            t.teams.update().where(t.teams.c.id == east["id"]).values(manager_id=manager["id"])
+        )
+    put_calendar(uow_factory=app.uow_factory, document=ALWAYS, now=app.clock())
+    activate(app, "routing", ROUTING)
+    activate(
+        app,
+        "sla",
+        {
+            "policy": [
+                {
+                    "name": "all leads",
+                    "respond_within": "2h",
+                    "calendar": "24x7",
+                    "max_reclaims": max_reclaims,
+                }
+            ]
+        },
+    )
+    return manager["id"]
+
+
+def test_the_owners_first_response_meets_the_sla_and_records_the_response_time(any_app):
+    app = any_app
+    sla_setup(app)
+    lead_id = submit(app, email="e@x.example", region="East", industry="manufacturing").lead_id
+    route_backlog(uow_factory=app.uow_factory, now=app.clock(), actor="router")
+    owner = owner_of(app, lead_id)
+    with pytest.raises(NotFound, match="user"):
+        log_activity(uow_factory=app.uow_factory, lead_id=lead_id, user_id=new_id(), kind="call", at=app.clock(),
+                     subject=None, actor="t", now=app.clock())  # fmt: skip
+    colleague = next(rep for rep in reps_of(app) if rep != owner)
+    early = log_activity(uow_factory=app.uow_factory, lead_id=lead_id, user_id=colleague, kind="call",
+                         at=app.clock() + timedelta(minutes=5), subject=None, actor="t", now=app.clock() + timedelta(minutes=5))  # fmt: skip
+    assert (
+        early["status"] == "due" and early["responded_at"] is None
+    )  # not the owner: the clock runs on
+    clock = log_activity(uow_factory=app.uow_factory, lead_id=lead_id, user_id=owner, kind="call",
+                         at=app.clock() + timedelta(minutes=42), subject="intro", actor="t", now=app.clock() + timedelta(hours=1))  # fmt: skip
+    assert (clock["status"], clock["response_seconds"]) == ("met", 42 * 60)
+    report = run_due_jobs(
+        uow_factory=app.uow_factory, now=app.clock() + timedelta(hours=3), worker="w1"
+    )
+    assert report.done == 1 and owner_of(app, lead_id) == owner  # the check finds the clock met
+    with pytest.raises(ValidationError, match="'smoke signal' is not one of"):
+        log_activity(uow_factory=app.uow_factory, lead_id=lead_id, user_id=owner, kind="smoke signal",
+                     at=app.clock(), subject=None, actor="t", now=app.clock())  # fmt: skip
+
+
+def test_a_breach_notifies_the_manager_reclaims_and_reroutes_to_someone_else(any_app):
+    app = any_app
+    manager = sla_setup(app, max_reclaims=1)
+    lead_id = submit(app, email="e@x.example", region="East", industry="manufacturing").lead_id
+    route_backlog(uow_factory=app.uow_factory, now=app.clock(), actor="router")
+    first = owner_of(app, lead_id)
+    assert (
+        run_due_jobs(
+            uow_factory=app.uow_factory, now=app.clock() + timedelta(hours=1), worker="w1"
+        ).claimed
+        == 0
+    )
+    later = app.clock() + timedelta(hours=2, seconds=1)
+    report = run_due_jobs(uow_factory=app.uow_factory, now=later, worker="w1")
+    second = owner_of(app, lead_id)
+    assert report.outcomes == {
+        f"breached; reclaimed and re-routed to rep {second}": 1
+    } and second not in (None, first)
+    history = routing_history(uow_factory=app.uow_factory, lead_id=lead_id)
+    assert [h["rule"] for h in history] == ["East manufacturing", "sla", "East manufacturing"]
+    assert history[1]["reason"].startswith(f"SLA 'all leads' breached by rep {first}")
+    with app.uow_factory(write=False) as uow:
+        (note,) = uow.jobs.notifications(manager)
+        clock = uow.routing.sla_for(lead_id)
+    assert note["kind"] == "sla.breached" and (
+        clock["status"],
+        clock["reclaims"],
+        clock["owner_id"],
+    ) == ("due", 1, second)
+    # The second breach exceeds max_reclaims = 1: the lead waits in the pool.
+    final = run_due_jobs(
+        uow_factory=app.uow_factory, now=later + timedelta(hours=2, seconds=1), worker="w1"
+    )
+    assert list(final.outcomes) == [
+        "breached; reclaimed, max reclaims (1) reached: waits in the pool"
+    ]
+    assert owner_of(app, lead_id) is None
+
+
+def test_a_job_claimed_by_a_worker_that_died_runs_once_after_its_lease(app):
+    sla_setup(app)
+    lead_id = submit(app, email="e@x.example", region="East", industry="manufacturing").lead_id
+    route_backlog(uow_factory=app.uow_factory, now=app.clock(), actor="router")
+    due = app.clock() + timedelta(hours=2, seconds=1)
+    with app.uow_factory() as uow:  # a worker claims the job, then dies before running it
+        assert len(uow.jobs.claim(due, due + timedelta(minutes=5), 10)) == 1
+        uow.commit()
+    assert (
+        run_due_jobs(
+            uow_factory=app.uow_factory, now=due + timedelta(minutes=1), worker="w2"
+        ).claimed
+        == 0
+    )
+    retried = run_due_jobs(uow_factory=app.uow_factory, now=due + timedelta(minutes=6), worker="w2")
+    assert (retried.claimed, retried.done) == (1, 1)
+    assert (
+        run_due_jobs(
+            uow_factory=app.uow_factory, now=due + timedelta(minutes=7), worker="w3"
+        ).claimed
+        == 0
+    )
+    with (
+        app.uow_factory() as uow
+    ):  # the same check run again (a worker died after doing it) changes nothing
+        original_due = app.clock() + timedelta(hours=2)
+        outcome = check_sla(uow=uow, lead_id=lead_id, due_at=original_due, now=due, actor="w3")
+    assert outcome.startswith("nothing to do")
+    assert (
+        sum(
+            1
+            for h in routing_history(uow_factory=app.uow_factory, lead_id=lead_id)
+            if h["rule"] == "sla"
+        )
+        == 1
+    )

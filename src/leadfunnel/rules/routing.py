@@ -106,9 +106,10 @@ class RoutingDecision:
     reason: str
     skipped: tuple[tuple[str, str], ...]
     state: TeamState | None  # the team's new state when a rep was picked
+    lead: str | None = None  # set by the caller that knows which lead it routed
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule.name if self.rule else None, "rule_number": self.rule.number if self.rule else None,
+        return {"lead": self.lead,"rule": self.rule.name if self.rule else None, "rule_number": self.rule.number if self.rule else None,
                 "team": self.team, "rep": self.rep, "reason": self.reason,
                 "skipped": [{"rep": rep, "why": why} for rep, why in self.skipped]}  # fmt: skip
 

@@ -23,6 +23,7 @@ __all__ = [
     "Clock",
     "ConcurrentWrite",
     "IdempotencyStore",
+    "JobStore",
     "LeadRepository",
     "Records",
     "RoutingStore",
@@ -212,7 +213,9 @@ class RoutingStore(Protocol):
 
     def add_rule_set(self, row: Mapping[str, Any]) -> None: ...
 
-    def set_rule_set_status(self, rule_set_id: uuid.UUID, status: str, activated_at: datetime | None) -> None: ...
+    def set_rule_set_status(
+        self, rule_set_id: uuid.UUID, status: str, activated_at: datetime | None
+    ) -> None: ...
 
     def calendars(self) -> list[Row]: ...
 
@@ -230,8 +233,13 @@ class RoutingStore(Protocol):
 
     def lock_team_state(self, team_id: uuid.UUID, now: datetime) -> Row: ...
 
-    def save_team_state(self, team_id: uuid.UUID, last_rep_id: uuid.UUID | None, credits: Mapping[str, float],
-                        now: datetime) -> None: ...
+    def save_team_state(
+        self,
+        team_id: uuid.UUID,
+        last_rep_id: uuid.UUID | None,
+        credits: Mapping[str, float],
+        now: datetime,
+    ) -> None: ...
 
     def assignments_for(self, lead_id: uuid.UUID) -> list[Row]: ...
 
@@ -240,6 +248,29 @@ class RoutingStore(Protocol):
     def put_sla(self, row: Mapping[str, Any]) -> None: ...
 
     def sla_for(self, lead_id: uuid.UUID) -> Row | None: ...
+
+
+class JobStore(Protocol):
+    """The job queue, due SLA clocks, and in-app notifications."""
+
+    def enqueue(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[Row]:
+        """Due jobs, marked running under a lease; safe with concurrent workers."""
+
+    def finish(self, job_id: uuid.UUID, now: datetime) -> None: ...
+
+    def retry(self, job_id: uuid.UUID, run_at: datetime, error: str, *, give_up: bool) -> None: ...
+
+    def pending(self, kind: str | None = None) -> list[Row]: ...
+
+    def due_slas(self, now: datetime, limit: int) -> list[Row]: ...
+
+    def notify(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def notifications(self, user_id: uuid.UUID | None = None) -> list[Row]: ...
+
+    def team_manager(self, team_id: uuid.UUID) -> uuid.UUID | None: ...
 
 
 class UnitOfWork(Protocol):
@@ -254,6 +285,7 @@ class UnitOfWork(Protocol):
     records: Records
     scoring: ScoringStore
     routing: RoutingStore
+    jobs: JobStore
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time
 from typing import Any
 
@@ -40,6 +40,8 @@ __all__ = [
     "put_calendar",
     "route_backlog",
     "routing_history",
+    "sla_check_job",
+    "calendars_by_name",
     "sla_clock",
 ]
 
@@ -56,7 +58,7 @@ class RuleSet:
         return dict(self.__dict__)
 
 
-def _calendars(uow: UnitOfWork) -> dict[str, BusinessCalendar]:
+def calendars_by_name(uow: UnitOfWork) -> dict[str, BusinessCalendar]:
     return {row["name"]: parse_calendar(row["spec"]) for row in uow.routing.calendars()}
 
 
@@ -64,9 +66,16 @@ def _validate(uow: UnitOfWork, kind: str, doc: Mapping[str, Any]) -> None:
     if kind == "routing":
         parse_rules(doc, teams=[row["name"] for row in uow.routing.teams()])
     elif kind == "sla":
-        parse_policies(doc, calendars=_calendars(uow))
+        parse_policies(doc, calendars=calendars_by_name(uow))
     else:
         raise ValidationError("kind", f"'{kind}' is not one of: {', '.join(KINDS)}")
+
+
+def sla_check_job(lead_id: uuid.UUID, due_at: datetime, now: datetime) -> dict[str, Any]:
+    """The job that checks a first-response clock at its deadline (see ``services/sla.py``)."""
+    return {"id": new_id(), "kind": "sla.check", "lead_id": lead_id, "run_at": due_at, "status": "pending",
+            "payload": {"due_at": due_at.isoformat()}, "lease_until": None, "attempts": 0, "last_error": None,
+            "created_at": now, "done_at": None}  # fmt: skip
 
 
 def put_calendar(
@@ -127,7 +136,7 @@ def _setup(uow: UnitOfWork) -> _Setup | None:
     if active is None:
         return None
     teams = {row["name"]: row["id"] for row in uow.routing.teams()}
-    calendars = _calendars(uow)
+    calendars = calendars_by_name(uow)
     sla = uow.routing.rule_set("sla", None)
     policies = parse_policies(sla["spec"], calendars=calendars) if sla else ()
     return _Setup(
@@ -191,6 +200,7 @@ def assign_lead(*, uow: UnitOfWork, lead: Row, now: datetime, actor: str,
         now=now,
         exclude=exclude,
     )
+    decision = replace(decision, lead=str(lead["id"]))
     owner = uuid.UUID(decision.rep) if decision.rep else None
     uow.records.insert("assignments", [{"id": new_id(), "lead_id": lead["id"], "from_owner_id": lead["owner_id"],
                                         "to_owner_id": owner, "team_id": team_id, "at": now, "actor": actor,
@@ -205,6 +215,7 @@ def assign_lead(*, uow: UnitOfWork, lead: Row, now: datetime, actor: str,
         uow.routing.put_sla({"lead_id": lead["id"], "policy": policy.name, "owner_id": owner, "started_at": now,
                              "due_at": due, "responded_at": None, "response_seconds": None, "status": "due",
                              "reclaims": previous["reclaims"] if previous else 0, "updated_at": now})  # fmt: skip
+        uow.jobs.enqueue([sla_check_job(lead["id"], due, now)])
     if team_id is not None and decision.state is not None:
         last_rep = uuid.UUID(decision.state.last_rep) if decision.state.last_rep else None
         uow.routing.save_team_state(team_id, last_rep, decision.state.credits, now)

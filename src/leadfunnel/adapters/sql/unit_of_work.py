@@ -7,6 +7,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from leadfunnel.adapters.sql.engine import WRITE_OPTION
+from leadfunnel.adapters.sql.job_store import SqlJobs
 from leadfunnel.adapters.sql.repositories import (
     SqlActivities,
     SqlAudit,
@@ -22,6 +23,7 @@ from leadfunnel.services.ports import (
     ActivityRepository,
     AuditLog,
     IdempotencyStore,
+    JobStore,
     LeadRepository,
     Records,
     RoutingStore,
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
     records: Records
     scoring: ScoringStore
     routing: RoutingStore
+    jobs: JobStore
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -68,6 +71,7 @@ class SqlUnitOfWork:
         self.records = SqlRecords(conn)
         self.scoring = SqlScoring(conn)
         self.routing = SqlRouting(conn)
+        self.jobs = SqlJobs(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

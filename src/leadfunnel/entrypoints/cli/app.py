@@ -21,6 +21,7 @@ from leadfunnel.entrypoints.cli.lead import lead_app
 from leadfunnel.entrypoints.cli.route import route_app
 from leadfunnel.entrypoints.cli.score import score_app
 from leadfunnel.entrypoints.cli.times import times_command
+from leadfunnel.entrypoints.cli.worker import worker_command
 
 __all__ = ["DEMO_DATABASE", "app", "main", "run"]
 
@@ -41,6 +42,7 @@ app.command("times")(times_command)
 app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("demo")(demo_command)
+app.command("worker")(worker_command)
 
 
 def _fail(message: str) -> None:

@@ -21,9 +21,10 @@ from leadfunnel.entrypoints.cli.common import (
     parse_uuid,
 )
 from leadfunnel.services.intake import intake_lead
-from leadfunnel.services.lead_input import parse_lead_input
+from leadfunnel.services.lead_input import parse_lead_input, parse_timestamp
 from leadfunnel.services.leads import get_lead, list_leads
 from leadfunnel.services.lifecycle import move_lead
+from leadfunnel.services.sla import RESPONSE_KINDS, log_activity, user_id_for
 
 lead_app = typer.Typer(help="Add, inspect, list and move leads.", no_args_is_help=True)
 
@@ -277,3 +278,30 @@ def move_command(
             f"lead {change.lead_id}: {change.from_stage.value} -> {change.to_stage.value}"
         ),
     )
+
+
+@lead_app.command("log")
+def log_command(
+    lead_id: Annotated[str, typer.Argument(help="The lead's id.")],
+    kind: Annotated[str, typer.Option(help=f"{', '.join(RESPONSE_KINDS)}, note or task.")],
+    by: Annotated[str, typer.Option("--by", help="The user who did it: email or id.")],
+    at: Annotated[str | None, typer.Option(help="When, ISO 8601 (default: now).")] = None,
+    subject: Text = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Log a call, email, meeting, chat, note or task; the owner's first response stops the
+    lead's SLA clock."""
+    with open_app(db) as app:
+        now = app.clock()
+        when = parse_timestamp(at, field="at") if at else now
+        user = user_id_for(uow_factory=app.uow_factory, ref=by)
+        clock = log_activity(uow_factory=app.uow_factory, lead_id=parse_uuid(lead_id, field="lead_id"), user_id=user,
+                             kind=kind, at=when, subject=subject, actor=cli_actor(), now=now)  # fmt: skip
+
+    def render() -> None:
+        console.print(f"Logged {kind}.")
+        if clock:
+            console.print(f"SLA '{clock['policy']}': {clock['status']}")
+
+    emit(as_json, {"logged": kind, "sla": clock}, render)
