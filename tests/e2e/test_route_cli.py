@@ -73,3 +73,22 @@ def test_logging_the_owners_call_meets_the_sla_and_the_worker_runs_due_checks(ca
     assert sum(n for outcome, n in worked["outcomes"].items() if outcome.startswith("breached")) == len(decisions) - 1
     assert main(["lead", "log", mine["lead"], "--kind", "call", "--by", "nobody@x.example", "--db", db]) == 1
     assert "user nobody@x.example not found" in capsys.readouterr().err
+
+
+def test_pool_claim_release_and_push(capsys, tmp_path):
+    db = str(tmp_path / "demo.db")
+    run(capsys, "demo", "--leads", "200", "--seed", "6", "--db", db)
+    waiting = run(capsys, "pool", "list", "--db", db, "--limit", "5")["items"]
+    assert waiting and all(lead["in_pool"] for lead in waiting)
+    owners = {lead["owner_id"] for lead in run(capsys, "lead", "list", "--owned", "--db", db, "--limit", "1000")["items"]}
+    ann, bo = sorted(str(o) for o in owners)[:2]
+    lead = str(waiting[0]["id"])
+    assert run(capsys, "pool", "claim", lead, "--rep", ann, "--db", db)["owner"] == ann
+    assert main(["pool", "claim", lead, "--rep", bo, "--db", db]) == 1
+    assert f"lead {lead} is not in the pool: rep {ann} has it" in capsys.readouterr().err
+    assert main(["pool", "release", lead, "--rep", bo, "--reason", "x", "--db", db]) == 1
+    assert "only the lead's owner can release it" in capsys.readouterr().err
+    run(capsys, "pool", "release", lead, "--rep", ann, "--reason", "duplicate of another lead", "--db", db)
+    assert run(capsys, "pool", "push", lead, "--to", bo, "--db", db)["owner"] == bo
+    rules = [a["rule"] for a in run(capsys, "route", "explain", lead, "--db", db)["assignments"]]
+    assert rules[-3:] == ["claim", "release", "push"]

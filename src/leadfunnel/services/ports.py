@@ -249,6 +249,13 @@ class RoutingStore(Protocol):
 
     def sla_for(self, lead_id: uuid.UUID) -> Row | None: ...
 
+    def take_from_pool(self, lead_id: uuid.UUID, owner_id: uuid.UUID, now: datetime) -> bool:
+        """Give the lead to ``owner_id`` only if it is still in the pool (atomically)."""
+
+    def claims_since(self, owner_id: uuid.UUID, since: datetime) -> int: ...
+
+    def rep(self, user_id: uuid.UUID) -> Row | None: ...
+
 
 class JobStore(Protocol):
     """The job queue, due SLA clocks, and in-app notifications."""

@@ -179,3 +179,25 @@ class SqlRouting(_Repo):
 
     def sla_for(self, lead_id: uuid.UUID) -> Row | None:
         return self._one(select(t.lead_sla).where(t.lead_sla.c.lead_id == lead_id))
+
+    # the shared pool ---------------------------------------------------------------------------
+    def take_from_pool(self, lead_id: uuid.UUID, owner_id: uuid.UUID, now: datetime) -> bool:
+        """Give a pool lead to ``owner_id`` if it is still in the pool: one conditional
+        ``UPDATE``, so of two concurrent claims exactly one changes the row."""
+        c = t.leads.c
+        done = self._run(
+            t.leads.update()
+            .where(c.id == lead_id, c.in_pool.is_(True), c.stage.in_(OPEN_STAGES))
+            .values(owner_id=owner_id, in_pool=False, updated_at=now, version=c.version + 1)
+        )
+        return bool(getattr(done, "rowcount", 0) == 1)  # a CursorResult for UPDATE
+
+    def claims_since(self, owner_id: uuid.UUID, since: datetime) -> int:
+        a = t.assignments.c
+        query = select(func.count()).where(
+            a.to_owner_id == owner_id, a.rule == "claim", a.at >= since
+        )
+        return int(self._run(query).scalar() or 0)
+
+    def rep(self, user_id: uuid.UUID) -> Row | None:
+        return next((row for row in self.reps() if row["id"] == user_id), None)

@@ -18,6 +18,7 @@ from leadfunnel.entrypoints.cli.funnel import funnel_app
 from leadfunnel.entrypoints.cli.io import export_command, import_command
 from leadfunnel.entrypoints.cli.kpi import kpi_command
 from leadfunnel.entrypoints.cli.lead import lead_app
+from leadfunnel.entrypoints.cli.pool import pool_app
 from leadfunnel.entrypoints.cli.route import route_app
 from leadfunnel.entrypoints.cli.score import score_app
 from leadfunnel.entrypoints.cli.times import times_command
@@ -37,6 +38,7 @@ app.add_typer(lead_app, name="lead")
 app.add_typer(funnel_app, name="funnel")
 app.add_typer(score_app, name="score")
 app.add_typer(route_app, name="route")
+app.add_typer(pool_app, name="pool")
 app.command("kpi")(kpi_command)
 app.command("times")(times_command)
 app.command("import")(import_command)
