@@ -19,7 +19,7 @@ from leadfunnel.services.routing import (
     sla_clock,
 )
 from leadfunnel.services.sla import check_sla, log_activity
-from leadfunnel.services.worker import run_due_jobs
+from leadfunnel.services.worker import run_due_jobs, schedule_sweeps
 from tests.builders import submit
 
 ROUTING = {"rule": [
@@ -271,3 +271,43 @@ def test_a_job_claimed_by_a_worker_that_died_runs_once_after_its_lease(app):
         )
         == 1
     )
+
+
+def test_owned_leads_without_activity_return_to_the_pool_after_the_stagnation_days(app):
+    seed_teams(app)
+    put_calendar(uow_factory=app.uow_factory, document=ALWAYS, now=app.clock())
+    activate(app, "routing", ROUTING)
+    with pytest.raises(ValidationError, match="stagnation_days: must be a number of days above 0"):
+        import_rule_set(
+            uow_factory=app.uow_factory,
+            kind="sla",
+            document={**SLA, "stagnation_days": -3},
+            actor="o",
+            now=app.clock(),
+        )
+    activate(app, "sla", {**SLA, "stagnation_days": 7})
+    quiet, busy = (
+        submit(app, email=f"s{i}@x.example", region="East", industry="manufacturing").lead_id
+        for i in range(2)
+    )
+    route_backlog(uow_factory=app.uow_factory, now=app.clock(), actor="router")
+    owner = owner_of(app, busy)
+    log_activity(uow_factory=app.uow_factory, lead_id=busy, user_id=owner, kind="call", at=app.clock() + timedelta(days=5),
+                 subject=None, actor="t", now=app.clock() + timedelta(days=5))  # fmt: skip
+    assert schedule_sweeps(uow_factory=app.uow_factory, now=app.clock())
+    assert not schedule_sweeps(
+        uow_factory=app.uow_factory, now=app.clock()
+    )  # one is pending already
+    report = run_due_jobs(
+        uow_factory=app.uow_factory, now=app.clock() + timedelta(days=8), worker="w"
+    )
+    assert "stagnation sweep: 1 leads returned to the pool" in report.outcomes
+    assert owner_of(app, quiet) is None and owner_of(app, busy) == owner
+    assert (
+        routing_history(uow_factory=app.uow_factory, lead_id=quiet)[-1]["reason"]
+        == "no activity for 7 days: returned to the shared pool"
+    )
+    with app.uow_factory(write=False) as uow:
+        assert [j["kind"] for j in uow.jobs.pending("stagnation.sweep")] == [
+            "stagnation.sweep"
+        ]  # the next one

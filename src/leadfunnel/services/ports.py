@@ -256,6 +256,9 @@ class RoutingStore(Protocol):
 
     def rep(self, user_id: uuid.UUID) -> Row | None: ...
 
+    def stagnant_leads(self, cutoff: datetime, limit: int) -> list[Row]:
+        """Owned open leads with no activity and no owner change since ``cutoff``."""
+
 
 class JobStore(Protocol):
     """The job queue, due SLA clocks, and in-app notifications."""

@@ -67,6 +67,13 @@ def _validate(uow: UnitOfWork, kind: str, doc: Mapping[str, Any]) -> None:
         parse_rules(doc, teams=[row["name"] for row in uow.routing.teams()])
     elif kind == "sla":
         parse_policies(doc, calendars=calendars_by_name(uow))
+        days = doc.get("stagnation_days")
+        if days is not None and (
+            isinstance(days, bool) or not isinstance(days, int | float) or days <= 0
+        ):
+            raise ValidationError(
+                "stagnation_days", f"must be a number of days above 0, got {days!r}"
+            )
     else:
         raise ValidationError("kind", f"'{kind}' is not one of: {', '.join(KINDS)}")
 

@@ -27,7 +27,15 @@ from leadfunnel.rules.sla import SlaPolicy, parse_policies
 from leadfunnel.services.ports import Row, UnitOfWork, UnitOfWorkFactory
 from leadfunnel.services.routing import assign_lead, calendars_by_name
 
-__all__ = ["RESPONSE_KINDS", "check_sla", "log_activity", "record_response", "user_id_for"]
+__all__ = [
+    "RESPONSE_KINDS",
+    "check_sla",
+    "log_activity",
+    "record_response",
+    "return_stagnant",
+    "stagnation_days",
+    "user_id_for",
+]
 
 RESPONSE_KINDS = ("call", "email", "meeting", "chat")
 
@@ -158,3 +166,29 @@ def check_sla(
     if decision is None or decision.rep is None:
         return "breached; reclaimed, nobody else available: waits in the pool"
     return f"breached; reclaimed and re-routed to rep {decision.rep}"
+
+
+def stagnation_days(uow: UnitOfWork) -> float | None:
+    """The active SLA rule set's ``stagnation_days``, if it sets one."""
+    active = uow.routing.rule_set("sla", None)
+    value = active["spec"].get("stagnation_days") if active else None
+    return float(value) if value else None
+
+
+def return_stagnant(*, uow: UnitOfWork, now: datetime, actor: str, limit: int = 1000) -> int:
+    """The second clock: owned open leads with no activity (and no owner change) for the
+    active SLA rule set's ``stagnation_days`` go back to the shared pool. How many went."""
+    days = stagnation_days(uow)
+    if days is None:
+        return 0
+    stale = uow.routing.stagnant_leads(now - timedelta(days=days), limit)
+    for lead in stale:
+        reason = f"no activity for {days:g} days: returned to the shared pool"
+        uow.records.insert("assignments", [{"id": new_id(), "lead_id": lead["id"], "from_owner_id": lead["owner_id"],
+                                            "to_owner_id": None, "team_id": lead["team_id"], "at": now, "actor": actor,
+                                            "rule": "stagnation", "reason": reason}])  # fmt: skip
+        uow.audit.record(at=now, actor=actor, action="lead.reclaimed", entity="lead", entity_id=lead["id"],
+                         data={"reason": reason, "rep": str(lead["owner_id"])})  # fmt: skip
+    uow.leads.update_many([{"id": lead["id"], "owner_id": None, "in_pool": True, "sla_due_at": None, "updated_at": now} for lead in stale],
+                          columns=("owner_id", "in_pool", "sla_due_at", "updated_at"))  # fmt: skip
+    return len(stale)

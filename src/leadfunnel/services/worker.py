@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from leadfunnel.domain.ids import new_id
 from leadfunnel.services.ports import UnitOfWork, UnitOfWorkFactory
-from leadfunnel.services.sla import check_sla
+from leadfunnel.services.sla import check_sla, return_stagnant, stagnation_days
 
-__all__ = ["HANDLERS", "MAX_ATTEMPTS", "WorkerPass", "run_due_jobs"]
+__all__ = ["HANDLERS", "MAX_ATTEMPTS", "WorkerPass", "run_due_jobs", "schedule_sweeps"]
 
 MAX_ATTEMPTS = 5
 Handler = Callable[[UnitOfWork, dict[str, Any], datetime, str], str]
@@ -33,7 +34,33 @@ def _sla_check(uow: UnitOfWork, job: dict[str, Any], now: datetime, actor: str) 
     return check_sla(uow=uow, lead_id=job["lead_id"], due_at=due, now=now, actor=actor)
 
 
-HANDLERS: dict[str, Handler] = {"sla.check": _sla_check}
+SWEEP_EVERY = timedelta(hours=1)
+
+
+def sweep_job(run_at: datetime, now: datetime) -> dict[str, Any]:
+    return {"id": new_id(), "kind": "stagnation.sweep", "lead_id": None, "run_at": run_at, "status": "pending",
+            "payload": {}, "lease_until": None, "attempts": 0, "last_error": None, "created_at": now, "done_at": None}  # fmt: skip
+
+
+def _stagnation_sweep(uow: UnitOfWork, job: dict[str, Any], now: datetime, actor: str) -> str:
+    returned = return_stagnant(uow=uow, now=now, actor=actor)
+    others = [other for other in uow.jobs.pending("stagnation.sweep") if other["id"] != job["id"]]
+    if stagnation_days(uow) is not None and not others:
+        uow.jobs.enqueue([sweep_job(now + SWEEP_EVERY, now)])
+    return f"stagnation sweep: {returned} leads returned to the pool"
+
+
+HANDLERS: dict[str, Handler] = {"sla.check": _sla_check, "stagnation.sweep": _stagnation_sweep}
+
+
+def schedule_sweeps(*, uow_factory: UnitOfWorkFactory, now: datetime) -> bool:
+    """Make sure a stagnation sweep is scheduled when the active SLA rules ask for one."""
+    with uow_factory() as uow:
+        if stagnation_days(uow) is None or uow.jobs.pending("stagnation.sweep"):
+            return False
+        uow.jobs.enqueue([sweep_job(now, now)])
+        uow.commit()
+    return True
 
 
 @dataclass

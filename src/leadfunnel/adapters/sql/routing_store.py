@@ -201,3 +201,21 @@ class SqlRouting(_Repo):
 
     def rep(self, user_id: uuid.UUID) -> Row | None:
         return next((row for row in self.reps() if row["id"] == user_id), None)
+
+    def stagnant_leads(self, cutoff: datetime, limit: int) -> list[Row]:
+        """Owned open leads with no activity and no owner change since ``cutoff``."""
+        c, act, a = t.leads.c, t.activities.c, t.assignments.c
+        recent_activity = select(act.id).where(act.lead_id == c.id, act.at >= cutoff).exists()
+        recent_assignment = select(a.id).where(a.lead_id == c.id, a.at >= cutoff).exists()
+        query = (
+            select(t.leads)
+            .where(
+                c.owner_id.is_not(None),
+                c.stage.in_(OPEN_STAGES),
+                ~recent_activity,
+                ~recent_assignment,
+            )
+            .order_by(c.id)
+            .limit(limit)
+        )
+        return self._rows(query)

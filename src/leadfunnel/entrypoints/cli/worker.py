@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
-from leadfunnel.services.worker import WorkerPass, run_due_jobs
+from leadfunnel.services.worker import WorkerPass, run_due_jobs, schedule_sweeps
 
 __all__ = ["worker_command"]
 
@@ -35,6 +35,7 @@ def worker_command(
     with open_app(db) as app:
         try:
             while True:
+                schedule_sweeps(uow_factory=app.uow_factory, now=app.clock())
                 done = run_due_jobs(
                     uow_factory=app.uow_factory, now=app.clock(), worker=name, limit=limit
                 )
