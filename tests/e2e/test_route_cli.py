@@ -25,8 +25,13 @@ def test_the_examples_route_the_demo_pool_and_explain_each_lead(capsys, tmp_path
     for calendar in ("calendar-emea.toml", "calendar-americas.toml"):
         run(capsys, "route", "calendar", str(EXAMPLES / calendar), "--db", db)
     for kind, file in (("routing", "rules.toml"), ("sla", "sla.toml")):
-        assert run(capsys, "route", "import", kind, str(EXAMPLES / file), "--db", db)["version"] == 1
-        assert run(capsys, "route", "activate", kind, "--version", "1", "--db", db)["status"] == "active"
+        assert (
+            run(capsys, "route", "import", kind, str(EXAMPLES / file), "--db", db)["version"] == 1
+        )
+        assert (
+            run(capsys, "route", "activate", kind, "--version", "1", "--db", db)["status"]
+            == "active"
+        )
     routed = run(capsys, "route", "run", "--db", db)
     assert 0 < routed["routed"] == len(waiting)
     by_region = {lead["id"]: lead["region"] for lead in waiting}
@@ -63,15 +68,25 @@ def test_logging_the_owners_call_meets_the_sla_and_the_worker_runs_due_checks(ca
     decisions = run(capsys, "route", "run", "--db", db)["decisions"]
     assert decisions
     mine = decisions[0]
-    logged = run(capsys, "lead", "log", mine["lead"], "--kind", "call", "--by", mine["rep"], "--db", db)
+    logged = run(
+        capsys, "lead", "log", mine["lead"], "--kind", "call", "--by", mine["rep"], "--db", db
+    )
     assert logged["sla"]["status"] in ("met", "breached") and logged["sla"]["responded_at"]
     import time
 
     time.sleep(1.1)  # every other routed lead's 1-second clock is now past due
     worked = run(capsys, "worker", "--once", "--db", db)
     assert worked["claimed"] == len(decisions) and worked["failed"] == 0
-    assert sum(n for outcome, n in worked["outcomes"].items() if outcome.startswith("breached")) == len(decisions) - 1
-    assert main(["lead", "log", mine["lead"], "--kind", "call", "--by", "nobody@x.example", "--db", db]) == 1
+    assert (
+        sum(n for outcome, n in worked["outcomes"].items() if outcome.startswith("breached"))
+        == len(decisions) - 1
+    )
+    assert (
+        main(
+            ["lead", "log", mine["lead"], "--kind", "call", "--by", "nobody@x.example", "--db", db]
+        )
+        == 1
+    )
     assert "user nobody@x.example not found" in capsys.readouterr().err
 
 
@@ -80,7 +95,10 @@ def test_pool_claim_release_and_push(capsys, tmp_path):
     run(capsys, "demo", "--leads", "200", "--seed", "6", "--db", db)
     waiting = run(capsys, "pool", "list", "--db", db, "--limit", "5")["items"]
     assert waiting and all(lead["in_pool"] for lead in waiting)
-    owners = {lead["owner_id"] for lead in run(capsys, "lead", "list", "--owned", "--db", db, "--limit", "1000")["items"]}
+    owners = {
+        lead["owner_id"]
+        for lead in run(capsys, "lead", "list", "--owned", "--db", db, "--limit", "1000")["items"]
+    }
     ann, bo = sorted(str(o) for o in owners)[:2]
     lead = str(waiting[0]["id"])
     assert run(capsys, "pool", "claim", lead, "--rep", ann, "--db", db)["owner"] == ann
@@ -88,7 +106,50 @@ def test_pool_claim_release_and_push(capsys, tmp_path):
     assert f"lead {lead} is not in the pool: rep {ann} has it" in capsys.readouterr().err
     assert main(["pool", "release", lead, "--rep", bo, "--reason", "x", "--db", db]) == 1
     assert "only the lead's owner can release it" in capsys.readouterr().err
-    run(capsys, "pool", "release", lead, "--rep", ann, "--reason", "duplicate of another lead", "--db", db)
+    run(
+        capsys,
+        "pool",
+        "release",
+        lead,
+        "--rep",
+        ann,
+        "--reason",
+        "duplicate of another lead",
+        "--db",
+        db,
+    )
     assert run(capsys, "pool", "push", lead, "--to", bo, "--db", db)["owner"] == bo
     rules = [a["rule"] for a in run(capsys, "route", "explain", lead, "--db", db)["assignments"]]
     assert rules[-3:] == ["claim", "release", "push"]
+
+
+def test_a_replay_shows_the_distribution_a_draft_would_give(capsys, tmp_path):
+    db = str(tmp_path / "demo.db")
+    run(capsys, "demo", "--leads", "400", "--seed", "8", "--db", db)
+    run(capsys, "route", "import", "routing", str(EXAMPLES / "rules.toml"), "--db", db)
+    replay = run(capsys, "route", "replay", "--version", "1", "--days", "3660", "--db", db)
+    assert replay["leads"] == 400 and replay["to_pool"] == 0
+    assert (
+        sum(replay["per_team"].values())
+        == sum(replay["per_rep"].values())
+        == sum(replay["per_rule"].values())
+        == 400
+    )
+    assert set(replay["per_rule"]) <= {
+        "Enterprise in North America",
+        "North America",
+        "EMEA",
+        "APAC",
+        "LATAM",
+    }
+    assert (
+        run(
+            capsys,
+            "route",
+            "explain",
+            run(capsys, "lead", "list", "--db", db, "--limit", "1")["items"][0]["id"],
+            "--db",
+            db,
+        )["sla"]
+        is None
+    )

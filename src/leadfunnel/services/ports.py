@@ -259,6 +259,8 @@ class RoutingStore(Protocol):
     def stagnant_leads(self, cutoff: datetime, limit: int) -> list[Row]:
         """Owned open leads with no activity and no owner change since ``cutoff``."""
 
+    def leads_created_since(self, since: datetime, limit: int) -> list[Row]: ...
+
 
 class JobStore(Protocol):
     """The job queue, due SLA clocks, and in-app notifications."""

@@ -10,10 +10,10 @@ lead twice, never push a rep past capacity, and take turns fairly.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from leadfunnel.domain.errors import NotFound, ValidationError
@@ -38,6 +38,7 @@ __all__ = [
     "assign_lead",
     "import_rule_set",
     "put_calendar",
+    "replay_rules",
     "route_backlog",
     "routing_history",
     "sla_check_job",
@@ -268,3 +269,67 @@ def routing_history(*, uow_factory: UnitOfWorkFactory, lead_id: uuid.UUID) -> li
 def sla_clock(*, uow_factory: UnitOfWorkFactory, lead_id: uuid.UUID) -> Row | None:
     with uow_factory(write=False) as uow:
         return uow.routing.sla_for(lead_id)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """How a routing rule set would have distributed the leads of the last ``days`` days."""
+
+    version: int
+    days: int
+    leads: int
+    per_rep: dict[str, int]
+    per_team: dict[str, int]
+    per_rule: dict[str, int]
+    to_pool: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def replay_rules(*, uow_factory: UnitOfWorkFactory, version: int, days: int, now: datetime,
+                 limit: int = 200_000) -> Replay:  # fmt: skip
+    """Route the leads created in the last ``days`` days again, in creation order, with rule
+    set ``version`` (draft or active), writing nothing: each lead at its creation time, reps'
+    open leads counted from zero at the start of the window, daily limits per day."""
+    if not 1 <= days <= 3660:
+        raise ValidationError("days", f"must be between 1 and 3660, got {days}")
+    with uow_factory(write=False) as uow:
+        chosen = uow.routing.rule_set("routing", version)
+        if chosen is None:
+            raise NotFound("routing rule set", f"v{version}")
+        teams = [row["name"] for row in uow.routing.teams()]
+        rules = parse_rules(chosen["spec"], teams=teams)
+        setup = _Setup(rules, (), {}, uow.routing.reps(), calendars_by_name(uow))
+        roster = _roster(uow, setup, now)
+        leads = uow.routing.leads_created_since(now - timedelta(days=days), limit)
+    reps = {
+        rep.id: replace(rep, open_leads=0, new_today=0) for team in roster.values() for rep in team
+    }
+    names = {rep.id: rep.name for rep in reps.values()}
+    state: dict[str, TeamState] = {}
+    per_rep: Counter[str] = Counter()
+    per_team: Counter[str] = Counter()
+    per_rule: Counter[str] = Counter()
+    to_pool, day = 0, None
+    for lead in leads:
+        if lead["created_at"].date() != day:
+            day = lead["created_at"].date()
+            reps = {i: replace(r, new_today=0) for i, r in reps.items()}
+        teams_now = defaultdict(list)
+        for rep in reps.values():
+            teams_now[rep.team].append(rep)
+        decision = route_lead(lead_facts(lead), rules, teams_now, state, now=lead["created_at"])
+        per_rule[decision.rule.name if decision.rule else "(no rule)"] += 1
+        if decision.rep is None:
+            to_pool += 1
+            continue
+        state[decision.team or ""] = decision.state or TeamState()
+        picked = reps[decision.rep]
+        reps[decision.rep] = replace(
+            picked, open_leads=picked.open_leads + 1, new_today=picked.new_today + 1
+        )
+        per_rep[f"{names[decision.rep]} ({decision.team})"] += 1
+        per_team[decision.team or ""] += 1
+    return Replay(version, days, len(leads), dict(per_rep.most_common()), dict(per_team.most_common()),
+                  dict(per_rule.most_common()), to_pool)  # fmt: skip

@@ -219,3 +219,9 @@ class SqlRouting(_Repo):
             .limit(limit)
         )
         return self._rows(query)
+
+    def leads_created_since(self, since: datetime, limit: int) -> list[Row]:
+        c = t.leads.c
+        return self._rows(
+            select(t.leads).where(c.created_at >= since).order_by(c.created_at, c.id).limit(limit)
+        )

@@ -24,6 +24,7 @@ from leadfunnel.services.routing import (
     activate_rule_set,
     import_rule_set,
     put_calendar,
+    replay_rules,
     route_backlog,
     routing_history,
     sla_clock,
@@ -156,3 +157,39 @@ def explain_command(
             )
 
     emit(as_json, {"assignments": history, "sla": clock}, render)
+
+
+@route_app.command("replay")
+def replay_command(
+    version: Annotated[
+        int,
+        typer.Option("--version", help="The routing rule set version (draft or active).", min=1),
+    ],
+    days: Annotated[
+        int, typer.Option(help="Replay the leads created in the last N days.", min=1, max=3660)
+    ] = 30,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show how a routing rule set would have distributed recent leads, writing nothing."""
+    with open_app(db) as app:
+        replay = replay_rules(
+            uow_factory=app.uow_factory, version=version, days=days, now=app.clock()
+        )
+
+    def render() -> None:
+        console.print(f"Routing rules v{version} over the {replay.leads:,} leads of the last {days} days "
+                      f"({replay.to_pool:,} would wait in the pool):")  # fmt: skip
+        for title, counts in (
+            ("rule", replay.per_rule),
+            ("team", replay.per_team),
+            ("rep", replay.per_rep),
+        ):
+            table = Table(title, "leads", "share")
+            for key, count in counts.items():
+                table.add_row(
+                    key, f"{count:,}", f"{count / replay.leads:.1%}" if replay.leads else "-"
+                )
+            console.print(table)
+
+    emit(as_json, replay.to_dict(), render)
