@@ -11,7 +11,7 @@ from leadfunnel.adapters.sql.engine import create_store_engine
 from leadfunnel.adapters.sql.migrate import ensure_current
 from leadfunnel.adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from leadfunnel.config import Settings
-from leadfunnel.services.ports import Clock, FunnelEngine
+from leadfunnel.services.ports import AnalyticsEngine, Clock
 
 __all__ = ["App", "build_app"]
 
@@ -27,7 +27,7 @@ class App:
         self.engine.dispose()
 
     @property
-    def analytics(self) -> FunnelEngine:
+    def analytics(self) -> AnalyticsEngine:
         """The analytics engine for this store (DuckDB beside SQLite; PostgreSQL directly).
 
         Imported on first use: Ibis and DuckDB take most of a second to load, which commands

@@ -1,20 +1,23 @@
 """Export data sets as tables (columns + rows) for the file writers.
 
 Data sets: ``leads`` (with the list filters), ``funnel`` (the lifecycle funnel), ``kpi``
-(lead KPIs, optionally by a dimension). Writers neutralise spreadsheet formulas; see
-``adapters/files/writers.py``.
+(the KPI set from the analytics engine, optionally by a dimension: one row per group, the
+lost reasons as one ``reason=count; ...`` cell). Writers neutralise spreadsheet formulas;
+see ``adapters/files/writers.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from leadfunnel.analytics.kpis import KPI_COLUMNS, KpiResult
 from leadfunnel.domain.errors import ValidationError
-from leadfunnel.services.kpis import lead_kpis
+from leadfunnel.services.kpis import run_kpis
 from leadfunnel.services.leads import list_leads, stage_funnel
-from leadfunnel.services.ports import UnitOfWorkFactory
+from leadfunnel.services.ports import KpiEngine, UnitOfWorkFactory
 
 __all__ = ["EXPORT_DATASETS", "LEAD_EXPORT_COLUMNS", "Table", "export_table"]
 
@@ -45,14 +48,25 @@ def _lead_rows(uow_factory: UnitOfWorkFactory, filters: dict[str, Any]) -> Itera
             return
 
 
+def _kpi_rows(result: KpiResult) -> Iterator[list[Any]]:
+    for row in result.rows:
+        values = row.to_dict()
+        reasons = "; ".join(f"{r['reason']}={r['count']}" for r in values["lost_reasons"])
+        yield [*(values[c] for c in KPI_COLUMNS), reasons]
+
+
 def export_table(
     *,
     uow_factory: UnitOfWorkFactory,
     dataset: str,
+    engine: KpiEngine | None = None,
+    now: datetime | None = None,
     filters: dict[str, Any] | None = None,
     by: str | None = None,
 ) -> Table:
-    """The columns and rows of ``dataset``; rows are produced as the writer consumes them."""
+    """The columns and rows of ``dataset``; rows are produced as the writer consumes them.
+
+    ``kpi`` needs the analytics ``engine`` and ``now``; the other data sets read the store."""
     if dataset == "leads":
         # Validate the filters now, not when the writer first asks for a row.
         list_leads(uow_factory=uow_factory, filters=filters or {}, limit=1)
@@ -62,9 +76,10 @@ def export_table(
         columns = list(steps[0])
         return Table(columns, iter([[s[c] for c in columns] for s in steps]))
     if dataset == "kpi":
-        rows = [r.to_dict() for r in lead_kpis(uow_factory=uow_factory, by=by)]
-        columns = list(rows[0]) if rows else ["group", "leads"]
-        return Table(columns, iter([[r[c] for c in columns] for r in rows]))
+        if engine is None or now is None:
+            raise ValueError("the kpi data set needs the analytics engine and the time")
+        result = run_kpis(engine=engine, now=now, by=by)
+        return Table([*KPI_COLUMNS, "lost_reasons"], _kpi_rows(result))
     raise ValidationError(
         "dataset", f"unknown data set '{dataset}'; expected one of: {', '.join(EXPORT_DATASETS)}"
     )

@@ -16,9 +16,13 @@ if TYPE_CHECKING:
     from leadfunnel.analytics.durations import DurationStats
     from leadfunnel.analytics.funnel_oracle import FunnelResult
     from leadfunnel.analytics.funnel_spec import FunnelSpec
+    from leadfunnel.analytics.kpi_spec import KpiSpec
+    from leadfunnel.analytics.kpis import KpiResult
 
 __all__ = [
     "ActivityRepository",
+    "AnalyticsEngine",
+    "KpiEngine",
     "AuditLog",
     "Clock",
     "ConcurrentWrite",
@@ -170,6 +174,16 @@ class FunnelEngine(Protocol):
         """A page of the ids of the leads in a funnel cell, and how many there are."""
 
     def step_times(self, spec: FunnelSpec, *, now: datetime) -> list[DurationStats]: ...
+
+
+class KpiEngine(Protocol):
+    """Answers KPI questions over the analytics store (see ``analytics/kpis.py``)."""
+
+    def kpis(self, spec: KpiSpec, *, now: datetime) -> KpiResult: ...
+
+
+class AnalyticsEngine(FunnelEngine, KpiEngine, Protocol):
+    """Everything the analytics store answers."""
 
 
 class ScoringStore(Protocol):

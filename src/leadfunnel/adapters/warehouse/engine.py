@@ -24,6 +24,14 @@ from leadfunnel.adapters.warehouse.durations_builder import (
     to_stats,
 )
 from leadfunnel.adapters.warehouse.funnel_builder import build_drill, build_funnel
+from leadfunnel.adapters.warehouse.kpi_builder import (
+    cost_counts,
+    deal_counts,
+    kpi_result,
+    lead_counts,
+    lost_reason_counts,
+    selected_leads,
+)
 from leadfunnel.adapters.warehouse.milestones import milestones
 from leadfunnel.adapters.warehouse.results import funnel_result
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
@@ -31,6 +39,8 @@ from leadfunnel.analytics.drill import DrillSpec
 from leadfunnel.analytics.durations import DurationStats
 from leadfunnel.analytics.funnel_oracle import FunnelResult
 from leadfunnel.analytics.funnel_spec import FunnelSpec
+from leadfunnel.analytics.kpi_spec import KpiSpec
+from leadfunnel.analytics.kpis import KpiResult
 
 __all__ = ["DuckDbEngine", "PostgresEngine", "analytics_engine", "analytics_path"]
 
@@ -62,6 +72,25 @@ def _drill(
     return [
         value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for value in ids
     ], total
+
+
+def _kpis(con: Any, milestones_table: Any, spec: KpiSpec, now: datetime) -> KpiResult:
+    """The KPI aggregations over a connection's ``activities``, ``opportunities``,
+    ``campaigns`` and ``campaign_costs`` tables and the given milestones."""
+    selected = selected_leads(milestones_table, spec)
+    deals = con.table("opportunities")
+    costs = (
+        _records(cost_counts(con.table("campaigns"), con.table("campaign_costs"), spec))
+        if spec.cost_attributable
+        else None
+    )
+    return kpi_result(
+        spec,
+        _records(lead_counts(selected, con.table("activities"), now=now)),
+        _records(deal_counts(selected, deals)),
+        _records(lost_reason_counts(selected, deals)),
+        costs,
+    )
 
 
 class DuckDbEngine:
@@ -117,6 +146,15 @@ class DuckDbEngine:
         finally:
             con.disconnect()
 
+    def kpis(self, spec: KpiSpec, *, now: datetime) -> KpiResult:
+        self.sync(now=now)
+        con = self.store.connect()
+        try:
+            naive = now.astimezone(UTC).replace(tzinfo=None)
+            return _kpis(con, con.table("milestones"), spec, naive)
+        finally:
+            con.disconnect()
+
 
 class PostgresEngine:
     """Funnels computed inside PostgreSQL from the write store's own tables (no copy)."""
@@ -157,6 +195,14 @@ class PostgresEngine:
         try:
             transitions = con.table("stage_transitions")
             return _step_times(milestones(con.table("leads"), transitions), transitions, spec)
+        finally:
+            con.disconnect()
+
+    def kpis(self, spec: KpiSpec, *, now: datetime) -> KpiResult:
+        con = self._connect()
+        try:
+            m = milestones(con.table("leads"), con.table("stage_transitions"))
+            return _kpis(con, m, spec, now.astimezone(UTC))
         finally:
             con.disconnect()
 

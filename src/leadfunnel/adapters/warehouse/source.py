@@ -16,10 +16,18 @@ from sqlalchemy import Engine, text
 
 from leadfunnel.adapters.warehouse.milestones import DIMENSIONS
 
-__all__ = ["WriteStoreReader", "LEAD_COLUMNS", "TRANSITION_COLUMNS"]
+__all__ = ["RECORD_COLUMNS", "WriteStoreReader", "LEAD_COLUMNS", "TRANSITION_COLUMNS"]
 
 LEAD_COLUMNS = ("id", "created_at", "updated_at", "stage", "company_size", *DIMENSIONS)
 TRANSITION_COLUMNS = ("id", "lead_id", "to_stage", "at")
+#: The other tables the KPIs read, and the columns copied.
+RECORD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "opportunities": ("id", "lead_id", "account_id", "amount", "stage", "lost_reason", "closed_at",
+                      "created_at", "updated_at"),
+    "activities": ("id", "lead_id", "kind", "at", "created_at"),
+    "campaigns": ("id", "name", "channel"),
+    "campaign_costs": ("id", "campaign_id", "day", "amount"),
+}  # fmt: skip
 _CHUNK = 200_000
 
 
@@ -59,6 +67,26 @@ class WriteStoreReader:
                     (json.dumps(list(ids[start : start + _CHUNK])),),
                 )
                 yield from _fetch(cursor, columns)
+
+    def records(
+        self, table: str, *, stamp: str | None = None, since: datetime | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """Rows of one of :data:`RECORD_COLUMNS`' tables: all, or those whose ``stamp``
+        column is at or after ``since``."""
+        columns = RECORD_COLUMNS[table]
+        sql = f"SELECT {', '.join(columns)} FROM {table}"
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            cursor = raw.cursor()
+            if stamp is None or since is None:
+                cursor.execute(sql)
+            else:
+                assert stamp in columns
+                cursor.execute(
+                    f"{sql} WHERE {stamp} >= ?", (since.replace(tzinfo=None).isoformat(sep=" "),)
+                )
+            yield from _fetch(cursor, columns)
 
     def leads(self, ids: Sequence[str] | None) -> Iterator[pa.RecordBatch]:
         """Every lead (``ids=None``) or these ones."""

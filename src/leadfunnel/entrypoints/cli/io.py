@@ -149,7 +149,9 @@ def export_command(
         "search": search,
     }
     with open_app(db) as app:
-        table = export_table(uow_factory=app.uow_factory, dataset=dataset, filters=filters, by=by)
+        engine = app.analytics if dataset == "kpi" else None  # Ibis loads only when needed
+        table = export_table(uow_factory=app.uow_factory, dataset=dataset, filters=filters, by=by,
+                             engine=engine, now=app.clock())  # fmt: skip
         writer = write_xlsx if format == "xlsx" else write_csv
         count = writer(output, table.columns, table.rows)  # type: ignore[arg-type]
     if output is not None:

@@ -1,0 +1,220 @@
+"""The KPI set as Ibis expressions (semantics: ``analytics/kpis.py``), the same on every backend.
+
+Four aggregations, each one scan per table, grouped by ``grp`` (the lead's breakdown value,
+or ``all``):
+
+* :func:`lead_counts`: the selected milestones, left-joined to each lead's first response
+  (minimum ``at`` of its response activities at or after creation): stages reached,
+  response counts and times, the sales cycle;
+* :func:`deal_counts`: the selected leads' opportunities, each flagged when it is its
+  customer's first win (a row number over all won deals per customer);
+* :func:`lost_reason_counts`: lost deals per reason;
+* :func:`cost_counts`: daily campaign costs in the period, by the campaign's channel or name.
+
+Counts are filtered ``COUNT``s, never sums of booleans (PostgreSQL cannot cast a boolean to
+a number). :func:`kpi_result` reads the rows by column name into :class:`KpiCounts`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import ibis
+from ibis.expr.types import Table
+
+from leadfunnel.adapters.warehouse.milestones import reach_column
+from leadfunnel.analytics.funnel_oracle import NONE_GROUP
+from leadfunnel.analytics.kpi_spec import (
+    ALL_GROUP,
+    FAST_RESPONSE_MINUTES,
+    RESPONSE_KINDS,
+    KpiSpec,
+)
+from leadfunnel.analytics.kpis import KpiCounts, KpiResult, kpi_rows
+
+__all__ = [
+    "cost_counts",
+    "deal_counts",
+    "kpi_result",
+    "lead_counts",
+    "lost_reason_counts",
+    "selected_leads",
+]
+
+_CLOSED = ("won", "lost")
+
+
+#: Dimensions holding ids: SQLite keeps them as 32 hex digits, PostgreSQL as ``uuid``.
+_ID_DIMENSIONS = ("owner_id", "team_id")
+
+
+def _label(value: Any) -> Any:
+    return value.cast("string").nullif("").fill_null(NONE_GROUP)
+
+
+def _dimension(table: Table, column: str) -> Any:
+    """A lead's value of a dimension as grouped and filtered on: ids in their usual dashed
+    form on every backend (as ``lead show`` prints them), empty values as ``(none)``."""
+    value = table[column].cast("string")
+    if column in _ID_DIMENSIONS:
+        parts = [
+            value.substr(start, length)
+            for start, length in ((0, 8), (8, 4), (12, 4), (16, 4), (20, 12))
+        ]
+        dashed = parts[0] + "-" + parts[1] + "-" + parts[2] + "-" + parts[3] + "-" + parts[4]
+        value = (value.length() == 32).ifelse(dashed, value)
+    return _label(value)
+
+
+def _seconds(later: Any, earlier: Any) -> Any:
+    return (later.epoch_seconds() - earlier.epoch_seconds()).cast("float64")
+
+
+def selected_leads(milestones: Table, spec: KpiSpec) -> Table:
+    """The milestone rows of the leads the question is about, with their group ``grp``."""
+    m = milestones
+    if spec.period_from is not None:
+        m = m.filter(m.created_at.date() >= spec.period_from)
+    if spec.period_to is not None:
+        m = m.filter(m.created_at.date() <= spec.period_to)
+    for name, values in spec.filters:
+        m = m.filter(_dimension(m, spec.column(name)).isin(list(values)))
+    column = spec.by_column
+    return m.mutate(grp=ibis.literal(ALL_GROUP) if column is None else _dimension(m, column))
+
+
+def lead_counts(selected: Table, activities: Table, *, now: datetime) -> Table:
+    """Per group: stages reached, first-response counts and times, the sales cycle
+    (``now`` decides which leads are old enough to be due a response)."""
+    a = activities.filter(activities.kind.isin(list(RESPONSE_KINDS)))
+    leads = selected.select(sel_id=selected.lead_id, sel_created=selected.created_at)
+    answered = a.join(leads, a.lead_id == leads.sel_id).filter(lambda t: t.at >= t.sel_created)
+    first = answered.group_by(first_id=answered.lead_id).aggregate(first_at=answered.at.min())
+    t = selected.left_join(first, selected.lead_id == first.first_id)
+    fast = ibis.interval(minutes=FAST_RESPONSE_MINUTES)
+    responded = t.first_at.notnull()
+    due = (t.owner_id.notnull() | responded) & (t.created_at <= ibis.literal(now) - fast)
+    quick = (due & responded & (t.first_at <= t.created_at + fast)).fill_null(False)
+    minutes = _seconds(t.first_at, t.created_at) / 60
+    cycle = _seconds(t[reach_column("won")], t.created_at) / 86_400
+    n = t.lead_id
+    return t.group_by("grp").aggregate(
+        leads=n.count(),
+        **{s: n.count(where=t[reach_column(s)].notnull()) for s in ("mql", "sql", "opportunity", "won")},
+        lost=n.count(where=t.current_stage == "lost"),
+        responded=n.count(where=responded),
+        response_due=n.count(where=due),
+        responded_5m=n.count(where=quick),
+        mttr_mean_minutes=minutes.mean(),
+        mttr_median_minutes=minutes.quantile(0.5),
+        sales_cycle_days=cycle.mean(),
+    )  # fmt: skip
+
+
+def _customer(deals: Table) -> Any:
+    return ibis.coalesce(deals.account_id.cast("string"), deals.lead_id.cast("string"))
+
+
+def _first_wins(opportunities: Table) -> Table:
+    """``first_win``: ids of the won deals that are their customer's first win (by close
+    time, else creation time, then creation time, then id)."""
+    won = opportunities.filter(opportunities.stage == "won")
+    order = ibis.window(
+        group_by=_customer(won),
+        order_by=[ibis.coalesce(won.closed_at, won.created_at), won.created_at, won.id],
+    )
+    ranked = won.mutate(rank=ibis.row_number().over(order))
+    return ranked.filter(ranked["rank"] == 0).select(first_win=ranked.id)
+
+
+def _deals(selected: Table, opportunities: Table) -> Table:
+    leads = selected.select(sel_id=selected.lead_id, grp=selected.grp)
+    return opportunities.join(leads, opportunities.lead_id == leads.sel_id)
+
+
+def deal_counts(selected: Table, opportunities: Table) -> Table:
+    """Per group: the selected leads' deals by outcome, won revenue and customers."""
+    d = _deals(selected, opportunities)
+    firsts = _first_wins(opportunities)
+    d = d.left_join(firsts, d.id == firsts.first_win)
+    won = d.stage == "won"
+    return d.group_by("grp").aggregate(
+        deals=d.id.count(),
+        open_deals=d.id.count(where=~d.stage.isin(list(_CLOSED))),
+        won_deals=d.id.count(where=won),
+        lost_deals=d.id.count(where=d.stage == "lost"),
+        won_revenue=d.amount.sum(where=won),
+        customers=_customer(d).nunique(where=won),
+        new_customers=d.id.count(where=d.first_win.notnull()),
+    )
+
+
+def lost_reason_counts(selected: Table, opportunities: Table) -> Table:
+    """Per group and reason (``(none)`` without one): the lost deals."""
+    d = _deals(selected, opportunities)
+    lost = d.filter(d.stage == "lost").mutate(reason=_label(d.lost_reason))
+    return lost.group_by(["grp", "reason"]).aggregate(n=lost.id.count())
+
+
+def cost_counts(campaigns: Table, costs: Table, spec: KpiSpec) -> Table:
+    """Spend per group in the period (only meaningful when ``spec.cost_attributable``)."""
+    k = campaigns.select(
+        campaign_key=campaigns.id, channel=campaigns.channel, campaign=campaigns.name
+    )
+    c = costs.join(k, costs.campaign_id == k.campaign_key)
+    if spec.period_from is not None:
+        c = c.filter(c.day >= spec.period_from)
+    if spec.period_to is not None:
+        c = c.filter(c.day <= spec.period_to)
+    for name, values in spec.filters:
+        c = c.filter(_label(c[name]).isin(list(values)))
+    group = ibis.literal(ALL_GROUP) if spec.by is None else _label(c[spec.by])
+    return c.mutate(grp=group).group_by("grp").aggregate(cost=c.amount.sum())
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or value != value else float(value)
+
+
+def kpi_result(
+    spec: KpiSpec,
+    leads: list[dict[str, Any]],
+    deals: list[dict[str, Any]],
+    reasons: list[dict[str, Any]],
+    costs: list[dict[str, Any]] | None,
+) -> KpiResult:
+    """The four aggregations' rows, by column name, as a :class:`KpiResult`."""
+    # A question without a breakdown always has its row.
+    fields: dict[str, dict[str, Any]] = defaultdict(
+        dict, {ALL_GROUP: {}} if spec.by is None else {}
+    )
+    measured = ("mttr_mean_minutes", "mttr_median_minutes", "sales_cycle_days")
+    for row in leads:
+        fields[row["grp"]].update(
+            {k: int(v or 0) for k, v in row.items() if k != "grp" and k not in measured},
+            **{k: _number(row[k]) for k in measured},
+        )
+    for row in deals:
+        fields[row["grp"]].update(
+            {k: int(v or 0) for k, v in row.items() if k not in ("grp", "won_revenue")},
+            won_revenue=Decimal(row["won_revenue"] or 0),
+        )
+    lost: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for row in reasons:
+        lost[row["grp"]].append((row["reason"], int(row["n"])))
+    spent = {row["grp"]: Decimal(row["cost"] or 0) for row in costs or ()}
+    for group in spent:  # groups that spent without bringing a lead
+        fields.setdefault(group, {})
+    counts = [
+        KpiCounts(
+            group,
+            **values,
+            cost=None if costs is None else spent.get(group, Decimal(0)),
+            lost_reasons=tuple(sorted(lost[group], key=lambda kv: (-kv[1], kv[0]))),
+        )
+        for group, values in fields.items()
+    ]
+    return KpiResult(spec, kpi_rows(counts))
