@@ -155,6 +155,21 @@ class Records(Protocol):
     def select_in(self, table: str, column: str, values: Sequence[Any]) -> list[Row]:
         """Rows whose ``column`` is one of ``values``."""
 
+    def scan(self, table: str, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """Every row of ``table`` as a tuple of ``columns``, streamed by one query (consume it
+        inside the unit of work)."""
+
+    def delete_in(
+        self,
+        table: str,
+        column: str,
+        values: Sequence[Any],
+        *,
+        where: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Delete the rows whose ``column`` is one of ``values`` (and whose ``where`` columns
+        equal the given values)."""
+
     def update(
         self, table: str, rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str]
     ) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -273,6 +273,7 @@ class SqlRecords(_Repo):
             "users", "assignments", "touchpoints", "activities", "opportunities",
             "opportunity_stage_history", "campaigns", "campaign_costs", "import_jobs", "import_errors",
             "leads", "stage_transitions", "audit_log",
+            "predictive_models", "lead_predictions",
         )
     }  # fmt: skip
 
@@ -290,6 +291,31 @@ class SqlRecords(_Repo):
             return []
         target = self._table(table)
         return self._rows(select(target).where(target.c[column].in_(list(values))))
+
+    def scan(self, table: str, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        target = self._table(table)
+        # A server-side cursor on PostgreSQL, fetched in chunks: the whole table never sits
+        # in the driver's buffer at once.
+        statement = select(*(target.c[c] for c in columns)).execution_options(
+            stream_results=True, yield_per=5000
+        )
+        for row in self._run(statement):
+            yield tuple(row)
+
+    def delete_in(
+        self,
+        table: str,
+        column: str,
+        values: Sequence[Any],
+        *,
+        where: Mapping[str, Any] | None = None,
+    ) -> None:
+        if not values:
+            return
+        target = self._table(table)
+        conditions = [target.c[column].in_(list(values))]
+        conditions += [target.c[name] == value for name, value in (where or {}).items()]
+        self._run(target.delete().where(*conditions))
 
     def update(
         self, table: str, rows: Sequence[Mapping[str, Any]], *, columns: Sequence[str]

@@ -19,6 +19,7 @@ from leadfunnel.entrypoints.cli.common import (
     open_app,
     parse_uuid,
 )
+from leadfunnel.entrypoints.cli.predictive import predictive_app
 from leadfunnel.services.scoring import (
     PassSummary,
     activate_model,
@@ -229,3 +230,8 @@ def _render_explanation(entry: dict[str, Any]) -> None:
         table.add_row(hit["rule"], hit["kind"], str(hit["events"]), f"{hit['before_decay']:g}", f"{hit['points']:g}",
                       "yes" if hit["capped"] else "")  # fmt: skip
     console.print(table)
+
+
+# Predictive scoring (entrypoints/cli/predictive.py): score train|evaluate|activate-predictive|
+# predict|suggest-threshold live beside the rule-based commands.
+score_app.registered_commands.extend(predictive_app.registered_commands)
