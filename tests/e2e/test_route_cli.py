@@ -153,3 +153,35 @@ def test_a_replay_shows_the_distribution_a_draft_would_give(capsys, tmp_path):
         )["sla"]
         is None
     )
+
+
+def test_rep_settings_and_deactivation_from_the_command_line(capsys, tmp_path):
+    db = str(tmp_path / "demo.db")
+    run(capsys, "demo", "--leads", "100", "--seed", "9", "--db", db)
+    reps = run(capsys, "route", "reps", "--db", db)
+    busy = max(reps, key=lambda r: r["open_leads"])
+    row = run(
+        capsys,
+        "route",
+        "rep",
+        busy["email"],
+        "--weight",
+        "2",
+        "--skills",
+        "german, french",
+        "--away",
+        "2026-12-20/2027-01-03",
+        "--db",
+        db,
+    )
+    assert (row["weight"], row["skills"], row["away"]) == (
+        2,
+        ["german", "french"],
+        [["2026-12-20T00:00:00+00:00", "2027-01-03T00:00:00+00:00"]],
+    )
+    assert main(["route", "rep", busy["email"], "--away", "soon", "--db", db]) == 1
+    assert "--away: 'soon' is not START/END" in capsys.readouterr().err
+    assert main(["route", "deactivate", busy["email"], "--leads", "elsewhere", "--db", db]) == 1
+    assert "leads_to: 'elsewhere' is not one of: pool, reroute, rep" in capsys.readouterr().err
+    moved = run(capsys, "route", "deactivate", busy["email"], "--leads", "pool", "--db", db)
+    assert moved["pool"] == busy["open_leads"] > 0

@@ -10,6 +10,7 @@ import pytest
 from leadfunnel.adapters.sql import tables as t
 from leadfunnel.domain.errors import NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
+from leadfunnel.services.reps import deactivate_rep, list_reps, set_rep_profile
 from leadfunnel.services.routing import (
     activate_rule_set,
     import_rule_set,
@@ -311,3 +312,79 @@ def test_owned_leads_without_activity_return_to_the_pool_after_the_stagnation_da
         assert [j["kind"] for j in uow.jobs.pending("stagnation.sweep")] == [
             "stagnation.sweep"
         ]  # the next one
+
+
+def test_deactivating_a_rep_sends_their_open_leads_where_asked(any_app):
+    app = any_app
+    seed_teams(app)
+    activate(app, "routing", ROUTING)
+    leads = [
+        submit(app, email=f"d{i}@x.example", region="East", industry="manufacturing").lead_id
+        for i in range(6)
+    ]
+    route_backlog(uow_factory=app.uow_factory, now=app.clock(), actor="router")
+    east = sorted({owner_of(app, lead) for lead in leads})
+    leaving, other, third = east
+    with pytest.raises(ValidationError, match="give a rep exactly when"):
+        deactivate_rep(
+            uow_factory=app.uow_factory,
+            user_id=leaving,
+            leads_to="rep",
+            actor="admin",
+            now=app.clock(),
+        )
+    moved = deactivate_rep(
+        uow_factory=app.uow_factory,
+        user_id=leaving,
+        leads_to="rep",
+        to_rep=other,
+        actor="admin",
+        now=app.clock(),
+    )
+    assert moved == {"pool": 0, "rerouted": 0, "to_rep": 2}
+    rerouted = deactivate_rep(
+        uow_factory=app.uow_factory,
+        user_id=other,
+        leads_to="reroute",
+        actor="admin",
+        now=app.clock(),
+    )
+    assert rerouted == {"pool": 0, "rerouted": 4, "to_rep": 0}
+    assert {owner_of(app, lead) for lead in leads} == {third}
+    pooled = deactivate_rep(
+        uow_factory=app.uow_factory, user_id=third, leads_to="pool", actor="admin", now=app.clock()
+    )
+    assert pooled == {"pool": 6, "rerouted": 0, "to_rep": 0} and {
+        owner_of(app, lead) for lead in leads
+    } == {None}
+    with pytest.raises(ValidationError, match="already inactive"):
+        deactivate_rep(
+            uow_factory=app.uow_factory,
+            user_id=third,
+            leads_to="pool",
+            actor="admin",
+            now=app.clock(),
+        )
+
+
+def test_rep_settings_are_checked_and_kept_between_changes(app):
+    seed_teams(app)
+    rep = reps_of(app)[0]
+    set_rep_profile(
+        uow_factory=app.uow_factory,
+        user_id=rep,
+        changes={"weight": 3, "skills": ("german",)},
+        now=app.clock(),
+    )
+    row = set_rep_profile(
+        uow_factory=app.uow_factory, user_id=rep, changes={"max_open": 20}, now=app.clock()
+    )
+    assert (row["weight"], row["skills"], row["max_open"]) == (3, ["german"], 20)
+    for changes, words in (({"weight": 0}, "weight: must be above 0"), ({"calendar": "Mars"}, "unknown calendar 'Mars'"),
+                           ({"colour": "red"}, "colour: is not a rep setting")):  # fmt: skip
+        with pytest.raises(ValidationError, match=words):
+            set_rep_profile(
+                uow_factory=app.uow_factory, user_id=rep, changes=changes, now=app.clock()
+            )
+    listed = {r["id"]: r for r in list_reps(uow_factory=app.uow_factory)}
+    assert listed[rep]["max_open"] == 20 and listed[rep]["open_leads"] == 0

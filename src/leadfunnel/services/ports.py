@@ -290,6 +290,10 @@ class RoutingStore(Protocol):
 
     def leads_created_since(self, since: datetime, limit: int) -> list[Row]: ...
 
+    def set_user_active(self, user_id: uuid.UUID, active: bool) -> None: ...
+
+    def open_leads_of(self, owner_id: uuid.UUID) -> list[Row]: ...
+
 
 class JobStore(Protocol):
     """The job queue, due SLA clocks, and in-app notifications."""

@@ -225,3 +225,12 @@ class SqlRouting(_Repo):
         return self._rows(
             select(t.leads).where(c.created_at >= since).order_by(c.created_at, c.id).limit(limit)
         )
+
+    def set_user_active(self, user_id: uuid.UUID, active: bool) -> None:
+        self._run(t.users.update().where(t.users.c.id == user_id).values(active=active))
+
+    def open_leads_of(self, owner_id: uuid.UUID) -> list[Row]:
+        c = t.leads.c
+        return self._rows(
+            select(t.leads).where(c.owner_id == owner_id, c.stage.in_(OPEN_STAGES)).order_by(c.id)
+        )

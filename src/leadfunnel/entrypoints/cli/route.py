@@ -3,6 +3,7 @@ why a lead went where it went."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from leadfunnel.entrypoints.cli.common import (
     open_app,
     parse_uuid,
 )
+from leadfunnel.services.reps import deactivate_rep, list_reps, set_rep_profile
 from leadfunnel.services.routing import (
     KINDS,
     activate_rule_set,
@@ -30,6 +32,7 @@ from leadfunnel.services.routing import (
     sla_clock,
 )
 from leadfunnel.services.scoring_models import FORMATS, read_model_document
+from leadfunnel.services.sla import user_id_for
 
 __all__ = ["route_app"]
 
@@ -193,3 +196,118 @@ def replay_command(
             console.print(table)
 
     emit(as_json, replay.to_dict(), render)
+
+
+def _csv(value: str | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _away(value: str | None) -> tuple[tuple[datetime, datetime], ...] | None:
+    """``START/END[,START/END...]`` as intervals; dates and times without a zone are UTC."""
+    if value is None:
+        return None
+    spans = []
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        start, _, end = part.partition("/")
+        try:
+            spans.append((_instant(start), _instant(end)))
+        except ValueError:
+            raise ValidationError(
+                "--away", f"'{part}' is not START/END (ISO dates or times)"
+            ) from None
+    return tuple(spans)
+
+
+@route_app.command("rep")
+def rep_command(
+    rep: Annotated[str, typer.Argument(help="The rep, by email or id.")],
+    weight: Annotated[
+        float | None, typer.Option(help="Share in weighted round-robin (above 0).")
+    ] = None,
+    seniority: Annotated[
+        int | None, typer.Option(help="Level for score-tiered routing (1 or more).")
+    ] = None,
+    max_open: Annotated[int | None, typer.Option(help="Most open leads at a time.")] = None,
+    max_new_per_day: Annotated[int | None, typer.Option(help="Most new leads a day.")] = None,
+    max_claims_per_day: Annotated[int | None, typer.Option(help="Most pool claims a day.")] = None,
+    skills: Annotated[
+        str | None, typer.Option(help="Comma-separated skills, e.g. german,enterprise.")
+    ] = None,
+    product_lines: Annotated[
+        str | None, typer.Option(help="Comma-separated product lines sold (none: all).")
+    ] = None,
+    calendar: Annotated[str | None, typer.Option(help="Working-hours calendar by name.")] = None,
+    away: Annotated[
+        str | None,
+        typer.Option(
+            help="Time off: START/END[,START/END...] (ISO dates or times, UTC if no zone); '' clears."
+        ),
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a rep's routing settings: weight, seniority, capacity, skills, calendar, time off."""
+    changes = {"weight": weight, "seniority": seniority, "max_open": max_open, "max_new_per_day": max_new_per_day,
+               "max_claims_per_day": max_claims_per_day, "skills": _csv(skills), "product_lines": _csv(product_lines),
+               "calendar": calendar, "away": _away(away)}  # fmt: skip
+    with open_app(db) as app:
+        user = user_id_for(uow_factory=app.uow_factory, ref=rep)
+        row = set_rep_profile(uow_factory=app.uow_factory, user_id=user, changes={k: v for k, v in changes.items() if v is not None},
+                              now=app.clock())  # fmt: skip
+    emit(as_json, row, lambda: console.print(f"Routing settings of {rep} saved."))
+
+
+@route_app.command("reps")
+def reps_command(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Every rep with their team, routing settings and open leads."""
+    with open_app(db) as app:
+        reps = list_reps(uow_factory=app.uow_factory)
+
+    def render() -> None:
+        table = Table(
+            "rep",
+            "team",
+            "active",
+            "open",
+            "max open",
+            "weight",
+            "seniority",
+            "skills",
+            "calendar",
+            title="Reps",
+        )
+        for r in reps:
+            table.add_row(r["email"], r["team"], "yes" if r["active"] else "no", str(r["open_leads"]), str(r["max_open"] or "-"),
+                          str(r["weight"] or 1), str(r["seniority"] or 1), ", ".join(r["skills"] or []), r["calendar"] or "")  # fmt: skip
+        console.print(table)
+
+    emit(as_json, reps, render)
+
+
+@route_app.command("deactivate")
+def deactivate_command(
+    rep: Annotated[str, typer.Argument(help="The rep, by email or id.")],
+    leads: Annotated[
+        str,
+        typer.Option(
+            "--leads", help="Where their open leads go: pool, reroute or rep (with --to)."
+        ),
+    ],
+    to: Annotated[
+        str | None, typer.Option("--to", help="With --leads rep: the rep who takes them.")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deactivate a rep, saying where their open leads go."""
+    with open_app(db) as app:
+        user = user_id_for(uow_factory=app.uow_factory, ref=rep)
+        target = user_id_for(uow_factory=app.uow_factory, ref=to) if to else None
+        outcome = deactivate_rep(uow_factory=app.uow_factory, user_id=user, leads_to=leads, to_rep=target,
+                                 actor=cli_actor(), now=app.clock())  # fmt: skip
+    emit(as_json, outcome, lambda: console.print(f"{rep} deactivated: {outcome}"))
