@@ -81,6 +81,8 @@ def test_logging_the_owners_call_meets_the_sla_and_the_worker_runs_due_checks(ca
         sum(n for outcome, n in worked["outcomes"].items() if outcome.startswith("breached"))
         == len(decisions) - 1
     )
+    report = run(capsys, "route", "sla", "--by", "policy", "--db", db)["groups"]
+    assert [(g["group"], g["met"] + g["breached"]) for g in report] == [("now", len(decisions))]
     assert (
         main(
             ["lead", "log", mine["lead"], "--kind", "call", "--by", "nobody@x.example", "--db", db]

@@ -20,6 +20,7 @@ from leadfunnel.services.routing import (
     sla_clock,
 )
 from leadfunnel.services.sla import check_sla, log_activity
+from leadfunnel.services.sla_report import sla_report
 from leadfunnel.services.worker import run_due_jobs, schedule_sweeps
 from tests.builders import submit
 
@@ -388,3 +389,30 @@ def test_rep_settings_are_checked_and_kept_between_changes(app):
             )
     listed = {r["id"]: r for r in list_reps(uow_factory=app.uow_factory)}
     assert listed[rep]["max_open"] == 20 and listed[rep]["open_leads"] == 0
+
+
+def test_the_sla_report_counts_met_breached_and_reclaimed_clocks_per_rep_and_policy(app):
+    sla_setup(app, max_reclaims=1)
+    met, late = (
+        submit(app, email=f"m{i}@x.example", region="East", industry="manufacturing").lead_id
+        for i in range(2)
+    )
+    route_backlog(uow_factory=app.uow_factory, now=app.clock(), actor="router")
+    quick, slow = owner_of(app, met), owner_of(app, late)
+    log_activity(uow_factory=app.uow_factory, lead_id=met, user_id=quick, kind="email", at=app.clock() + timedelta(minutes=30),
+                 subject=None, actor="t", now=app.clock() + timedelta(minutes=30))  # fmt: skip
+    run_due_jobs(
+        uow_factory=app.uow_factory, now=app.clock() + timedelta(hours=2, seconds=1), worker="w"
+    )
+    (overall,) = sla_report(uow_factory=app.uow_factory)
+    assert {k: overall[k] for k in ("clocks", "met", "breached", "due", "within_sla", "reclaims")} == {
+        "clocks": 3, "met": 1, "breached": 1, "due": 1, "within_sla": 0.5, "reclaims": 1}  # fmt: skip
+    assert overall["median_response_minutes"] == 30
+    by_rep = {row["group"]: row for row in sla_report(uow_factory=app.uow_factory, by="owner")}
+    assert (
+        by_rep[str(slow)]["breached"],
+        by_rep[str(slow)]["reclaims"],
+        by_rep[str(quick)]["met"],
+    ) == (1, 1, 1)
+    with pytest.raises(ValidationError, match="cannot group by 'mood'"):
+        sla_report(uow_factory=app.uow_factory, by="mood")

@@ -294,6 +294,11 @@ class RoutingStore(Protocol):
 
     def open_leads_of(self, owner_id: uuid.UUID) -> list[Row]: ...
 
+    def add_sla_outcome(self, row: Mapping[str, Any]) -> None: ...
+
+    def sla_outcome_rows(self) -> list[Row]:
+        """Decided clocks and still-open ones, with policy, owner, team, channel, status."""
+
 
 class JobStore(Protocol):
     """The job queue, due SLA clocks, and in-app notifications."""

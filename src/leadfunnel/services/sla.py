@@ -74,7 +74,18 @@ def record_response(
         "updated_at": at,
     }
     uow.routing.put_sla(updated)
+    if clock["status"] == "due":  # a clock already breached (and counted) stays counted once
+        _outcome(uow, lead, updated, reclaimed=False, at=at)
     return updated
+
+
+def _outcome(uow: UnitOfWork, lead: Row, clock: Row, *, reclaimed: bool, at: datetime) -> None:
+    """Count a decided clock (``sla_outcomes``), apart from the lead's current clock."""
+    uow.routing.add_sla_outcome({"id": new_id(), "lead_id": lead["id"], "policy": clock["policy"], "owner_id": clock["owner_id"],
+                                 "team_id": lead["team_id"], "channel": lead["channel"], "started_at": clock["started_at"],
+                                 "due_at": clock["due_at"], "responded_at": clock["responded_at"],
+                                 "response_seconds": clock["response_seconds"], "status": clock["status"],
+                                 "reclaimed": reclaimed, "at": at})  # fmt: skip
 
 
 def user_id_for(*, uow_factory: UnitOfWorkFactory, ref: str) -> uuid.UUID:
@@ -137,6 +148,8 @@ def check_sla(
         or lead["stage"] not in ("lead", "mql", "sql", "opportunity")
     ):
         uow.routing.put_sla({**clock, "status": "breached", "updated_at": now})
+        if lead is not None:
+            _outcome(uow, lead, {**clock, "status": "breached"}, reclaimed=False, at=now)
         return "breached; the lead has since changed hands or closed"
     policy = _policy(uow, clock["policy"])
     max_reclaims = policy.max_reclaims if policy else 0
@@ -144,6 +157,7 @@ def check_sla(
     rep = lead["owner_id"]
     why = f"SLA '{clock['policy']}' breached by rep {rep} (due {due_at.isoformat()})"
     uow.routing.put_sla({**clock, "status": "breached", "reclaims": reclaims, "updated_at": now})
+    _outcome(uow, lead, {**clock, "status": "breached"}, reclaimed=True, at=now)
     if (
         lead["team_id"] is not None
         and (manager := uow.jobs.team_manager(lead["team_id"])) is not None

@@ -234,3 +234,30 @@ class SqlRouting(_Repo):
         return self._rows(
             select(t.leads).where(c.owner_id == owner_id, c.stage.in_(OPEN_STAGES)).order_by(c.id)
         )
+
+    def add_sla_outcome(self, row: Mapping[str, Any]) -> None:
+        self._insert(t.sla_outcomes, [row])
+
+    def sla_outcome_rows(self) -> list[Row]:
+        """Decided clocks (``sla_outcomes``) and open ones (``lead_sla`` still due), with the
+        team's name: what SLA reports count."""
+        o, s, c, tm = t.sla_outcomes.c, t.lead_sla.c, t.leads.c, t.teams.c
+        decided = select(
+            o.policy,
+            o.owner_id,
+            o.status,
+            o.response_seconds,
+            o.reclaimed,
+            o.channel,
+            tm.name.label("team"),
+        ).select_from(t.sla_outcomes.outerjoin(t.teams, o.team_id == tm.id))
+        still_due = (
+            select(
+                s.policy, s.owner_id, s.status, s.response_seconds, c.channel, tm.name.label("team")
+            )
+            .select_from(
+                t.lead_sla.join(t.leads, s.lead_id == c.id).outerjoin(t.teams, c.team_id == tm.id)
+            )
+            .where(s.status == "due")
+        )
+        return self._rows(decided) + [{**row, "reclaimed": False} for row in self._rows(still_due)]

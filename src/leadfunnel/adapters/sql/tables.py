@@ -539,3 +539,24 @@ notifications = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("read_at", UTCDateTime),
 )
+
+# Every decided first-response clock, append-only: what SLA reports count (``lead_sla``
+# holds only each lead's current clock, which a re-assignment replaces).
+sla_outcomes = Table(
+    "sla_outcomes",
+    metadata,
+    _id(),
+    Column("lead_id", Uuid, ForeignKey("leads.id"), nullable=False, index=True),
+    Column("policy", String(100), nullable=False),
+    Column("owner_id", Uuid, ForeignKey("users.id")),
+    Column("team_id", Uuid, ForeignKey("teams.id")),
+    Column("channel", String(64)),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("responded_at", UTCDateTime),
+    Column("response_seconds", Integer),
+    Column("status", String(16), nullable=False),
+    Column("reclaimed", Boolean, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint("status IN ('met', 'breached')", name="status"),
+)

@@ -33,6 +33,7 @@ from leadfunnel.services.routing import (
 )
 from leadfunnel.services.scoring_models import FORMATS, read_model_document
 from leadfunnel.services.sla import user_id_for
+from leadfunnel.services.sla_report import SLA_GROUPS, sla_report
 
 __all__ = ["route_app"]
 
@@ -311,3 +312,39 @@ def deactivate_command(
         outcome = deactivate_rep(uow_factory=app.uow_factory, user_id=user, leads_to=leads, to_rep=target,
                                  actor=cli_actor(), now=app.clock())  # fmt: skip
     emit(as_json, outcome, lambda: console.print(f"{rep} deactivated: {outcome}"))
+
+
+@route_app.command("sla")
+def sla_command(
+    by: Annotated[str | None, typer.Option(help=f"Group by {', '.join(SLA_GROUPS)}.")] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """First-response SLA performance: met, breached, share within SLA, response time, reclaims."""
+    with open_app(db) as app:
+        rows = sla_report(uow_factory=app.uow_factory, by=by)
+
+    def render() -> None:
+        table = Table(by or "", "clocks", "met", "breached", "due", "within SLA", "mean min", "median min", "reclaims",
+                      title="First-response SLA")  # fmt: skip
+        for r in rows:
+            share = "-" if r["within_sla"] is None else f"{r['within_sla']:.1%}"
+            mean = (
+                "-" if r["mean_response_minutes"] is None else f"{r['mean_response_minutes']:.1f}"
+            )
+            median = (
+                "-"
+                if r["median_response_minutes"] is None
+                else f"{r['median_response_minutes']:.1f}"
+            )
+            table.add_row(
+                r["group"],
+                *(f"{r[k]:,}" for k in ("clocks", "met", "breached", "due")),
+                share,
+                mean,
+                median,
+                f"{r['reclaims']:,}",
+            )
+        console.print(table)
+
+    emit(as_json, {"by": by, "groups": rows}, render)
