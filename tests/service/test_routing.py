@@ -10,6 +10,7 @@ import pytest
 from leadfunnel.adapters.sql import tables as t
 from leadfunnel.domain.errors import NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
+from leadfunnel.services.automation import after_leads_changed
 from leadfunnel.services.reps import deactivate_rep, list_reps, set_rep_profile
 from leadfunnel.services.routing import (
     activate_rule_set,
@@ -19,6 +20,8 @@ from leadfunnel.services.routing import (
     routing_history,
     sla_clock,
 )
+from leadfunnel.services.scoring import activate_model
+from leadfunnel.services.scoring_models import import_model
 from leadfunnel.services.sla import check_sla, log_activity
 from leadfunnel.services.sla_report import sla_report
 from leadfunnel.services.worker import run_due_jobs, schedule_sweeps
@@ -416,3 +419,33 @@ def test_the_sla_report_counts_met_breached_and_reclaimed_clocks_per_rep_and_pol
     ) == (1, 1, 1)
     with pytest.raises(ValidationError, match="cannot group by 'mood'"):
         sla_report(uow_factory=app.uow_factory, by="mood")
+
+
+def test_after_a_change_new_leads_are_scored_then_routed_with_their_priority(app):
+    seed_teams(app)
+    put_calendar(uow_factory=app.uow_factory, document=ALWAYS, now=app.clock())
+    import_model(uow_factory=app.uow_factory, actor="ops", now=app.clock(), document={
+        "name": "fit", "fit": [{"name": "big", "points": 80, "when": {"field": "company_size", "op": "ge", "value": 1000}}],
+        "qualify": [{"name": "MQL", "to": "mql", "when": {"field": "score", "op": "ge", "value": 60}}]})  # fmt: skip
+    activate_model(uow_factory=app.uow_factory, name="fit", version=1, actor="ops", now=app.clock())
+    activate(app, "routing", ROUTING)
+    activate(app, "sla", {"policy": [
+        {"name": "A", "when": {"field": "priority", "op": "eq", "value": "A"}, "respond_within": "5m", "calendar": "24x7"},
+        {"name": "rest", "respond_within": "1d", "calendar": "24x7"}]})  # fmt: skip
+    big = submit(
+        app, email="big@x.example", region="East", industry="manufacturing", company_size=5000
+    ).lead_id
+    small = submit(
+        app, email="small@x.example", region="East", industry="manufacturing", company_size=10
+    ).lead_id
+    with app.uow_factory() as uow:
+        done = after_leads_changed(
+            uow=uow, changed=[], created=[big, small], now=app.clock(), actor="intake"
+        )
+        uow.commit()
+    assert (done.routed, done.waiting, dict(done.scoring.moved)) == (2, 0, {"lead->mql": 1})
+    with app.uow_factory(write=False) as uow:
+        lead = uow.leads.get(big)
+        clocks = {lead_id: uow.routing.sla_for(lead_id)["policy"] for lead_id in (big, small)}
+    assert (lead["stage"], lead["score"], lead["in_pool"]) == ("mql", 80, False)
+    assert clocks == {big: "A", small: "rest"}
