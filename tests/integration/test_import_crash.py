@@ -1,4 +1,5 @@
-"""kill -9 in the middle of an import: no half-written batch, and a re-run completes it."""
+"""kill -9 in the middle of an import: no half-written batch, no worker process left behind,
+and a re-run completes it."""
 
 from __future__ import annotations
 
@@ -30,6 +31,36 @@ def _counts(url):
     return jobs, leads, touches
 
 
+def _children(pid):
+    """The processes whose parent is ``pid`` (from /proc: Linux)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _gone(pids, within):
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        alive = set()
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z":  # a zombie has exited; reaping it is its new parent's business
+                alive.add(pid)
+        if not alive:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def test_kill_9_mid_import_leaves_whole_batches_and_a_rerun_completes_without_duplicates(
     store_url, tmp_path
 ):
@@ -47,6 +78,7 @@ def test_kill_9_mid_import_leaves_whole_batches_and_a_rerun_completes_without_du
         if jobs and jobs[0][0] >= 4 * BATCH:
             break
         time.sleep(0.05)
+    helpers = _children(process.pid)  # the worker preparing batches ahead (8,000 rows)
     process.send_signal(signal.SIGKILL)
     process.wait()
 
@@ -56,6 +88,8 @@ def test_kill_9_mid_import_leaves_whole_batches_and_a_rerun_completes_without_du
     assert (
         leads == touches == rows_done
     )  # every committed batch whole, nothing of the one in flight
+
+    assert helpers and _gone(helpers, within=15), "a worker outlived the killed import"
 
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

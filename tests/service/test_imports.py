@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from datetime import timedelta
+
 import pytest
 
 from leadfunnel.adapters.files.tabular import read_tabular
@@ -20,9 +23,9 @@ def csv_file(tmp_path, name, header, *rows):
     return read_tabular(path)
 
 
-def run(app, table, kind="leads", mapping=None, **kw):
+def run(app, table, kind="leads", mapping=None, default_region="US", **kw):
     return run_import(uow_factory=app.uow_factory, source=table, kind=kind, mapping=mapping, actor="test",
-                      clock=app.clock, default_region="US", **kw)  # fmt: skip
+                      clock=app.clock, default_region=default_region, **kw)  # fmt: skip
 
 
 LEADS = ("Email", "Phone", "Company", "Channel", "Occurred At")
@@ -66,6 +69,26 @@ def test_importing_the_same_file_twice_creates_nothing_new(app, tmp_path):
     assert second.job_id != first.job_id
 
 
+def test_reimporting_rows_without_a_time_later_creates_nothing_new(app, clock, tmp_path):
+    table = csv_file(tmp_path, "l.csv", ("Email", "Company"), ("ann@x.example", "ACME"),
+                     ("bob@x.example", "Beta"))  # fmt: skip
+    first = run(app, table)
+    clock.now += timedelta(days=1)  # the rows' time of intake (their occurred_at) differs
+    again = run(app, table)
+    assert (first.created, again.created, again.merged, again.unchanged, again.rejected) == (
+        2, 0, 0, 2, 0,
+    )  # fmt: skip
+
+
+def test_the_same_cells_read_in_another_default_region_are_a_conflict(app, tmp_path):
+    table = csv_file(tmp_path, "l.csv", ("Phone",), ("(415) 555-2671",))
+    assert run(app, table, default_region="US").created == 1
+    again = run(app, table, default_region="CA")
+    assert (again.created, again.unchanged, again.rejected) == (0, 0, 1)
+    (error,) = import_errors(uow_factory=app.uow_factory, job_id=again.job_id)
+    assert "was already used with a different payload" in error["reason"]
+
+
 def test_a_file_missing_a_required_column_fails_before_writing_anything(app, tmp_path):
     table = csv_file(tmp_path, "l.csv", ("Company", "Channel"), ("ACME", "webinar"))
     before = table_counts(app)
@@ -74,7 +97,8 @@ def test_a_file_missing_a_required_column_fails_before_writing_anything(app, tmp
     assert table_counts(app) == before and count_rows(app, "import_jobs") == 0
 
 
-def test_an_interrupted_import_resumes_after_the_last_committed_batch(app, tmp_path):
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_interrupted_import_resumes_after_the_last_committed_batch(app, tmp_path, workers):
     table = csv_file(tmp_path, "l.csv", LEADS, *lead_rows(50))
 
     def crash_after_two_batches(done, total):
@@ -82,9 +106,10 @@ def test_an_interrupted_import_resumes_after_the_last_committed_batch(app, tmp_p
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run(app, table, batch_size=10, progress=crash_after_two_batches)
+        run(app, table, batch_size=10, progress=crash_after_two_batches, workers=workers)
     assert count_rows(app, "leads") == 20
-    resumed = run(app, table, batch_size=10)
+    assert not multiprocessing.active_children()  # a worker stops with the import
+    resumed = run(app, table, batch_size=10, workers=workers)
     assert resumed.resumed_from_row == 20
     assert (resumed.created, resumed.unchanged, resumed.rejected) == (50, 0, 0)
     assert count_rows(app, "leads") == 50 and count_rows(app, "touchpoints") == 50

@@ -110,6 +110,28 @@ def test_channel_is_derived_from_the_utm_medium(medium, channel):
     assert channel_from_utm(Utm(source="x", medium=medium)) == channel
 
 
+def test_a_phone_seen_again_gives_the_same_answer_and_a_bad_one_fails_again():
+    """Results are cached per distinct input; failures are not, so they keep their reason."""
+    assert normalise_phone(" (415) 555-2671", "us") == "+14155552671"
+    assert normalise_phone("(415) 555-2671", "US") == "+14155552671"
+    assert normalise_phone("020 7946 0958", "GB") == "+442079460958"
+    with pytest.raises(ValidationError):  # the same text read in another region
+        normalise_phone("020 7946 0958", "US")
+    for _ in range(2):
+        with pytest.raises(ValidationError, match="read with default region US"):
+            normalise_phone("555-2671", "us")
+
+
+def test_explicit_utm_values_win_without_changing_what_the_url_gives():
+    url = "https://x.io/p?utm_source=google&utm_medium=cpc"
+    assert parse_utm(url, {"source": " newsletter ", "term": ""}) == Utm(
+        source="newsletter", medium="cpc"
+    )
+    assert parse_utm(url) == Utm(source="google", medium="cpc")
+    assert parse_utm(None, {"campaign": "may"}) == Utm(campaign="may")
+    assert parse_utm(None) == Utm()
+
+
 def test_channel_names_become_slugs_and_junk_is_refused():
     assert normalise_channel(" Paid Search ") == "paid_search"
     assert normalise_channel("trade-show") == "trade_show"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -60,8 +61,13 @@ MERGE_COLUMNS = (
 
 @dataclass(frozen=True)
 class IntakeItem:
+    """One submission. ``request_hash`` fingerprints what was asked, for comparing a reused
+    ``idempotency_key``; by default :func:`payload_hash` of the draft. A caller that knows
+    the request better gives its own (an import row: its cells, see ``imports/lead_rows.py``)."""
+
     draft: LeadDraft
     idempotency_key: str | None = None
+    request_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +178,7 @@ class _Batch:
         now: datetime,
     ):
         self.uow, self.source, self.actor, self.now = uow, source, actor, now
+        self.created_reason = f"created via {source}"
         keys = sorted({i.idempotency_key for i in items if i.idempotency_key is not None})
         self.keys: dict[str, tuple[str, dict[str, Any]]] = {
             k: (row["request_hash"], row["response"])
@@ -207,14 +214,26 @@ class _Batch:
 
     def apply(self, item: IntakeItem) -> IntakeResult | DomainError:
         draft, key = item.draft, item.idempotency_key
-        request_hash = payload_hash(draft, self.source)
-        if key is not None and key in self.keys:
+        if key is None:
+            return self._submit(draft)
+        request_hash = item.request_hash or payload_hash(draft, self.source)
+        if key in self.keys:
             stored_hash, response = self.keys[key]
             return (
                 IntakeResult.replay(response)
                 if stored_hash == request_hash
                 else IdempotencyConflict(key)
             )
+        result = self._submit(draft)
+        response = result.to_dict()
+        self.keys[key] = (request_hash, response)
+        self.new_keys.append(
+            {"key": key, "request_hash": request_hash, "response": response, "created_at": self.now}
+        )  # fmt: skip
+        return result
+
+    def _submit(self, draft: LeadDraft) -> IntakeResult:
+        """Create or merge, and record the touchpoint."""
         match = self._match(draft)
         if match is None:
             lead, matched_on = self._create(draft), None
@@ -222,7 +241,7 @@ class _Batch:
             lead, matched_on = match
             self._merge(lead, draft, matched_on)
         touchpoint_id = new_id()
-        utm = {f"utm_{k}": v for k, v in draft.utm.as_dict().items()}
+        utm = {c: v for c, v in zip(_UTM_COLUMNS, _utm_values(draft), strict=True) if v}
         self.touchpoints.append(
             {
                 "id": touchpoint_id, "lead_id": lead["id"], "kind": draft.touchpoint_kind,
@@ -230,20 +249,9 @@ class _Batch:
                 "url": draft.landing_url, "at": draft.occurred_at, "properties": {"source": self.source, **utm},
             }
         )  # fmt: skip
-        result = IntakeResult(
+        return IntakeResult(
             "created" if match is None else "merged", lead["id"], touchpoint_id, matched_on
         )
-        if key is not None:
-            self.keys[key] = (request_hash, result.to_dict())
-            self.new_keys.append(
-                {
-                    "key": key,
-                    "request_hash": request_hash,
-                    "response": result.to_dict(),
-                    "created_at": self.now,
-                }
-            )
-        return result
 
     def _audit(self, action: str, lead_id: uuid.UUID, data: dict[str, Any]) -> None:
         self.audit.append(
@@ -252,19 +260,24 @@ class _Batch:
         )  # fmt: skip
 
     def _create(self, draft: LeadDraft) -> Row:
-        lead: Row = {
-            "id": new_id(), **draft.profile_fields(), **_touch("first", draft), **_touch("last", draft),
-            "channel": draft.channel, "campaign": draft.campaign, "referrer": draft.referrer,
-            "custom_fields": dict(draft.custom_fields), "score": None, "grade": None, "owner_id": None,
-            "team_id": None, "in_pool": True, "stage": draft.stage.value, "stage_entered_at": draft.occurred_at,
-            "sla_due_at": None, "account_id": None, "contact_id": None, "source": self.source,
-            "created_at": draft.occurred_at, "updated_at": self.now, "version": 1,
-        }  # fmt: skip
+        touch = _touch_values(draft)
+        lead: Row = dict(zip(_PROFILE, _profile_values(draft), strict=True))
+        lead.update(zip(_FIRST_TOUCH, touch, strict=True))
+        lead.update(zip(_LAST_TOUCH, touch, strict=True))
+        lead.update(
+            {
+                "id": new_id(), "channel": draft.channel, "campaign": draft.campaign, "referrer": draft.referrer,
+                "custom_fields": dict(draft.custom_fields), "score": None, "grade": None, "owner_id": None,
+                "team_id": None, "in_pool": True, "stage": draft.stage.value, "stage_entered_at": draft.occurred_at,
+                "sla_due_at": None, "account_id": None, "contact_id": None, "source": self.source,
+                "created_at": draft.occurred_at, "updated_at": self.now, "version": 1,
+            }
+        )  # fmt: skip
         self.new_leads[lead["id"]] = lead
         self._index(lead)
         self.transitions.append(
             {"id": new_id(), "lead_id": lead["id"], "from_stage": None, "to_stage": draft.stage.value,
-             "at": draft.occurred_at, "actor": self.actor, "reason": f"created via {self.source}"}
+             "at": draft.occurred_at, "actor": self.actor, "reason": self.created_reason}
         )  # fmt: skip
         self._audit(
             "lead.created",
@@ -276,7 +289,7 @@ class _Batch:
     def _merge(self, lead: Row, draft: LeadDraft, matched_on: str) -> None:
         changes = {
             n: v
-            for n, v in draft.profile_fields().items()
+            for n, v in zip(_PROFILE, _profile_values(draft), strict=True)
             if v is not None and lead.get(n) in (None, "")
         }
         # An identity this lead lacks may belong to another lead: copying it would make one
@@ -290,9 +303,9 @@ class _Batch:
             if merged != lead.get("custom_fields"):
                 changes["custom_fields"] = merged
         if lead["last_touch_at"] is None or draft.occurred_at >= lead["last_touch_at"]:
-            changes.update(_touch("last", draft))
+            changes.update(zip(_LAST_TOUCH, _touch_values(draft), strict=True))
         if draft.occurred_at < lead["first_touch_at"]:
-            changes.update(_touch("first", draft))
+            changes.update(zip(_FIRST_TOUCH, _touch_values(draft), strict=True))
             # An older touch that says nothing about its channel does not erase a known one.
             if draft.channel != "unknown" or lead["channel"] == "unknown":
                 changes.update(channel=draft.channel, campaign=draft.campaign)
@@ -316,10 +329,20 @@ class _Batch:
         self.uow.idempotency.put_many(self.new_keys)
 
 
-def _touch(prefix: str, draft: LeadDraft) -> Row:
-    cols: Row = {f"{prefix}_utm_{k}": getattr(draft.utm, k) for k in UTM_KEYS}
-    cols[f"{prefix}_touch_at"] = draft.occurred_at
-    cols[f"{prefix}_touch_url"] = draft.landing_url
-    cols[f"{prefix}_channel"] = draft.channel
-    cols[f"{prefix}_campaign"] = draft.campaign
-    return cols
+# Lead columns in the order the helpers below produce their values (names built once).
+_UTM_COLUMNS = tuple(f"utm_{k}" for k in UTM_KEYS)
+_FIRST_TOUCH = tuple(f"first_{c}" for c in _TOUCH)
+_LAST_TOUCH = tuple(f"last_{c}" for c in _TOUCH)
+_profile_values = operator.attrgetter(*_PROFILE)
+_utm_values = operator.attrgetter(*(f"utm.{k}" for k in UTM_KEYS))
+
+
+def _touch_values(draft: LeadDraft) -> tuple[Any, ...]:
+    """The values of :data:`_TOUCH` (a touch's columns, without their first_/last_ prefix)."""
+    return (
+        draft.occurred_at,
+        draft.channel,
+        draft.campaign,
+        draft.landing_url,
+        *_utm_values(draft),
+    )

@@ -9,10 +9,16 @@ Every rule here is deterministic and documented in docs/concepts/intake.md:
   punctuation or legal-form suffix (``"ACME  Ltd."`` -> ``"acme"``);
 * UTM: ``utm_*`` query parameters of the landing-page URL;
 * channel: a slug; when absent, derived from the UTM medium/source.
+
+Imports repeat values (companies, landing pages, channels) and parsing a phone number is
+the costliest step of intake, so the results of the pure steps are kept per distinct input
+in bounded caches. Only successes are cached: a bad value fails again, with its reason.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
 import unicodedata
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +47,8 @@ _LEGAL_SUFFIX = re.compile(
 _CJK_LEGAL_SUFFIX = re.compile(r"(?:股份有限公司|有限责任公司|有限公司|集团|公司)$")
 _NON_WORD = re.compile(r"[^\w]+")
 _CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+#: Distinct inputs remembered per cached step (a few MB at most).
+_CACHE_SIZE = 16_384
 
 
 # Plainly well-formed addresses (ASCII, dot-atoms, a letter TLD) are accepted without the
@@ -79,23 +87,30 @@ def normalise_phone(raw: str, default_region: str) -> str:
     text = raw.strip()
     if not text:
         raise ValidationError("phone", "is empty")
+    return _e164(text, default_region.upper())
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _e164(text: str, default_region: str) -> str:
     try:
-        number = phonenumbers.parse(text, default_region.upper())
+        number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
         raise ValidationError("phone", f"'{text}' is not a phone number ({exc})") from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(
             "phone",
-            f"'{text}' is not a valid phone number (read with default region {default_region.upper()})",
+            f"'{text}' is not a valid phone number (read with default region {default_region})",
         )
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def clean_company(raw: str) -> str:
     """Display form: NFKC, trimmed, inner whitespace collapsed; ``'ACME\u3000 Ltd.'`` -> ``'ACME Ltd.'``."""
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", raw)).strip().strip("\"'").strip()
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def company_key(name: str) -> str:
     """Matching key: case, punctuation and legal-form suffix removed.
 
@@ -114,19 +129,26 @@ def parse_utm(url: str | None, explicit: dict[str, str | None] | None = None) ->
     >>> parse_utm("https://x.io/p?utm_source=google&utm_medium=cpc").medium
     'cpc'
     """
-    found: dict[str, str | None] = dict.fromkeys(UTM_KEYS)
-    if url and "utm_" in url:
-        query = parse_qs(urlsplit(url).query, keep_blank_values=False)
-        for key in UTM_KEYS:
-            values = query.get(f"utm_{key}")
-            if values:
-                found[key] = values[0].strip() or None
-    for key, value in (explicit or {}).items():
-        if value is not None and value.strip():
-            found[key] = value.strip()
+    found = _url_utm(url) if url and "utm_" in url else _NO_UTM
+    given = {k: v.strip() for k, v in (explicit or {}).items() if v is not None and v.strip()}
+    return dataclasses.replace(found, **given) if given else found
+
+
+_NO_UTM = Utm()
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _url_utm(url: str) -> Utm:
+    query = parse_qs(urlsplit(url).query, keep_blank_values=False)
+    found: dict[str, str | None] = {}
+    for key in UTM_KEYS:
+        values = query.get(f"utm_{key}")
+        if values:
+            found[key] = values[0].strip() or None
     return Utm(**found)
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def normalise_channel(raw: str) -> str:
     """``'Paid Search'`` -> ``'paid_search'``; raises when the result is not a slug."""
     slug = _SPACES.sub("_", raw.strip().lower()).replace("-", "_")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.domain.ids import new_id
@@ -26,12 +26,15 @@ __all__ = [
     "BatchResult",
     "ImportKind",
     "LeadIndex",
+    "StagedImportKind",
     "parse_amount",
     "resolve_owners",
+    "row_error",
 ]
 
 LEAD_REF = ("external_id", "email", "phone")
 ParsedRow = tuple[int, dict[str, Any]]
+Prepared = TypeVar("Prepared")
 
 
 @dataclass
@@ -44,11 +47,18 @@ class BatchContext:
 
     def error(self, number: int, fields: dict[str, Any], exc: ValidationError) -> RowError:
         """A row error naming the source column of the field ``exc`` is about."""
-        base = exc.field.split(".")[0]
-        value = fields.get(base)
-        return RowError(
-            number, self.mapping.source_of(base), None if value is None else str(value), exc.reason
-        )
+        return row_error(self.mapping, number, fields, exc)
+
+
+def row_error(
+    mapping: ColumnMapping, number: int, fields: dict[str, Any], exc: ValidationError
+) -> RowError:
+    """A row error naming the source column of the field ``exc`` is about."""
+    base = exc.field.split(".")[0]
+    value = fields.get(base)
+    return RowError(
+        number, mapping.source_of(base), None if value is None else str(value), exc.reason
+    )
 
 
 @dataclass
@@ -65,6 +75,28 @@ class ImportKind(Protocol):
     required: tuple[tuple[str, ...], ...]
 
     def write(self, ctx: BatchContext, rows: Sequence[ParsedRow]) -> BatchResult: ...
+
+
+@runtime_checkable
+class StagedImportKind(ImportKind, Protocol[Prepared]):
+    """A kind whose per-row work before any storage access (parsing, normalising,
+    fingerprinting) is a separate, pure step, so the runner can do it for the next batches
+    in worker processes while it writes this one.
+
+    ``write(ctx, rows)`` must equal ``write_prepared(ctx, prepare(rows, ...))``; ``prepare``
+    must be picklable with its arguments and result, and must not depend on storage.
+    """
+
+    def prepare(
+        self,
+        rows: Sequence[ParsedRow],
+        *,
+        mapping: ColumnMapping,
+        default_region: str,
+        now: datetime,
+    ) -> Prepared: ...
+
+    def write_prepared(self, ctx: BatchContext, prepared: Prepared) -> BatchResult: ...
 
 
 def lead_ref(fields: dict[str, Any], default_region: str) -> tuple[str, str]:

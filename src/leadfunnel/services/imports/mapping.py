@@ -32,6 +32,7 @@ are mapped, and the other columns are listed as ignored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -40,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from leadfunnel.domain.errors import ValidationError
 
@@ -122,37 +123,50 @@ class ColumnMapping:
                     "mapping", f"{kind} need {names}; map a column to it or set a constant"
                 )
 
+    @functools.cached_property
+    def _steps(self) -> tuple[_Step, ...]:
+        """For each mapped field: its source column, value map, date format and, for a
+        custom field, the JSON field and key it goes to (decided once, not per row)."""
+        steps = []
+        for target, source in self.columns.items():
+            prefix = next((p for p in CUSTOM_PREFIXES if target.startswith(p)), None)
+            custom = (prefix[:-1], target[len(prefix) :]) if prefix else None
+            steps.append(
+                _Step(target, source, self.values.get(target), self.formats.get(target), custom)
+            )
+        return tuple(steps)
+
     def apply(
         self, number: int, row: Mapping[str, str | None]
     ) -> tuple[dict[str, Any], RowError | None]:
         """The fields of one row; or the first cell that cannot be converted."""
         out: dict[str, Any] = dict(self.constants)
-        for target, source in self.columns.items():
+        for target, source, values, fmt, custom in self._steps:
             value = row.get(source)
-            if target in self.values:
-                value = self.values[target].get(value if value is not None else "", value)
-            if value is not None and target in self.formats:
+            if values is not None:
+                value = values.get(value if value is not None else "", value)
+            if value is not None and fmt is not None:
                 try:
-                    value = (
-                        datetime.strptime(value, self.formats[target])
-                        .replace(tzinfo=UTC)
-                        .isoformat()
-                    )
+                    value = datetime.strptime(value, fmt).replace(tzinfo=UTC).isoformat()
                 except ValueError:
                     return out, RowError(
-                        number,
-                        source,
-                        value,
-                        f"does not match the date format {self.formats[target]}",
+                        number, source, value, f"does not match the date format {fmt}"
                     )
             if value is None:
                 continue
-            prefix = next((p for p in CUSTOM_PREFIXES if target.startswith(p)), None)
-            if prefix:
-                out.setdefault(prefix[:-1], {})[target[len(prefix) :]] = value
+            if custom is not None:
+                out.setdefault(custom[0], {})[custom[1]] = value
             else:
                 out[target] = value
         return out, None
+
+
+class _Step(NamedTuple):
+    target: str
+    source: str
+    values: dict[str, str | None] | None
+    format: str | None
+    custom: tuple[str, str] | None
 
 
 def _table(doc: Mapping[str, Any], name: str) -> dict[str, Any]:

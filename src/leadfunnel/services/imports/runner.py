@@ -12,22 +12,32 @@
   importing the same file twice creates nothing new.
 * **Bad rows never stop good rows.** They are counted as rejected and kept, with row number,
   column, value and reason, for the error report.
+* **Two CPUs.** Large imports of kinds that stage their work (leads) prepare the next
+  batches in a worker process while this one writes (``preparation.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
 from leadfunnel.domain.errors import StorageError, ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.services.imports.history_rows import HistoryRows
-from leadfunnel.services.imports.kinds import BatchContext, BatchResult, ImportKind
+from leadfunnel.services.imports.kinds import (
+    BatchContext,
+    BatchResult,
+    ImportKind,
+    StagedImportKind,
+)
 from leadfunnel.services.imports.lead_rows import LeadRows
 from leadfunnel.services.imports.mapping import ColumnMapping, RowError, auto_mapping
+from leadfunnel.services.imports.preparation import Preparation, prepare_ahead
 from leadfunnel.services.imports.record_rows import (
     ActivityRows,
     CampaignCostRows,
@@ -51,6 +61,8 @@ KINDS: dict[str, ImportKind] = {
     )
 }
 Progress = Callable[[int, int], None]
+#: Imports this long get a worker process by default (a shorter one is over before it starts).
+_WORKERS_FROM_ROWS = 5000
 _COUNTERS = ("created", "merged", "unchanged", "rejected")
 
 
@@ -90,8 +102,15 @@ def run_import(
     default_region: str,
     batch_size: int = 1000,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> ImportSummary:
-    """Import ``source`` as ``kind`` (see the module docstring for the guarantees)."""
+    """Import ``source`` as ``kind`` (see the module docstring for the guarantees).
+
+    ``workers``: processes preparing batches ahead of the writer, for kinds that stage their
+    work (see :func:`~leadfunnel.services.imports.preparation.prepare_ahead`); by default
+    one for an import of at least :data:`_WORKERS_FROM_ROWS` rows on a machine with more than
+    one CPU. ``0`` prepares each batch in this process. What is stored is the same.
+    """
     spec = _kind(kind)
     if not 1 <= batch_size <= 50_000:
         raise ValidationError("batch_size", f"must be between 1 and 50000, got {batch_size}")
@@ -113,18 +132,21 @@ def run_import(
         else []
     )
     batches = [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)] or [[]]
-    for index, chunk in enumerate(batches):
-        applied = [(n, *mapping.apply(n, row)) for n, row in chunk]
-        rows = [(n, fields) for n, fields, error in applied if error is None]
-        rejected = [error for _, _, error in applied if error is not None]
-        job.write(
-            rows,
-            (broken if index == 0 else []) + rejected,
-            done=len(chunk),
-            last=index == len(batches) - 1,
-        )
-        if progress:
-            progress(job.row["rows_done"] + len(source.broken_rows), source.total_rows)
+    preparation = Preparation(spec, mapping, region)
+    if workers is None:
+        workers = 1 if len(pending) >= _WORKERS_FROM_ROWS and (os.cpu_count() or 1) > 1 else 0
+    with closing(
+        prepare_ahead(preparation, batches, clock, workers if preparation.staged else 0)
+    ) as prepared:
+        for index, (chunk, (payload, rejected)) in enumerate(zip(batches, prepared, strict=True)):
+            job.write(
+                payload,
+                (broken if index == 0 else []) + rejected,
+                done=len(chunk),
+                last=index == len(batches) - 1,
+            )
+            if progress:
+                progress(job.row["rows_done"] + len(source.broken_rows), source.total_rows)
     for name in _COUNTERS:
         setattr(summary, name, job.row[name])
     return summary
@@ -160,21 +182,18 @@ class _Job:
         return ImportSummary(self.row["id"], self.spec.name, source.name, source.total_rows,
                              resumed_from_row=self.row["rows_done"], ignored_columns=ignored)  # fmt: skip
 
-    def write(
-        self,
-        rows: list[tuple[int, dict[str, Any]]],
-        rejected: list[RowError],
-        *,
-        done: int,
-        last: bool,
-    ) -> None:
-        """Write one batch, its rejected rows and the job's progress in one transaction."""
+    def write(self, payload: Any, rejected: list[RowError], *, done: int, last: bool) -> None:
+        """Write one prepared batch, its rejected rows and the job's progress in one
+        transaction."""
         for _ in range(MAX_ATTEMPTS):
             try:
                 with self.uow_factory() as uow:
                     now = self.clock()
                     ctx = BatchContext(uow, self.mapping, self.actor, now, self.region)
-                    result = self.spec.write(ctx, rows) if rows else BatchResult()
+                    if isinstance(self.spec, StagedImportKind):
+                        result = self.spec.write_prepared(ctx, payload)
+                    else:
+                        result = self.spec.write(ctx, payload) if payload else BatchResult()
                     errors = rejected + result.errors
                     uow.records.insert("import_errors", [
                         {"id": new_id(), "job_id": self.row["id"], "row_number": e.row,
