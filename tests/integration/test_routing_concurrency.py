@@ -44,11 +44,11 @@ def route_concurrently(app, lead_ids):
 def test_32_concurrent_routings_take_fair_turns_and_respect_capacity(any_app):
     app = any_app
     seed_teams(app, reps_per_team=4, max_open=9)
-    activate(app, "routing", ROUTING)
     leads = [
         submit(app, email=f"c{i}@x.example", region="East", industry="manufacturing").lead_id
         for i in range(WORKERS)
     ]
+    activate(app, "routing", ROUTING)  # after intake: the leads are a backlog
     decisions = route_concurrently(app, leads)
     with app.engine.connect() as conn:
         assignments = conn.execute(t.assignments.select()).mappings().all()
@@ -63,11 +63,11 @@ def test_32_concurrent_routings_take_fair_turns_and_respect_capacity(any_app):
 def test_capacity_holds_when_the_team_fills_up_under_concurrency(any_app):
     app = any_app
     seed_teams(app, reps_per_team=2, max_open=5)
-    activate(app, "routing", ROUTING)
     leads = [
         submit(app, email=f"f{i}@x.example", region="East", industry="manufacturing").lead_id
         for i in range(16)
     ]
+    activate(app, "routing", ROUTING)  # after intake: the leads are a backlog
     decisions = route_concurrently(app, leads)
     assert sum(d.rep is not None for d in decisions) == 10
     with app.engine.connect() as conn:
@@ -152,3 +152,23 @@ def test_release_needs_the_owner_and_a_reason_and_claims_respect_the_daily_limit
     assert [h["rule"] for h in history] == ["claim", "release"] and history[-1][
         "reason"
     ] == "released to the pool: wrong region"
+
+
+def test_32_concurrent_intakes_are_routed_at_once_in_fair_turns(any_app):
+    app = any_app
+    seed_teams(app, reps_per_team=4, max_open=100)
+    activate(app, "routing", ROUTING)
+    start = threading.Barrier(WORKERS)
+
+    def intake(i):
+        start.wait()
+        return submit(app, email=f"i{i}@x.example", region="East", industry="manufacturing").lead_id
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        leads = list(pool.map(intake, range(WORKERS)))
+    with app.engine.connect() as conn:
+        rows = [r for r in conn.execute(t.leads.select()) if r.id in set(leads)]
+        assignments = conn.execute(t.assignments.select()).mappings().all()
+    assert all(r.owner_id is not None and not r.in_pool for r in rows)
+    assert sorted(Counter(r.owner_id for r in rows).values()) == [8, 8, 8, 8]
+    assert len(assignments) == WORKERS and all(a["actor"] == "test" for a in assignments)

@@ -72,13 +72,13 @@ def test_backlog_routing_takes_turns_states_reasons_and_starts_sla_clocks(any_ap
     app = any_app
     reps = seed_teams(app)
     put_calendar(uow_factory=app.uow_factory, document=ALWAYS, now=app.clock())
-    activate(app, "routing", ROUTING)
-    activate(app, "sla", SLA)
     east = [
         submit(app, email=f"e{i}@x.example", region="East", industry="manufacturing").lead_id
         for i in range(6)
     ]
     west = submit(app, email="w@x.example", region="West").lead_id
+    activate(app, "routing", ROUTING)  # after the leads came in: they are a backlog
+    activate(app, "sla", SLA)
     decisions = route_backlog(uow_factory=app.uow_factory, now=app.clock(), actor="router")
     assert len(decisions) == 7
     picks = Counter(d.rep for d in decisions if d.team == "East")
@@ -102,11 +102,11 @@ def test_backlog_routing_takes_turns_states_reasons_and_starts_sla_clocks(any_ap
 
 def test_a_full_team_leaves_leads_waiting_in_the_pool(app):
     seed_teams(app, reps_per_team=1, max_open=1)
-    activate(app, "routing", ROUTING)
     first, second = (
         submit(app, email=f"e{i}@x.example", region="East", industry="manufacturing").lead_id
         for i in range(2)
     )
+    activate(app, "routing", ROUTING)
     assert len(route_backlog(uow_factory=app.uow_factory, now=app.clock(), actor="router")) == 1
     assert routing_history(uow_factory=app.uow_factory, lead_id=second) == []
     with app.uow_factory(write=False) as uow:
@@ -421,7 +421,7 @@ def test_the_sla_report_counts_met_breached_and_reclaimed_clocks_per_rep_and_pol
         sla_report(uow_factory=app.uow_factory, by="mood")
 
 
-def test_after_a_change_new_leads_are_scored_then_routed_with_their_priority(app):
+def test_intake_scores_qualifies_then_routes_new_leads_with_their_priority(app):
     seed_teams(app)
     put_calendar(uow_factory=app.uow_factory, document=ALWAYS, now=app.clock())
     import_model(uow_factory=app.uow_factory, actor="ops", now=app.clock(), document={
@@ -438,14 +438,56 @@ def test_after_a_change_new_leads_are_scored_then_routed_with_their_priority(app
     small = submit(
         app, email="small@x.example", region="East", industry="manufacturing", company_size=10
     ).lead_id
-    with app.uow_factory() as uow:
-        done = after_leads_changed(
-            uow=uow, changed=[], created=[big, small], now=app.clock(), actor="intake"
-        )
-        uow.commit()
-    assert (done.routed, done.waiting, dict(done.scoring.moved)) == (2, 0, {"lead->mql": 1})
+    with app.uow_factory(write=False) as uow:  # intake scored, qualified and routed them
+        history = uow.transitions.for_lead(big)
+    assert [h["to_stage"] for h in history] == ["lead", "mql"] and history[-1][
+        "reason"
+    ] == "scoring model fit v1: MQL"
+    assert all(owner_of(app, lead) is not None for lead in (big, small))
+    with app.uow_factory() as uow:  # nothing left to do for them
+        again = after_leads_changed(uow=uow, changed=[big, small], now=app.clock(), actor="intake")
+    assert (again.routed, dict(again.scoring.moved), again.scoring.scored) == (0, {}, 2)
     with app.uow_factory(write=False) as uow:
         lead = uow.leads.get(big)
         clocks = {lead_id: uow.routing.sla_for(lead_id)["policy"] for lead_id in (big, small)}
     assert (lead["stage"], lead["score"], lead["in_pool"]) == ("mql", 80, False)
     assert clocks == {big: "A", small: "rest"}
+
+
+def test_imported_touchpoints_rescore_and_imported_calls_stop_the_clock(app, clock, tmp_path):
+    from tests.service.test_imports import csv_file, run
+
+    seed_teams(app)
+    put_calendar(uow_factory=app.uow_factory, document=ALWAYS, now=app.clock())
+    activate(app, "routing", ROUTING)
+    activate(app, "sla", SLA)
+    import_model(uow_factory=app.uow_factory, actor="ops", now=app.clock(), document={
+        "name": "b", "behaviour": [{"name": "demo", "points": 70, "when": {"field": "kind", "op": "eq", "value": "demo_request"}}],
+        "qualify": [{"name": "MQL", "to": "mql", "when": {"field": "score", "op": "ge", "value": 60}}]})  # fmt: skip
+    activate_model(uow_factory=app.uow_factory, name="b", version=1, actor="ops", now=app.clock())
+    lead_id = submit(app, email="t@x.example", region="East", industry="manufacturing").lead_id
+    owner = owner_of(app, lead_id)  # routed at intake
+    assert owner is not None
+    at = (app.clock() + timedelta(minutes=20)).isoformat()
+    clock.now += timedelta(hours=1)  # the import runs later than what it records
+    run(
+        app,
+        csv_file(tmp_path, "t.csv", ("email", "kind", "at"), ("t@x.example", "demo_request", at)),
+        kind="touchpoints",
+    )
+    with app.uow_factory(write=False) as uow:
+        lead = uow.leads.get(lead_id)
+        rep_email = uow.records.select_in("users", "id", [owner])[0]["email"]
+    assert (lead["score"], lead["stage"]) == (70, "mql")
+    run(
+        app,
+        csv_file(
+            tmp_path,
+            "a.csv",
+            ("email", "kind", "at", "user"),
+            ("t@x.example", "call", at, rep_email),
+        ),
+        kind="activities",
+    )
+    clock = sla_clock(uow_factory=app.uow_factory, lead_id=lead_id)
+    assert (clock["status"], clock["response_seconds"]) == ("met", 20 * 60)

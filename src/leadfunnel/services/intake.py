@@ -34,6 +34,7 @@ from typing import Any, Literal
 from leadfunnel.domain.errors import DomainError, IdempotencyConflict, StorageError, ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.domain.lead import UTM_KEYS, LeadDraft
+from leadfunnel.services.automation import after_leads_changed
 from leadfunnel.services.ports import ConcurrentWrite, Row, UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
@@ -162,6 +163,10 @@ def apply_intake(
     batch = _Batch(uow, items, source=source, actor=actor, now=now)
     outcomes = [batch.apply(item) for item in items]
     batch.flush()
+    # Score, qualify and route in the same transaction (services/automation.py).
+    after_leads_changed(
+        uow=uow, changed=list(batch.changed), created=list(batch.new_leads), now=now, actor=actor
+    )
     return outcomes
 
 

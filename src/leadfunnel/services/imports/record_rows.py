@@ -23,6 +23,7 @@ from typing import Any
 
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.domain.ids import new_id
+from leadfunnel.services.automation import after_leads_changed
 from leadfunnel.services.imports.kinds import (
     LEAD_REF,
     BatchContext,
@@ -35,6 +36,7 @@ from leadfunnel.services.imports.kinds import (
 from leadfunnel.services.lead_input import parse_timestamp
 from leadfunnel.services.normalise import normalise_channel
 from leadfunnel.services.ports import Row
+from leadfunnel.services.sla import record_response
 
 __all__ = ["ActivityRows", "CampaignCostRows", "OpportunityRows", "TouchpointRows"]
 
@@ -120,7 +122,13 @@ class TouchpointRows:
                     "at": parse_timestamp(f["at"], field="at"), "properties": dict(f.get("properties") or {})}  # fmt: skip
 
         built = _lead_rows(ctx, rows, result, build)
-        _insert_new(ctx, "touchpoints", built, lambda r: (r["lead_id"], r["kind"], r["at"]), result)
+        fresh = _insert_new(
+            ctx, "touchpoints", built, lambda r: (r["lead_id"], r["kind"], r["at"]), result
+        )
+        # New behaviour re-scores its leads (which may qualify them) in the batch's transaction.
+        after_leads_changed(
+            uow=ctx.uow, changed=sorted({r["lead_id"] for r in fresh}), now=ctx.now, actor=ctx.actor
+        )
         return result
 
 
@@ -148,7 +156,24 @@ class ActivityRows:
                     "body": f.get("body"), "created_at": ctx.now}  # fmt: skip
 
         built = _lead_rows(ctx, rows, result, build)
-        _insert_new(ctx, "activities", built, lambda r: (r["lead_id"], r["kind"], r["at"]), result)
+        fresh = _insert_new(
+            ctx, "activities", built, lambda r: (r["lead_id"], r["kind"], r["at"]), result
+        )
+        # An owner's first call, email, meeting or chat stops the lead's first-response clock.
+        leads = {
+            lead["id"]: lead
+            for lead in ctx.uow.records.select_in(
+                "leads", "id", sorted({r["lead_id"] for r in fresh})
+            )
+        }
+        for activity in sorted(fresh, key=lambda r: r["at"]):
+            record_response(
+                uow=ctx.uow,
+                lead=leads[activity["lead_id"]],
+                user_id=activity["user_id"],
+                kind=activity["kind"],
+                at=activity["at"],
+            )
         return result
 
 
