@@ -286,3 +286,15 @@ def test_funnel_drill_lists_the_leads_of_a_cell(cli):
     assert code == 1 and err.startswith("error: --by-value: 'webinar' is not DIMENSION=VALUE")
     code, _, err = cli("funnel", "drill", "--step", "won", "--dropped")
     assert code == 1 and err.startswith("error: outcome: 'dropped' needs a step after 'won'")
+
+
+def test_stagnant_reports_open_leads_stuck_per_stage(capsys, tmp_path):
+    db = str(tmp_path / "demo.db")
+    assert main(["demo", "--leads", "400", "--seed", "3", "--db", db, "--json"]) == 0
+    capsys.readouterr()
+    assert main(["stagnant", "--threshold", "mql=14d,sql=30d", "--db", db, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [s["stage"] for s in report["stages"]] == ["mql", "sql"]
+    assert all(0 <= s["stagnant"] <= s["open"] for s in report["stages"]) and report["stages"][0]["open"] > 0
+    assert main(["stagnant", "--threshold", "won=3d", "--db", db]) == 1
+    assert "'won' is not an open stage" in capsys.readouterr().err

@@ -239,3 +239,24 @@ def test_drill_down_lists_exactly_the_leads_of_each_cell_in_stable_pages(any_app
         if len(expected) > 3:
             assert engine.drill(cell, now=NOW, limit=2, offset=1)[0] == expected[1:3]
     assert sum(engine.drill(c, now=NOW, limit=1, offset=0)[1] for c in cells) > 20
+
+
+def test_stagnation_equals_the_oracle(any_app):
+    from leadfunnel.analytics.stagnation import oracle_stagnation, stagnation_spec
+
+    leads = _walks(random.Random(5))
+    write_histories(any_app, leads)
+    engine = analytics_engine(any_app.engine)
+    stored = [as_stored(lead) for lead in leads]
+    for text in ("30d", "mql=14d,sql=60d,nurture=2w"):
+        spec = stagnation_spec(text)
+        got, want = engine.stagnation(spec, now=NOW), oracle_stagnation(stored, spec, now=NOW)
+        assert [(r.stage, r.open, r.stagnant) for r in got] == [
+            (r.stage, r.open, r.stagnant) for r in want
+        ]
+        assert all(
+            (g.longest_days is None) == (w.longest_days is None)
+            and (g.longest_days is None or abs(g.longest_days - w.longest_days) < 1e-6)
+            for g, w in zip(got, want, strict=True)
+        )
+    assert sum(r.stagnant for r in want) > 0

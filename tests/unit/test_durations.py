@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from leadfunnel.analytics.durations import (
     duration_stats,
     oracle_stage_times,
@@ -48,3 +50,31 @@ def test_time_to_convert_uses_the_funnel_times_including_skips_and_windows():
     assert (to_sql.count, to_sql.median_days) == (2, 49.5)
     (windowed,) = oracle_step_times(leads, funnel_spec(steps=["lead", "sql"], window="30d"))
     assert (windowed.count, windowed.median_days) == (1, 4.0)
+
+
+def test_stagnation_worked_example_and_thresholds_per_stage():
+    from leadfunnel.analytics.stagnation import oracle_stagnation, stagnation_spec
+    from leadfunnel.domain.errors import ValidationError
+
+    day0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def lead(*moves):
+        transitions = tuple((stage, day0 + timedelta(days=d)) for stage, d in moves)
+        return LeadHistory(transitions[0][1], transitions[-1][0], transitions)
+
+    leads = [
+        lead(("lead", 0), ("mql", 60)),
+        lead(("lead", 0), ("mql", 90)),
+        lead(("lead", 0), ("won", 5)),
+    ]
+    now = day0 + timedelta(days=100)
+    rows = {r.stage: r for r in oracle_stagnation(leads, stagnation_spec("30d"), now=now)}
+    assert (rows["mql"].open, rows["mql"].stagnant, rows["mql"].longest_days) == (2, 1, 40.0)
+    assert "won" not in rows and rows["lead"].open == 0
+    per_stage = stagnation_spec("mql=5w, sql=10d")
+    assert dict(per_stage.thresholds) == {"mql": 35.0, "sql": 10.0}
+    assert [r.stagnant for r in oracle_stagnation(leads, per_stage, now=now)] == [1, 0]
+    with pytest.raises(ValidationError, match="'won' is not an open stage"):
+        stagnation_spec("won=3d")
+    with pytest.raises(ValidationError, match="threshold"):
+        stagnation_spec("mql=-3d")

@@ -11,10 +11,18 @@ from leadfunnel.analytics.drill import drill_spec
 from leadfunnel.analytics.durations import DurationStats
 from leadfunnel.analytics.funnel_oracle import FunnelResult
 from leadfunnel.analytics.funnel_spec import FunnelSpec, funnel_spec
+from leadfunnel.analytics.stagnation import StagnationRow, stagnation_spec
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.services.ports import FunnelEngine, Row, UnitOfWorkFactory
 
-__all__ = ["DrillPage", "drill_leads", "run_funnel", "time_in_stage", "time_to_convert"]
+__all__ = [
+    "DrillPage",
+    "drill_leads",
+    "run_funnel",
+    "stagnant_leads",
+    "time_in_stage",
+    "time_to_convert",
+]
 
 
 def run_funnel(
@@ -55,6 +63,12 @@ def time_to_convert(
     """Time from each funnel step to the next, for the leads counted at both."""
     spec = funnel_spec(steps=steps, window=window, mode=mode)
     return spec, engine.step_times(spec, now=now)
+
+
+def stagnant_leads(*, engine: FunnelEngine, now: datetime, threshold: str) -> list[StagnationRow]:
+    """Per open stage: leads in it, those there longer than ``threshold`` (``30d`` or
+    ``mql=14d,sql=30d``), and the longest stay."""
+    return engine.stagnation(stagnation_spec(threshold), now=now)
 
 
 @dataclass(frozen=True)

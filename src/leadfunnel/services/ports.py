@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from leadfunnel.analytics.funnel_spec import FunnelSpec
     from leadfunnel.analytics.kpi_spec import KpiSpec
     from leadfunnel.analytics.kpis import KpiResult
+    from leadfunnel.analytics.stagnation import StagnationRow, StagnationSpec
 
 __all__ = [
     "ActivityRepository",
@@ -189,6 +190,9 @@ class FunnelEngine(Protocol):
         """A page of the ids of the leads in a funnel cell, and how many there are."""
 
     def step_times(self, spec: FunnelSpec, *, now: datetime) -> list[DurationStats]: ...
+
+    def stagnation(self, spec: StagnationSpec, *, now: datetime) -> list[StagnationRow]:
+        """Per open stage: open leads, stagnant ones, the longest stay (``analytics/stagnation.py``)."""
 
 
 class KpiEngine(Protocol):

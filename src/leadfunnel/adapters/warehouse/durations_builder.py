@@ -12,7 +12,7 @@ from leadfunnel.adapters.warehouse.funnel_builder import step_times
 from leadfunnel.analytics.durations import BUCKETS, DurationStats
 from leadfunnel.analytics.funnel_spec import FunnelSpec
 
-__all__ = ["stage_time_stats", "stays", "step_time_stats", "to_stats"]
+__all__ = ["stage_time_stats", "stagnation_counts", "stays", "step_time_stats", "to_stats"]
 
 _DAY = 86_400
 
@@ -70,3 +70,24 @@ def to_stats(record: dict[str, Any], open_count: int = 0) -> DurationStats:
         int(record["count"]), number("mean_days"), number("median_days"), number("p90_days"),
         tuple(int(record[f"h{i}"]) for i in range(len(BUCKETS) + 1)), open_count,
     )  # fmt: skip
+
+
+def stagnation_counts(
+    milestones: Table, transitions: Table, thresholds: dict[str, float], now: Any
+) -> Table:
+    """Per open stage with a threshold: open leads, stagnant ones (time since their last
+    stage change above the stage's threshold, in days) and the longest stay
+    (semantics: ``analytics/stagnation.py``)."""
+    last = transitions.group_by(lead_id=transitions.lead_id).aggregate(entered=transitions.at.max())
+    joined = milestones.inner_join(last, milestones.lead_id == last.lead_id)
+    days = _days(ibis.literal(now), joined.entered)
+    limit = ibis.cases(*((joined.current_stage == stage, ibis.literal(d)) for stage, d in thresholds.items()),
+                       else_=ibis.null("float64"))  # fmt: skip
+    table = joined.filter(joined.current_stage.isin(list(thresholds))).mutate(
+        days=days, threshold=limit
+    )
+    return table.group_by(stage=table.current_stage).aggregate(
+        open=table.count(),
+        stagnant=table.count(where=table.days > table.threshold),
+        longest_days=table.days.max(),
+    )

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from leadfunnel.adapters.warehouse.duckdb_store import DuckDbStore, SyncStats
 from leadfunnel.adapters.warehouse.durations_builder import (
     stage_time_stats,
+    stagnation_counts,
     stays,
     step_time_stats,
     to_stats,
@@ -41,6 +42,7 @@ from leadfunnel.analytics.funnel_oracle import FunnelResult
 from leadfunnel.analytics.funnel_spec import FunnelSpec
 from leadfunnel.analytics.kpi_spec import KpiSpec
 from leadfunnel.analytics.kpis import KpiResult
+from leadfunnel.analytics.stagnation import StagnationRow, StagnationSpec
 
 __all__ = ["DuckDbEngine", "PostgresEngine", "analytics_engine", "analytics_path"]
 
@@ -72,6 +74,29 @@ def _drill(
     return [
         value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for value in ids
     ], total
+
+
+def _stagnation(
+    milestones_table: Any, transitions: Any, spec: StagnationSpec, now: datetime
+) -> list[StagnationRow]:
+    if not spec.thresholds:
+        return []
+    found = {
+        r["stage"]: r
+        for r in _records(
+            stagnation_counts(milestones_table, transitions, dict(spec.thresholds), now)
+        )
+    }
+    rows = []
+    for stage, days in spec.thresholds.items():
+        r = found.get(stage)
+        longest = None if r is None or r["longest_days"] is None else float(r["longest_days"])
+        rows.append(
+            StagnationRow(
+                stage, int(r["open"]) if r else 0, int(r["stagnant"]) if r else 0, days, longest
+            )
+        )
+    return rows
 
 
 def _kpis(con: Any, milestones_table: Any, spec: KpiSpec, now: datetime) -> KpiResult:
@@ -146,6 +171,15 @@ class DuckDbEngine:
         finally:
             con.disconnect()
 
+    def stagnation(self, spec: StagnationSpec, *, now: datetime) -> list[StagnationRow]:
+        self.sync(now=now)
+        con = self.store.connect()
+        try:
+            naive = now.astimezone(UTC).replace(tzinfo=None)
+            return _stagnation(con.table("milestones"), con.table("stage_transitions"), spec, naive)
+        finally:
+            con.disconnect()
+
     def kpis(self, spec: KpiSpec, *, now: datetime) -> KpiResult:
         self.sync(now=now)
         con = self.store.connect()
@@ -195,6 +229,15 @@ class PostgresEngine:
         try:
             transitions = con.table("stage_transitions")
             return _step_times(milestones(con.table("leads"), transitions), transitions, spec)
+        finally:
+            con.disconnect()
+
+    def stagnation(self, spec: StagnationSpec, *, now: datetime) -> list[StagnationRow]:
+        con = self._connect()
+        try:
+            transitions = con.table("stage_transitions")
+            m = milestones(con.table("leads"), transitions)
+            return _stagnation(m, transitions, spec, now.astimezone(UTC))
         finally:
             con.disconnect()
 

@@ -21,7 +21,7 @@ from leadfunnel.entrypoints.cli.lead import lead_app
 from leadfunnel.entrypoints.cli.pool import pool_app
 from leadfunnel.entrypoints.cli.route import route_app
 from leadfunnel.entrypoints.cli.score import score_app
-from leadfunnel.entrypoints.cli.times import times_command
+from leadfunnel.entrypoints.cli.times import stagnant_command, times_command
 from leadfunnel.entrypoints.cli.worker import worker_command
 
 __all__ = ["DEMO_DATABASE", "app", "main", "run"]
@@ -41,6 +41,7 @@ app.add_typer(route_app, name="route")
 app.add_typer(pool_app, name="pool")
 app.command("kpi")(kpi_command)
 app.command("times")(times_command)
+app.command("stagnant")(stagnant_command)
 app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("demo")(demo_command)

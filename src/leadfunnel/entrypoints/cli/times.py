@@ -9,9 +9,9 @@ from rich.table import Table
 
 from leadfunnel.analytics.durations import DurationStats
 from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
-from leadfunnel.services.analytics import time_in_stage, time_to_convert
+from leadfunnel.services.analytics import stagnant_leads, time_in_stage, time_to_convert
 
-__all__ = ["times_command"]
+__all__ = ["stagnant_command", "times_command"]
 
 
 def _days(value: float | None) -> str:
@@ -63,3 +63,36 @@ def times_command(
         )
 
     emit(as_json, data, render)
+
+
+def stagnant_command(
+    threshold: Annotated[
+        str,
+        typer.Option(
+            help="How long is too long: 30d for every open stage, or per stage: mql=14d,sql=30d."
+        ),
+    ] = "30d",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Open leads stuck in their stage longer than a threshold, per stage."""
+    with open_app(db) as app:
+        rows = stagnant_leads(engine=app.analytics, now=app.clock(), threshold=threshold)
+
+    def render() -> None:
+        table = Table(
+            "stage", "open", "stagnant", "share", "threshold d", "longest d", title="Stagnant leads"
+        )
+        for r in rows:
+            share = f"{r.stagnant / r.open:.1%}" if r.open else "-"
+            table.add_row(
+                r.stage,
+                f"{r.open:,}",
+                f"{r.stagnant:,}",
+                share,
+                _days(r.threshold_days),
+                _days(r.longest_days),
+            )
+        console.print(table)
+
+    emit(as_json, {"threshold": threshold, "stages": [r.to_dict() for r in rows]}, render)
