@@ -63,3 +63,15 @@ def table_counts(app: App) -> dict[str, int]:
         name: count_rows(app, name)
         for name in ("leads", "stage_transitions", "touchpoints", "audit_log", "idempotency_keys")
     }
+
+
+def funnel_steps(app, now):
+    """The lifecycle funnel's rows, one per stage, from the analytics engine."""
+    from types import SimpleNamespace
+
+    from leadfunnel.services.analytics import run_funnel
+
+    return [
+        SimpleNamespace(**row)
+        for row in run_funnel(engine=app.analytics, now=now).to_dict()["rows"]
+    ]

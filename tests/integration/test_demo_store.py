@@ -9,8 +9,8 @@ import pytest
 
 from leadfunnel.adapters.sql.bulk import BulkWriter
 from leadfunnel.services.demo import TableBatch, build_demo
-from leadfunnel.services.leads import get_lead, list_leads, stage_funnel
-from tests.builders import count_rows
+from leadfunnel.services.leads import get_lead, list_leads
+from tests.builders import count_rows, funnel_steps
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
@@ -21,7 +21,7 @@ def test_demo_history_reads_back_on_each_backend(any_app):
         writer.commit()
     for table, count in result.rows.items():
         assert count_rows(any_app, table) == count, table
-    steps = stage_funnel(uow_factory=any_app.uow_factory)
+    steps = funnel_steps(any_app, NOW)
     assert steps[0].reached == 400 and steps[1].reached > steps[2].reached > 0
     in_sql = list_leads(uow_factory=any_app.uow_factory, filters={"stage": "sql"}, limit=3)
     assert in_sql.total == steps[2].open  # nobody moves back to sql: all of them are open there

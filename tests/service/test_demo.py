@@ -24,7 +24,8 @@ from leadfunnel.domain.ids import id_time_ms
 from leadfunnel.domain.lifecycle import DEFAULT_MOVES, FUNNEL_PATH, Stage
 from leadfunnel.services.demo import build_demo
 from leadfunnel.services.demo.batches import TableBatch
-from leadfunnel.services.leads import get_lead, list_leads, stage_funnel
+from leadfunnel.services.leads import get_lead, list_leads
+from tests.builders import funnel_steps
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -150,7 +151,7 @@ def test_each_history_starts_with_creation_and_chains_allowed_moves_in_time_orde
 
 def test_funnel_narrows_at_every_step_and_young_leads_are_still_open(small):
     app, _ = small
-    steps = stage_funnel(uow_factory=app.uow_factory)
+    steps = funnel_steps(app, NOW)
     reached = [s.reached for s in steps]
     assert [s.stage for s in steps] == [s.value for s in FUNNEL_PATH]
     assert reached[0] == 3_000 and all(a > b > 0 for a, b in itertools.pairwise(reached))
@@ -324,7 +325,7 @@ def test_a_database_with_rows_is_loaded_with_the_normal_settings(sqlite_template
             assert not writer.tuned
             build_demo(sink=writer, leads=50, seed=1, now=NOW)
             writer.commit()
-        assert stage_funnel(uow_factory=app.uow_factory)[0].reached == 50
+        assert funnel_steps(app, NOW)[0].reached == 50
     finally:
         app.close()
 

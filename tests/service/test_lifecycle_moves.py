@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from leadfunnel.domain.errors import IllegalTransition, NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.domain.lifecycle import Stage
-from leadfunnel.services.leads import get_lead, stage_funnel
+from leadfunnel.services.leads import get_lead
 from leadfunnel.services.lifecycle import move_lead
-from tests.builders import submit, table_counts
+from tests.builders import funnel_steps, submit, table_counts
 
 
 def move(app, lead_id, to, reason=None):
@@ -90,14 +90,14 @@ def test_current_stage_always_equals_the_last_transition(app, clock, targets):
         assert lead["stage_entered_at"] == last["at"]
 
 
-def test_stage_funnel_reads_the_transition_log(app):
+def test_the_funnel_reads_the_transition_log(app):
     a = submit(app, email="a@x.example").lead_id
     b = submit(app, email="b@x.example").lead_id
     submit(app, email="c@x.example")
     for stage in ("mql", "sql", "opportunity", "won"):
         move(app, a, stage)
     move(app, b, "sql")  # skipped mql: still counted as having reached it
-    steps = {s.stage: s for s in stage_funnel(uow_factory=app.uow_factory)}
+    steps = {s.stage: s for s in funnel_steps(app, app.clock())}
     assert [steps[s].reached for s in ("lead", "mql", "sql", "opportunity", "won")] == [
         3,
         2,

@@ -15,9 +15,10 @@ from typing import Any
 
 from leadfunnel.analytics.kpis import KPI_COLUMNS, KpiResult
 from leadfunnel.domain.errors import ValidationError
+from leadfunnel.services.analytics import run_funnel
 from leadfunnel.services.kpis import run_kpis
-from leadfunnel.services.leads import list_leads, stage_funnel
-from leadfunnel.services.ports import KpiEngine, UnitOfWorkFactory
+from leadfunnel.services.leads import list_leads
+from leadfunnel.services.ports import AnalyticsEngine, UnitOfWorkFactory
 
 __all__ = ["EXPORT_DATASETS", "LEAD_EXPORT_COLUMNS", "Table", "export_table"]
 
@@ -59,25 +60,27 @@ def export_table(
     *,
     uow_factory: UnitOfWorkFactory,
     dataset: str,
-    engine: KpiEngine | None = None,
+    engine: AnalyticsEngine | None = None,
     now: datetime | None = None,
     filters: dict[str, Any] | None = None,
     by: str | None = None,
 ) -> Table:
     """The columns and rows of ``dataset``; rows are produced as the writer consumes them.
 
-    ``kpi`` needs the analytics ``engine`` and ``now``; the other data sets read the store."""
+    ``funnel`` and ``kpi`` need the analytics ``engine`` and ``now``; ``leads`` reads the store."""
     if dataset == "leads":
         # Validate the filters now, not when the writer first asks for a row.
         list_leads(uow_factory=uow_factory, filters=filters or {}, limit=1)
         return Table(list(LEAD_EXPORT_COLUMNS), _lead_rows(uow_factory, filters or {}))
+    if dataset in ("funnel", "kpi") and (engine is None or now is None):
+        raise ValueError(f"the {dataset} data set needs the analytics engine and the time")
     if dataset == "funnel":
-        steps = [s.to_dict() for s in stage_funnel(uow_factory=uow_factory)]
-        columns = list(steps[0])
+        assert engine is not None and now is not None
+        steps = run_funnel(engine=engine, now=now).to_dict()["rows"]
+        columns = [c for c in steps[0] if c not in ("group", "cohort")] if steps else ["stage", "reached"]
         return Table(columns, iter([[s[c] for c in columns] for s in steps]))
     if dataset == "kpi":
-        if engine is None or now is None:
-            raise ValueError("the kpi data set needs the analytics engine and the time")
+        assert engine is not None and now is not None
         result = run_kpis(engine=engine, now=now, by=by)
         return Table([*KPI_COLUMNS, "lost_reasons"], _kpi_rows(result))
     raise ValidationError(

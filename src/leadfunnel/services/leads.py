@@ -1,18 +1,16 @@
-"""Reading leads: one lead's profile and timeline, filtered lists, the stage funnel."""
+"""Reading leads: one lead's profile and timeline, filtered lists."""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from leadfunnel.analytics.lifecycle_funnel import FunnelStep, LeadPath, lifecycle_funnel
 from leadfunnel.domain.errors import NotFound, ValidationError
 from leadfunnel.domain.lifecycle import parse_stage
 from leadfunnel.services.ports import Row, UnitOfWorkFactory
 
-__all__ = ["LIST_FILTERS", "LeadPage", "LeadView", "get_lead", "list_leads", "stage_funnel"]
+__all__ = ["LIST_FILTERS", "LeadPage", "LeadView", "get_lead", "list_leads"]
 
 #: Filters ``list_leads`` accepts; each is an exact match except ``search``.
 LIST_FILTERS = ("stage", "channel", "region", "industry", "owner_id", "in_pool", "search")
@@ -75,16 +73,3 @@ def list_leads(
     with uow_factory(write=False) as uow:
         items, total = uow.leads.list(filters=clean, limit=limit, offset=offset)
     return LeadPage(items=items, total=total, limit=limit, offset=offset)
-
-
-def stage_funnel(*, uow_factory: UnitOfWorkFactory) -> list[FunnelStep]:
-    """Stage counts and stage-to-stage conversion from the transition log."""
-    with uow_factory(write=False) as uow:
-        pairs = uow.transitions.stages_entered()
-        current = uow.leads.current_stages()
-    entered: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for lead_id, stage in pairs:
-        entered[lead_id].add(stage)
-    return lifecycle_funnel(
-        LeadPath(frozenset(entered.get(lead_id, ())), stage) for lead_id, stage in current.items()
-    )
