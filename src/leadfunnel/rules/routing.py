@@ -42,6 +42,7 @@ from typing import Any
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.rules.business_time import BusinessCalendar
 from leadfunnel.rules.conditions import Condition, compile_condition
+from leadfunnel.rules.documents import named_items
 from leadfunnel.rules.scoring_model import LEAD_DYNAMIC, OUTCOME_FIELDS
 
 __all__ = [
@@ -226,26 +227,9 @@ _RULE_KEYS = {
 
 def parse_rules(doc: Mapping[str, Any], *, teams: Sequence[str]) -> tuple[RoutingRule, ...]:
     """Routing rules from ``[[rule]]`` tables; teams must exist. Errors name rule and field."""
-    items = doc.get("rule", [])
-    if not isinstance(items, list) or not items:
-        raise ValidationError("rule", "give at least one [[rule]]")
-    rules, names = [], set()
-    for i, item in enumerate(items):
-        name = item.get("name") if isinstance(item, Mapping) else None
-        where = f"rule[{i}] '{name}'" if isinstance(name, str) and name else f"rule[{i}]"
-        if not isinstance(item, Mapping):
-            raise ValidationError(where, "must be a table")
-        extra = sorted(set(item) - _RULE_KEYS)
-        if extra:
-            raise ValidationError(
-                f"{where}.{extra[0]}",
-                f"is not a rule setting; expected: {', '.join(sorted(_RULE_KEYS))}",
-            )
-        if not isinstance(name, str) or not name.strip():
-            raise ValidationError(f"{where}.name", "every rule needs a name")
-        if name in names:
-            raise ValidationError(f"{where}.name", f"'{name}' is used by two rules")
-        names.add(name)
+    rules: list[RoutingRule] = []
+    for where, item in named_items(doc, "rule", allowed=_RULE_KEYS):
+        name = str(item["name"])
         team = item.get("team")
         if team not in teams:
             raise ValidationError(
@@ -268,6 +252,6 @@ def parse_rules(doc: Mapping[str, Any], *, teams: Sequence[str]) -> tuple[Routin
             raise ValidationError(f"{where}.senior_min_score", "must be a number")
         when = compile_condition(item.get("when", {"all": []}), schema=OUTCOME_FIELDS, dynamic=LEAD_DYNAMIC,
                                  where=f"{where}.when")  # fmt: skip
-        rules.append(RoutingRule(i + 1, name.strip(), when, str(team), str(strategy), frozenset(skills),
+        rules.append(RoutingRule(len(rules) + 1, name.strip(), when, str(team), str(strategy), frozenset(skills),
                                  bool(item.get("match_product_line", False)), float(min_score), level))  # fmt: skip
     return tuple(rules)

@@ -49,6 +49,7 @@ from typing import Any
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.domain.lifecycle import DEFAULT_MOVES, Stage, parse_stage
 from leadfunnel.rules.conditions import Condition, FieldType, compile_condition
+from leadfunnel.rules.documents import named_items
 
 __all__ = [
     "LEAD_FIELDS",
@@ -187,25 +188,6 @@ def _number(doc: Mapping[str, Any], key: str, where: str, *, positive: bool = Fa
     return float(value)
 
 
-def _rules(doc: Mapping[str, Any], key: str) -> list[tuple[str, Mapping[str, Any]]]:
-    items = doc.get(key, [])
-    if not isinstance(items, list):
-        raise ValidationError(key, "must be a list of rules ([[" + key + "]] tables)")
-    out, seen = [], set()
-    for i, item in enumerate(items):
-        if not isinstance(item, Mapping):
-            raise ValidationError(f"{key}[{i}]", "must be a table")
-        name = item.get("name")
-        where = f"{key}[{i}] '{name}'" if isinstance(name, str) and name else f"{key}[{i}]"
-        if key != "priority" and (not isinstance(name, str) or not name.strip()):
-            raise ValidationError(f"{where}.name", "every rule needs a name")
-        if name is not None and name in seen:
-            raise ValidationError(f"{where}.name", f"'{name}' is used by two rules")
-        seen.add(name)
-        out.append((where, item))
-    return out
-
-
 def _allowed(item: Mapping[str, Any], where: str, keys: set[str]) -> None:
     extra = sorted(set(item) - keys)
     if extra:
@@ -216,8 +198,7 @@ def _allowed(item: Mapping[str, Any], where: str, keys: set[str]) -> None:
 
 def _fit_rules(doc: Mapping[str, Any]) -> tuple[FitRule, ...]:
     rules = []
-    for where, item in _rules(doc, "fit"):
-        _allowed(item, where, {"name", "points", "when"})
+    for where, item in named_items(doc, "fit", allowed={"name", "points", "when"}, required=False):
         points = _number(item, "points", where, required=True)
         assert points is not None
         when = compile_condition(
@@ -230,8 +211,7 @@ def _fit_rules(doc: Mapping[str, Any]) -> tuple[FitRule, ...]:
 def _behaviour_rules(doc: Mapping[str, Any], half_life: float | None) -> tuple[BehaviourRule, ...]:
     rules = []
     keys = {"name", "points", "when", "max_points", "per_period", "half_life_days"}
-    for where, item in _rules(doc, "behaviour"):
-        _allowed(item, where, keys)
+    for where, item in named_items(doc, "behaviour", allowed=keys, required=False):
         points = _number(item, "points", where, required=True)
         assert points is not None
         period = item.get("per_period")
@@ -286,9 +266,9 @@ def _bands(doc: Mapping[str, Any]) -> tuple[dict[str, float], dict[int, float]]:
 
 def _priorities(doc: Mapping[str, Any]) -> tuple[PriorityTier, ...]:
     tiers = []
-    items = _rules({"priority": doc.get("priority", DEFAULT_PRIORITY)}, "priority")
+    items = named_items({"priority": doc.get("priority", DEFAULT_PRIORITY)}, "priority", allowed={"tier", "when"},
+                        noun="priority tier", names_required=False)  # fmt: skip
     for i, (where, item) in enumerate(items):
-        _allowed(item, where, {"tier", "when"})
         tier = item.get("tier")
         if tier not in ("A", "B", "C"):
             raise ValidationError(
@@ -307,8 +287,9 @@ def _priorities(doc: Mapping[str, Any]) -> tuple[PriorityTier, ...]:
 
 def _qualifications(doc: Mapping[str, Any]) -> tuple[Qualification, ...]:
     found = []
-    for where, item in _rules(doc, "qualify"):
-        _allowed(item, where, {"name", "to", "from", "when"})
+    for where, item in named_items(
+        doc, "qualify", allowed={"name", "to", "from", "when"}, required=False
+    ):
         to = parse_stage(str(item.get("to")), field=f"{where}.to")
         sources = item.get("from", ["lead", "nurture"])
         if not isinstance(sources, list) or not sources:

@@ -30,6 +30,7 @@ from typing import Any
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.rules.business_time import BusinessCalendar, deadline, elapsed
 from leadfunnel.rules.conditions import Condition, FieldType, compile_condition
+from leadfunnel.rules.documents import named_items
 from leadfunnel.rules.scoring_model import LEAD_DYNAMIC, OUTCOME_FIELDS
 
 __all__ = ["SlaPolicy", "SlaStatus", "parse_duration", "parse_policies", "policy_for", "sla_status"]
@@ -78,21 +79,10 @@ def parse_duration(value: Any, where: str) -> timedelta:
 def parse_policies(
     doc: Mapping[str, Any], *, calendars: Mapping[str, BusinessCalendar]
 ) -> tuple[SlaPolicy, ...]:
-    items = doc.get("policy", [])
-    if not isinstance(items, list) or not items:
-        raise ValidationError("policy", "give at least one [[policy]]")
-    policies, names = [], set()
-    for i, item in enumerate(items):
-        name = item.get("name") if isinstance(item, Mapping) else None
-        where = f"policy[{i}] '{name}'" if isinstance(name, str) and name else f"policy[{i}]"
-        if not isinstance(item, Mapping):
-            raise ValidationError(where, "must be a table")
-        extra = sorted(set(item) - {"name", "when", "respond_within", "calendar", "max_reclaims"})
-        if extra:
-            raise ValidationError(f"{where}.{extra[0]}", "is not a policy setting")
-        if not isinstance(name, str) or not name.strip() or name in names:
-            raise ValidationError(f"{where}.name", "every policy needs its own name")
-        names.add(name)
+    policies = []
+    allowed = {"name", "when", "respond_within", "calendar", "max_reclaims"}
+    for where, item in named_items(doc, "policy", allowed=allowed, noun="policy"):
+        name = str(item["name"])
         calendar = item.get("calendar")
         if calendar is not None and calendar not in calendars:
             raise ValidationError(
