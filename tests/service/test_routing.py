@@ -11,6 +11,7 @@ from leadfunnel.adapters.sql import tables as t
 from leadfunnel.domain.errors import NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.services.automation import after_leads_changed
+from leadfunnel.services.leads import get_lead
 from leadfunnel.services.reps import deactivate_rep, list_reps, set_rep_profile
 from leadfunnel.services.routing import (
     activate_rule_set,
@@ -221,6 +222,12 @@ def test_a_breach_notifies_the_manager_reclaims_and_reroutes_to_someone_else(any
     } and second not in (None, first)
     history = routing_history(uow_factory=app.uow_factory, lead_id=lead_id)
     assert [h["rule"] for h in history] == ["East manufacturing", "sla", "East manufacturing"]
+    timeline = get_lead(uow_factory=app.uow_factory, lead_id=lead_id).timeline
+    assert [e["rule"] for e in timeline if e["type"] == "assignment"] == [
+        "East manufacturing",
+        "sla",
+        "East manufacturing",
+    ]
     assert history[1]["reason"].startswith(f"SLA 'all leads' breached by rep {first}")
     with app.uow_factory(write=False) as uow:
         (note,) = uow.jobs.notifications(manager)

@@ -34,10 +34,12 @@ class LeadPage:
 
 
 def get_lead(*, uow_factory: UnitOfWorkFactory, lead_id: uuid.UUID) -> LeadView:
-    """The lead and its timeline: touchpoints, activities and stage changes by time.
+    """The lead and its timeline: stage changes, touchpoints, activities and owner changes
+    (routing, claims, SLA reclaims) by time.
 
     Entries at the same instant keep a stable order: stage changes, then touchpoints, then
-    activities (a lead is created before the form submit that created it is shown).
+    activities, then assignments (a lead is created before the form submit that created it
+    is shown, and before it is routed).
     """
     with uow_factory(write=False) as uow:
         lead = uow.leads.get(lead_id)
@@ -50,6 +52,8 @@ def get_lead(*, uow_factory: UnitOfWorkFactory, lead_id: uuid.UUID) -> LeadView:
             entries.append((t["at"], 1, {"type": "touchpoint", **t}))
         for a in uow.activities.for_lead(lead_id):
             entries.append((a["at"], 2, {"type": "activity", **a}))
+        for a in uow.routing.assignments_for(lead_id):
+            entries.append((a["at"], 3, {"type": "assignment", **a}))
     entries.sort(key=lambda e: (e[0], e[1], e[2]["id"]))
     return LeadView(lead=lead, timeline=[row for _, _, row in entries])
 

@@ -167,6 +167,8 @@ def _describe(entry: dict[str, Any]) -> str:
     if entry["type"] == "touchpoint":
         where = f" {entry['url']}" if entry["url"] else ""
         return f"{entry['kind']} via {entry['channel'] or 'unknown'}{where}"
+    if entry["type"] == "assignment":
+        return f"owner {entry['from_owner_id'] or '(pool)'} -> {entry['to_owner_id'] or '(pool)'}: {entry['reason']}"
     return f"{entry['kind']}: {entry['subject'] or ''}".rstrip(": ")
 
 
