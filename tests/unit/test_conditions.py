@@ -53,6 +53,8 @@ def leaf(field, op, value):
         (leaf("in_pool", "eq", True), {"in_pool": True}, True),
         (leaf("custom_fields.budget", "ge", 1000), {"custom_fields.budget": 5000}, True),
         (leaf("custom_fields.budget", "ge", 1000), {"custom_fields.budget": "lots"}, False),
+        (leaf("custom_fields.tags", "in", ["vip"]), {"custom_fields.tags": ["vip", "x"]}, False),
+        (leaf("custom_fields.tags", "not_in", ["vip"]), {"custom_fields.tags": {"a": 1}}, False),
         # empty fields match only exists = false, even for ne and not_in
         (leaf("industry", "ne", "retail"), {"industry": None}, False),
         (leaf("industry", "not_in", ["retail"]), {}, False),
@@ -71,6 +73,25 @@ def leaf(field, op, value):
         ),
         ({"all": []}, {}, True),
         ({"any": []}, {}, False),
+        # values of another type never compare: true/false is not a number, 5 is not text
+        (leaf("company_size", "eq", 1), {"company_size": True}, False),
+        (leaf("custom_fields.n", "eq", "5"), {"custom_fields.n": 5}, False),
+        (leaf("custom_fields.n", "ge", 1), {"custom_fields.n": "9"}, False),
+        (leaf("custom_fields.flag", "eq", True), {"custom_fields.flag": 1}, False),
+        (leaf("custom_fields.flag", "in", [True]), {"custom_fields.flag": True}, True),
+        (
+            leaf("created_at", "between", ["2025-01-01T00:00:00+00:00", "2025-12-31T00:00:00+00:00"]),
+            {"created_at": datetime(2025, 5, 1, tzinfo=UTC)},
+            True,
+        ),
+        (leaf("created_at", "gt", "2025-01-01T00:00:00"), {"created_at": "2026-01-01"}, False),
+        (
+            {"all": [leaf("title", "contains", "vp"), leaf("company_size", "ge", 5), leaf("in_pool", "eq", False)]},
+            {"title": "VP", "company_size": 9, "in_pool": False},
+            True,
+        ),
+        ({"any": [leaf("title", "eq", "x")]}, {"title": "X"}, True),
+        (leaf("title", "eq", "STRASSE"), {"title": "straße"}, True),  # case folding, not lower()
     ],
 )
 def test_each_operator_evaluates_as_documented(tree, facts, expected):

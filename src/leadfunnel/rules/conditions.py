@@ -38,6 +38,7 @@ Errors name where the problem is: ``when.all[1].value: 'abc' is not a number``.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -142,18 +143,6 @@ def _typed(value: Any, kind: FieldType, where: str) -> Any:
     return value
 
 
-def _empty(value: Any) -> bool:
-    return value is None or value == ""
-
-
-def _comparable(left: Any, right: Any) -> bool:
-    if isinstance(right, datetime):
-        return isinstance(left, datetime)
-    if isinstance(right, int | float) and not isinstance(right, bool):
-        return isinstance(left, int | float) and not isinstance(left, bool)
-    return type(left) is type(right)
-
-
 def _leaf(tree: Mapping[str, Any], where: str, schema: Mapping[str, FieldType],
           dynamic: tuple[str, ...]) -> Condition:  # fmt: skip
     extra = sorted(set(tree) - {"field", "op", "value"})
@@ -185,7 +174,7 @@ def _leaf(tree: Mapping[str, Any], where: str, schema: Mapping[str, FieldType],
 def _predicate(name: str, op: str, raw: Any, kind: FieldType, where: str) -> Predicate:
     if op == "exists":
         wanted = _typed(raw, FieldType.BOOL, where)
-        return lambda facts: (not _empty(facts.get(name))) == wanted
+        return lambda facts: ((v := facts.get(name)) is not None and v != "") == wanted
     if op in ("in", "not_in"):
         if not isinstance(raw, list) or not raw:
             raise ValidationError(where, f"'{op}' needs a non-empty list")
@@ -195,8 +184,8 @@ def _predicate(name: str, op: str, raw: Any, kind: FieldType, where: str) -> Pre
 
         def member(facts: Facts) -> bool:
             value = facts.get(name)
-            if _empty(value):
-                return False
+            if value is None or value == "" or not isinstance(value, str | int | float | bool):
+                return False  # empty, or not one value (a custom field may hold a list)
             key = value.casefold() if isinstance(value, str) else value
             return (key in folded) == inside
 
@@ -208,13 +197,15 @@ def _predicate(name: str, op: str, raw: Any, kind: FieldType, where: str) -> Pre
         low, high = (_typed(v, low_kind, f"{where}[{i}]") for i, v in enumerate(raw))
         if low > high:
             raise ValidationError(where, f"low {raw[0]!r} is above high {raw[1]!r}")
+        like_bounds = _same_kind(low)
         return lambda facts: (
-            _ordered(facts.get(name), low, "ge") and _ordered(facts.get(name), high, "le")
+            like_bounds(v := facts.get(name)) and bool(v >= low) and bool(v <= high)
         )
     if op in ("lt", "le", "gt", "ge"):
         bound = _typed(raw, FieldType.NUMBER if kind is FieldType.ANY and not isinstance(raw, str) else
                        (FieldType.DATETIME if kind is FieldType.ANY else kind), where)  # fmt: skip
-        return lambda facts: _ordered(facts.get(name), bound, op)
+        like_bound, before = _same_kind(bound), _ORDER[op]
+        return lambda facts: like_bound(v := facts.get(name)) and bool(before(v, bound))
     if op == "regex":
         pattern = _typed(raw, FieldType.TEXT, where)
         if len(pattern) > MAX_REGEX:
@@ -230,22 +221,53 @@ def _predicate(name: str, op: str, raw: Any, kind: FieldType, where: str) -> Pre
         needle = _typed(raw, FieldType.TEXT, where).casefold()
         return _text_test(name, op, needle)
     value = _typed(raw, kind, where)
-    folded_value = value.casefold() if isinstance(value, str) else value
     equal = op == "eq"
+    if isinstance(value, str):  # the common case, kept to one type test and one casefold
+        folded_value = value.casefold()
+
+        def compare_text(facts: Facts) -> bool:
+            current = facts.get(name)
+            if type(current) is not str or current == "":
+                return False
+            return (current.casefold() == folded_value) == equal
+
+        return compare_text
+    like_value = _same_kind(value)
 
     def compare(facts: Facts) -> bool:
         current = facts.get(name)
-        if _empty(current) or not _comparable(current, value):
-            return False
-        current = current.casefold() if isinstance(current, str) else current
-        return (current == folded_value) == equal
+        return like_value(current) and (current == value) == equal
 
     return compare
+
+
+_ORDER: dict[str, Callable[[Any, Any], Any]] = {
+    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
+}  # fmt: skip
+
+
+def _same_kind(bound: Any) -> Callable[[Any], bool]:
+    """A test that a fact is not empty (``None``, ``""``) and compares with ``bound``: a
+    date-time with date-times, a number with numbers (not true/false), anything else with
+    values of its own type. Chosen once per condition, not per evaluation."""
+    if isinstance(bound, datetime):
+        return lambda v: isinstance(v, datetime)
+    if isinstance(bound, int | float) and not isinstance(bound, bool):
+        return lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    kind = type(bound)
+    return lambda v: type(v) is kind and v != ""
 
 
 def _text_test(name: str, op: str, needle: str) -> Predicate:
     def test(facts: Facts) -> bool:
         value = facts.get(name)
+        if type(value) is str:
+            if value == "":
+                return False
+            text = value.casefold()
+            if op == "contains":
+                return needle in text
+            return text.startswith(needle) if op == "starts_with" else text.endswith(needle)
         if isinstance(value, list | tuple | frozenset | set):
             return op == "contains" and any(
                 isinstance(v, str) and v.casefold() == needle for v in value
@@ -258,18 +280,6 @@ def _text_test(name: str, op: str, needle: str) -> Predicate:
         return text.startswith(needle) if op == "starts_with" else text.endswith(needle)
 
     return test
-
-
-def _ordered(value: Any, bound: Any, op: str) -> bool:
-    if _empty(value) or not _comparable(value, bound):
-        return False
-    if op == "lt":
-        return bool(value < bound)
-    if op == "le":
-        return bool(value <= bound)
-    if op == "gt":
-        return bool(value > bound)
-    return bool(value >= bound)
 
 
 def compile_condition(
@@ -310,6 +320,35 @@ def compile_condition(
     tests = tuple(part.holds for part in parts)
     fields = frozenset().union(*(part.fields for part in parts))
     trees = [part.tree for part in parts]
-    if key == "all":
-        return Condition({"all": trees}, lambda facts: all(test(facts) for test in tests), fields)
-    return Condition({"any": trees}, lambda facts: any(test(facts) for test in tests), fields)
+    return Condition({key: trees}, _every(tests) if key == "all" else _some(tests), fields)
+
+
+def _every(tests: tuple[Predicate, ...]) -> Predicate:
+    """``all(test(facts) for test in tests)``, without a generator per call."""
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda facts: first(facts) and second(facts)
+
+    def every(facts: Facts) -> bool:
+        for test in tests:  # noqa: SIM110 - a loop, not all(generator): no generator per call
+            if not test(facts):
+                return False
+        return True
+
+    return every
+
+
+def _some(tests: tuple[Predicate, ...]) -> Predicate:
+    """``any(test(facts) for test in tests)``, without a generator per call."""
+    if len(tests) == 1:
+        return tests[0]
+
+    def some(facts: Facts) -> bool:
+        for test in tests:  # noqa: SIM110 - a loop, not any(generator): no generator per call
+            if test(facts):
+                return True
+        return False
+
+    return some

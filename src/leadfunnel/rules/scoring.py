@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from leadfunnel.rules.conditions import Condition
 from leadfunnel.rules.scoring_model import BehaviourRule, Qualification, ScoringModel
 
 __all__ = ["RuleHit", "ScoreBreakdown", "qualification_for", "score_lead"]
@@ -95,31 +96,75 @@ def _band_tier(engagement: float, bands: Mapping[int, float]) -> int:
     return 4
 
 
-def _behaviour(
-    rule: BehaviourRule, touches: Sequence[Mapping[str, Any]], now: datetime
-) -> RuleHit | None:
-    matched = [t for t in touches if t["at"] <= now and rule.when.holds(t)]
+def _at(touch: Mapping[str, Any]) -> datetime:
+    moment: datetime = touch["at"]
+    return moment
+
+
+class _Timeline:
+    """A lead's touches up to ``now``, oldest first (a stable sort: ties as given), with the
+    times every rule needs (seconds since the epoch, age in days) computed once per touch.
+
+    A condition on one field reads nothing else, so it is decided once per distinct text
+    value of that field (a lead's touches repeat a few kinds and pages), not once per touch:
+    :meth:`matching` groups the touches by value once per field and lets each rule pick
+    whole groups."""
+
+    def __init__(self, touches: Sequence[Mapping[str, Any]], now: datetime) -> None:
+        self.touches = sorted((t for t in touches if t["at"] <= now), key=_at)
+        self.times = [((t["at"] - _EPOCH).total_seconds(), (now - t["at"]).total_seconds() / _DAY_SECONDS)
+                      for t in self.touches]  # fmt: skip
+        self._groups: dict[str, tuple[dict[str | None, list[int]], list[int]]] = {}
+
+    def _grouped(self, name: str) -> tuple[dict[str | None, list[int]], list[int]]:
+        """Positions by text value of ``name``, and the positions of other values."""
+        if name not in self._groups:
+            by_value: dict[str | None, list[int]] = {}
+            other: list[int] = []
+            for i, touch in enumerate(self.touches):
+                value = touch.get(name)
+                if value is None or type(value) is str:
+                    by_value.setdefault(value, []).append(i)
+                else:
+                    other.append(i)
+            self._groups[name] = (by_value, other)
+        return self._groups[name]
+
+    def matching(self, condition: Condition) -> list[tuple[float, float]]:
+        """(seconds, age in days) of the touches ``condition`` holds for, oldest first."""
+        holds, touches = condition.holds, self.touches
+        if len(condition.fields) != 1:
+            return [self.times[i] for i, touch in enumerate(touches) if holds(touch)]
+        by_value, other = self._grouped(next(iter(condition.fields)))
+        chosen = [i for i in other if holds(touches[i])]
+        for positions in by_value.values():
+            if holds(touches[positions[0]]):
+                chosen += positions
+        chosen.sort()
+        return [self.times[i] for i in chosen]
+
+
+def _behaviour(rule: BehaviourRule, timeline: _Timeline) -> RuleHit | None:
+    matched = timeline.matching(rule.when)
     if not matched:
         return None
-    matched.sort(key=lambda t: t["at"])
     spent: dict[int, float] = {}
     total = before_decay = 0.0
     capped = False
-    for touch in matched:
+    step, cap, half_life = abs(rule.points), rule.period_points, rule.half_life_days
+    period_seconds = None if rule.period_days is None else rule.period_days * _DAY_SECONDS
+    for seconds, age_days in matched:
         points = rule.points
-        if rule.period_points is not None and rule.period_days is not None:
-            period = int(
-                (touch["at"] - _EPOCH).total_seconds() // (rule.period_days * _DAY_SECONDS)
-            )
-            room = max(rule.period_points - spent.get(period, 0.0), 0.0)
-            allowed = min(abs(points), room)
-            capped = capped or allowed < abs(points)
+        if cap is not None and period_seconds is not None:
+            period = int(seconds // period_seconds)
+            room = max(cap - spent.get(period, 0.0), 0.0)
+            allowed = min(step, room)
+            capped = capped or allowed < step
             spent[period] = spent.get(period, 0.0) + allowed
             points = allowed if points >= 0 else -allowed
         before_decay += points
-        if rule.half_life_days is not None:
-            age_days = (now - touch["at"]).total_seconds() / _DAY_SECONDS
-            points *= 0.5 ** (age_days / rule.half_life_days)
+        if half_life is not None:
+            points *= 0.5 ** (age_days / half_life)
         total += points
     if rule.max_points is not None and abs(total) > rule.max_points:
         total = rule.max_points if total > 0 else -rule.max_points
@@ -139,8 +184,9 @@ def score_lead(
             for rule in model.fit_rules if rule.when.holds(lead)]  # fmt: skip
     fit = sum(hit.points for hit in hits)
     engagement = 0.0
+    timeline = _Timeline(touches, now)
     for rule in model.behaviour_rules:
-        hit = _behaviour(rule, touches, now)
+        hit = _behaviour(rule, timeline)
         if hit is not None:
             hits.append(hit)
             engagement += hit.points

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from leadfunnel.analytics.kpi_spec import KpiSpec
     from leadfunnel.analytics.kpis import KpiResult
     from leadfunnel.analytics.stagnation import StagnationRow, StagnationSpec
+    from leadfunnel.rules.scoring_model import ScoringModel
 
 __all__ = [
     "ActivityRepository",
@@ -32,6 +34,8 @@ __all__ = [
     "LeadRepository",
     "Records",
     "RoutingStore",
+    "BulkScorer",
+    "BulkScores",
     "ScoringStore",
     "FunnelEngine",
     "Row",
@@ -232,6 +236,63 @@ class ScoringStore(Protocol):
     def events(self, kind: str | None = None, limit: int = 100) -> list[Row]: ...
 
     def lead_page(self, after: uuid.UUID | None, limit: int) -> list[Row]: ...
+
+    def bulk_scorer(self) -> BulkScorer:
+        """The column-wise scorer for passes over every lead, on this transaction."""
+
+    def active_versions(self) -> list[Row]:
+        """``id``, ``name`` and ``version`` of the active models, by name (no spec: the
+        per-event path compiles a version once and keeps it)."""
+
+    def latest_scores(self, lead_ids: Sequence[uuid.UUID]) -> dict[tuple[uuid.UUID, str], Row]:
+        """``score``, ``grade`` and ``priority`` stored per (lead, model)."""
+
+    def touches_for(self, lead_ids: Sequence[uuid.UUID]) -> list[Row]:
+        """The touchpoints of these leads, with what behaviour rules read: ``lead_id``,
+        ``kind``, ``channel``, ``campaign``, ``url``, ``at``, ``properties``."""
+
+
+@dataclass
+class BulkScores:
+    """What a pass over every lead decided (see :class:`BulkScorer`).
+
+    ``hot``: one row per (lead, model) whose score rose to the model's hot threshold:
+    ``lead_id``, ``model``, ``version``, ``score``, ``previous``. ``moves``: one row per lead
+    a qualification rule moves: ``lead_id``, ``from_stage``, ``stage_entered_at``,
+    ``lead_version``, ``model``, ``version``, ``rule``, ``to``. ``checks``: for the checked
+    model's qualification rules, [selected, selected reached sql, selected won, others,
+    others reached sql, others won]."""
+
+    leads: int = 0
+    scored: int = 0
+    grade_changed: int = 0
+    priority_changed: int = 0
+    grades: dict[str, int] = field(default_factory=dict)
+    hot: list[Row] = field(default_factory=list)
+    moves: list[Row] = field(default_factory=list)
+    checks: dict[str, list[int]] = field(default_factory=dict)
+
+
+class BulkScorer(Protocol):
+    """Scores every lead with ``models``: column-wise in the store's scorer
+    (``adapters/scoring``), lead by lead in ``services.scoring.per_lead_scorer``; both decide
+    exactly the same (tested table for table).
+
+    ``models`` are (version number, compiled model) in priority order: a lead's primary
+    model is the first that applies to it. With ``write`` the scores are stored in
+    ``lead_scores`` and the primary score and grade in ``leads``, in the caller's
+    transaction; events, stage moves and audit entries are the caller's to write. With
+    ``check`` (the name of one of ``models``) that model's qualification rules are checked
+    against history."""
+
+    def score_all(
+        self,
+        models: Sequence[tuple[int, ScoringModel]],
+        *,
+        now: datetime,
+        write: bool,
+        check: str | None = None,
+    ) -> BulkScores: ...
 
 
 class RoutingStore(Protocol):

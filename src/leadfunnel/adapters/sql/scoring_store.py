@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_
 
 from leadfunnel.adapters.sql import tables as t
 from leadfunnel.adapters.sql.repositories import _Repo
-from leadfunnel.services.ports import Row
+from leadfunnel.services.ports import BulkScorer, Row
 
 __all__ = ["SqlScoring"]
 
@@ -107,6 +108,59 @@ class SqlScoring(_Repo):
         if after is not None:
             query = query.where(c.id > after)
         return self._rows(query)
+
+    # The per-event path (one lead re-scored after a touchpoint) reads with the driver's own
+    # rows: SQLAlchemy's per-value result processing would cost more than the scoring.
+
+    def active_versions(self) -> list[Row]:
+        sql = "SELECT id, name, version FROM scoring_models WHERE status = 'active' ORDER BY name"
+        return [{"id": self._uuid(i), "name": n, "version": v} for i, n, v in self._conn.exec_driver_sql(sql)]
+
+    def latest_scores(self, lead_ids: Sequence[uuid.UUID]) -> dict[tuple[uuid.UUID, str], Row]:
+        found = {}
+        for lead, model, score, grade, priority in self._by_lead(
+            "SELECT lead_id, model, score, grade, priority FROM lead_scores", lead_ids
+        ):
+            found[(lead, model)] = {"lead_id": lead, "model": model, "score": score, "grade": grade,
+                                    "priority": priority}  # fmt: skip
+        return found
+
+    def touches_for(self, lead_ids: Sequence[uuid.UUID]) -> list[Row]:
+        sql = "SELECT lead_id, kind, channel, campaign, url, at, properties FROM touchpoints"
+        return [{"lead_id": lead, "kind": kind, "channel": channel, "campaign": campaign, "url": url,
+                 "at": self._time(at), "properties": json.loads(doc) if isinstance(doc, str) else doc}
+                for lead, kind, channel, campaign, url, at, doc in self._by_lead(sql, lead_ids)]  # fmt: skip
+
+    def _by_lead(self, select_sql: str, lead_ids: Sequence[uuid.UUID]) -> Iterator[tuple[Any, ...]]:
+        """Rows of ``select_sql WHERE lead_id IN lead_ids``, lead ids as the given UUIDs."""
+        sqlite = self._conn.dialect.name == "sqlite"
+        keys = {(i.hex if sqlite else i): i for i in lead_ids}
+        wanted = list(keys)
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            if sqlite:
+                marks = ", ".join("?" * len(part))
+                rows = self._conn.exec_driver_sql(f"{select_sql} WHERE lead_id IN ({marks})", tuple(part))
+            else:
+                rows = self._conn.exec_driver_sql(f"{select_sql} WHERE lead_id = ANY(%s)", (part,))
+            for row in rows:
+                yield (keys[row[0]], *row[1:])
+
+    def _uuid(self, value: Any) -> uuid.UUID:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+    def _time(self, value: Any) -> datetime:
+        """A stored UTC time as the UTCDateTime column type reads it."""
+        if isinstance(value, str):  # SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff', naive UTC
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+    def bulk_scorer(self) -> BulkScorer:
+        """The column-wise scorer on this connection (polars loads only when a pass needs it)."""
+        from leadfunnel.adapters.scoring.bulk import FrameScorer
+
+        return FrameScorer(self._conn)
 
     def lead_ids_scored_by(self, model: str) -> set[uuid.UUID]:
         c = t.lead_scores.c
