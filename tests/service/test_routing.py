@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from datetime import timedelta
 
@@ -498,3 +499,24 @@ def test_imported_touchpoints_rescore_and_imported_calls_stop_the_clock(app, clo
     )
     clock = sla_clock(uow_factory=app.uow_factory, lead_id=lead_id)
     assert (clock["status"], clock["response_seconds"]) == ("met", 20 * 60)
+
+
+def test_the_embedded_worker_runs_due_checks_in_a_background_thread(app, clock):
+    from leadfunnel.entrypoints.background import EmbeddedWorker
+
+    sla_setup(app, max_reclaims=0)
+    lead_id = submit(app, email="bg@x.example", region="East", industry="manufacturing").lead_id
+    assert owner_of(app, lead_id) is not None  # routed at intake, its clock running
+    clock.now += timedelta(hours=3)
+    worker = EmbeddedWorker(app, interval=0.05).start()
+    try:
+        for _ in range(200):
+            if owner_of(app, lead_id) is None:
+                break
+            threading.Event().wait(0.05)
+    finally:
+        worker.stop()
+    assert (
+        owner_of(app, lead_id) is None and worker.done >= 1
+    )  # breached, reclaimed, waits in the pool
+    assert not worker._thread.is_alive()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 from typing import Annotated
 
 import typer
 
+from leadfunnel.entrypoints.background import EmbeddedWorker
 from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
-from leadfunnel.services.worker import WorkerPass, run_due_jobs, schedule_sweeps
+from leadfunnel.services.worker import WorkerPass
 
 __all__ = ["worker_command"]
 
@@ -30,15 +29,12 @@ def worker_command(
 
     Several workers may run against PostgreSQL (jobs are claimed with SKIP LOCKED); run one
     against SQLite. A job whose worker died is taken up again when its lease ends."""
-    name = f"worker:{socket.gethostname()}:{os.getpid()}"
     total = WorkerPass()
     with open_app(db) as app:
+        worker = EmbeddedWorker(app, interval=interval, limit=limit)  # its loop, in this thread
         try:
             while True:
-                schedule_sweeps(uow_factory=app.uow_factory, now=app.clock())
-                done = run_due_jobs(
-                    uow_factory=app.uow_factory, now=app.clock(), worker=name, limit=limit
-                )
+                done = worker.run_once()
                 total.claimed += done.claimed
                 total.done += done.done
                 total.failed += done.failed
