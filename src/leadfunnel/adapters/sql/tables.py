@@ -336,27 +336,36 @@ import_errors = Table(
 
 MODEL_STATUSES = ("draft", "active", "retired")
 
+
+def _versioned(table: str, key: str) -> list[Any]:
+    """Columns and constraints of a versioned document: ``version`` per ``key``, a
+    ``status`` (draft, active, retired) with at most one active version per ``key``, who
+    created it and when it went live."""
+    return [
+        Column("version", Integer, nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("created_by", String(200), nullable=False),
+        Column("activated_at", UTCDateTime),
+        UniqueConstraint(key, "version"),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in MODEL_STATUSES)})", name="status"),
+        Index(
+            f"uq_{table}_active_{key}",
+            key,
+            unique=True,
+            sqlite_where=Column("status") == "active",
+            postgresql_where=Column("status") == "active",
+        ),
+    ]
+
+
 scoring_models = Table(
     "scoring_models",
     metadata,
     _id(),
     Column("name", String(100), nullable=False),
-    Column("version", Integer, nullable=False),
     Column("spec", JSONDoc, nullable=False),
-    Column("status", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("created_by", String(200), nullable=False),
-    Column("activated_at", UTCDateTime),
-    UniqueConstraint("name", "version"),
-    CheckConstraint(f"status IN ({', '.join(repr(s) for s in MODEL_STATUSES)})", name="status"),
-    # at most one active version per model name
-    Index(
-        "uq_scoring_models_active_name",
-        "name",
-        unique=True,
-        sqlite_where=Column("status") == "active",
-        postgresql_where=Column("status") == "active",
-    ),
+    *_versioned("scoring_models", "name"),
 )
 
 lead_scores = Table(
@@ -380,24 +389,12 @@ predictive_models = Table(
     metadata,
     _id(),
     Column("name", String(100), nullable=False),
-    Column("version", Integer, nullable=False),
     Column("target", String(32), nullable=False),
     Column("horizon_days", Integer, nullable=False),
-    Column("status", String(16), nullable=False),
     Column("model", JSONDoc, nullable=False),  # learned parameters as data, never a pickle
     Column("metrics", JSONDoc, nullable=False),
     Column("trained_at", UTCDateTime, nullable=False),
-    Column("created_by", String(200), nullable=False),
-    Column("activated_at", UTCDateTime),
-    UniqueConstraint("name", "version"),
-    CheckConstraint(f"status IN ({', '.join(repr(s) for s in MODEL_STATUSES)})", name="status"),
-    Index(
-        "uq_predictive_models_active_name",
-        "name",
-        unique=True,
-        sqlite_where=Column("status") == "active",
-        postgresql_where=Column("status") == "active",
-    ),
+    *_versioned("predictive_models", "name"),
 )
 
 lead_predictions = Table(
@@ -447,22 +444,10 @@ rule_sets = Table(
     metadata,
     _id(),
     Column("kind", String(16), nullable=False),
-    Column("version", Integer, nullable=False),
     Column("spec", JSONDoc, nullable=False),
-    Column("status", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("created_by", String(200), nullable=False),
-    Column("activated_at", UTCDateTime),
-    UniqueConstraint("kind", "version"),
+    *_versioned("rule_sets", "kind"),
     CheckConstraint(f"kind IN ({', '.join(repr(k) for k in RULE_SET_KINDS)})", name="kind"),
-    CheckConstraint(f"status IN ({', '.join(repr(s) for s in MODEL_STATUSES)})", name="status"),
-    Index(
-        "uq_rule_sets_active_kind",
-        "kind",
-        unique=True,
-        sqlite_where=Column("status") == "active",
-        postgresql_where=Column("status") == "active",
-    ),
 )
 
 # What routing needs to know of a rep beyond the users row.
