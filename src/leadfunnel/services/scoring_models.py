@@ -1,4 +1,5 @@
-"""Scoring models as versioned data: import (TOML, YAML or JSON), list, show.
+"""Scoring models as versioned data: import (TOML, YAML or JSON via ``services/documents.py``),
+list, show.
 
 Importing never changes scores: it stores a new **draft** version (``name`` v1, v2, ...)
 after validating every rule. :func:`leadfunnel.services.scoring.activate_model` makes a
@@ -8,29 +9,22 @@ version live, after :func:`leadfunnel.services.scoring.dry_run` has shown what i
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import yaml
-
-from leadfunnel.domain.errors import NotFound, ValidationError
+from leadfunnel.domain.errors import NotFound
 from leadfunnel.domain.ids import new_id
 from leadfunnel.rules.scoring_model import ScoringModel, parse_model
 from leadfunnel.services.ports import Row, UnitOfWorkFactory
 
 __all__ = [
-    "FORMATS",
     "ModelVersion",
     "get_model",
     "import_model",
     "list_models",
-    "read_model_document",
 ]
-
-FORMATS = ("toml", "yaml", "json")
 
 
 @dataclass(frozen=True)
@@ -59,24 +53,6 @@ class ModelVersion:
         if with_spec:
             out["spec"] = dict(self.spec)
         return out
-
-
-def read_model_document(text: str, fmt: str) -> dict[str, Any]:
-    """Parse a model file's text; ``fmt`` is toml, yaml or json."""
-    if fmt not in FORMATS:
-        raise ValidationError("format", f"'{fmt}' is not one of: {', '.join(FORMATS)}")
-    try:
-        if fmt == "toml":
-            doc: Any = tomllib.loads(text)
-        elif fmt == "yaml":
-            doc = yaml.safe_load(text)
-        else:
-            doc = json.loads(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise ValidationError("model", f"is not valid {fmt.upper()}: {exc}") from None
-    if not isinstance(doc, dict):
-        raise ValidationError("model", f"the {fmt.upper()} document must be a table of settings")
-    return doc
 
 
 def _json_safe(doc: Mapping[str, Any]) -> dict[str, Any]:

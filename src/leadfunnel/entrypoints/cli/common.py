@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -17,8 +18,18 @@ from rich.console import Console
 from leadfunnel.bootstrap import App, build_app
 from leadfunnel.config import load_settings
 from leadfunnel.domain.errors import ValidationError
+from leadfunnel.services.documents import format_of, read_document
 
-__all__ = ["DbOption", "JsonOption", "cli_actor", "console", "emit", "open_app", "parse_uuid"]
+__all__ = [
+    "DbOption",
+    "JsonOption",
+    "cli_actor",
+    "console",
+    "emit",
+    "open_app",
+    "parse_uuid",
+    "read_rules_file",
+]
 
 # soft_wrap: a message is one line in logs and pipes, whatever the width.
 console = Console(highlight=False, soft_wrap=True)
@@ -72,3 +83,8 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli"
+
+
+def read_rules_file(file: Path, fmt: str | None = None) -> dict[str, Any]:
+    """A scoring model, rule set or calendar file as a table (TOML, YAML or JSON)."""
+    return read_document(file.read_text(encoding="utf-8"), format_of(file.name, fmt))

@@ -19,6 +19,7 @@ from leadfunnel.entrypoints.cli.common import (
     emit,
     open_app,
     parse_uuid,
+    read_rules_file,
 )
 from leadfunnel.services.reps import deactivate_rep, list_reps, set_rep_profile
 from leadfunnel.services.routing import (
@@ -31,7 +32,6 @@ from leadfunnel.services.routing import (
     routing_history,
     sla_clock,
 )
-from leadfunnel.services.scoring_models import FORMATS, read_model_document
 from leadfunnel.services.sla import user_id_for
 from leadfunnel.services.sla_report import SLA_GROUPS, sla_report
 
@@ -49,16 +49,6 @@ FileArg = Annotated[
 ]
 
 
-def _document(file: Path) -> dict[str, object]:
-    suffix = file.suffix.lower().lstrip(".")
-    fmt = {"yml": "yaml"}.get(suffix, suffix)
-    if fmt not in FORMATS:
-        raise ValidationError(
-            "FILE", f"cannot tell the format of {file.name}; use .toml, .yaml or .json"
-        )
-    return read_model_document(file.read_text(encoding="utf-8"), fmt)
-
-
 def _kind(kind: str) -> str:
     if kind not in KINDS:
         raise ValidationError("KIND", f"'{kind}' is not one of: {', '.join(KINDS)}")
@@ -70,7 +60,7 @@ def import_command(
     kind: KindArg, file: FileArg, db: DbOption = None, as_json: JsonOption = False
 ) -> None:
     """Validate routing rules or SLA policies and store them as the next draft version."""
-    document = _document(file)
+    document = read_rules_file(file)
     with open_app(db) as app:
         stored = import_rule_set(
             uow_factory=app.uow_factory,
@@ -105,7 +95,7 @@ def activate_command(
 @route_app.command("calendar")
 def calendar_command(file: FileArg, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Create or replace a business-hours calendar (time zone, working hours, holidays)."""
-    document = _document(file)
+    document = read_rules_file(file)
     with open_app(db) as app:
         name = put_calendar(uow_factory=app.uow_factory, document=document, now=app.clock())
     emit(as_json, {"calendar": name}, lambda: console.print(f"Calendar '{name}' stored."))

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from leadfunnel.domain.errors import ValidationError
 from leadfunnel.entrypoints.cli.common import (
     DbOption,
     JsonOption,
@@ -18,6 +17,7 @@ from leadfunnel.entrypoints.cli.common import (
     emit,
     open_app,
     parse_uuid,
+    read_rules_file,
 )
 from leadfunnel.entrypoints.cli.predictive import predictive_app
 from leadfunnel.services.scoring import (
@@ -28,11 +28,9 @@ from leadfunnel.services.scoring import (
     rescore_all,
 )
 from leadfunnel.services.scoring_models import (
-    FORMATS,
     get_model,
     import_model,
     list_models,
-    read_model_document,
 )
 
 __all__ = ["score_app"]
@@ -77,13 +75,7 @@ def import_command(
     as_json: JsonOption = False,
 ) -> None:
     """Validate a scoring model and store it as the model's next draft version."""
-    suffix = file.suffix.lower().lstrip(".")
-    fmt = fmt or {"yml": "yaml"}.get(suffix, suffix)
-    if fmt not in FORMATS:
-        raise ValidationError(
-            "--format", f"cannot tell the format of {file.name}; give --format {'|'.join(FORMATS)}"
-        )
-    document = read_model_document(file.read_text(encoding="utf-8"), fmt)
+    document = read_rules_file(file, fmt)
     with open_app(db) as app:
         stored = import_model(
             uow_factory=app.uow_factory, document=document, actor=cli_actor(), now=app.clock()
