@@ -149,9 +149,8 @@ def export_command(
         "search": search,
     }
     with open_app(db) as app:
-        engine = (
-            app.analytics if dataset in ("funnel", "kpi") else None
-        )  # Ibis loads only when needed
+        # Ibis loads only when needed.
+        engine = app.analytics if dataset in ("funnel", "kpi") else None
         table = export_table(uow_factory=app.uow_factory, dataset=dataset, filters=filters, by=by,
                              engine=engine, now=app.clock())  # fmt: skip
         writer = write_xlsx if format == "xlsx" else write_csv
