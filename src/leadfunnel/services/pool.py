@@ -16,9 +16,9 @@ from typing import Any
 from leadfunnel.domain.errors import DomainError, NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.rules.facts import lead_facts
-from leadfunnel.rules.sla import parse_policies, policy_for
+from leadfunnel.rules.sla import policy_for
 from leadfunnel.services.ports import Row, UnitOfWork, UnitOfWorkFactory
-from leadfunnel.services.routing import calendars_by_name, sla_check_job
+from leadfunnel.services.routing import active_policies, sla_check_job
 
 __all__ = ["AlreadyTaken", "claim_lead", "pool_leads", "push_lead", "release_lead"]
 
@@ -37,12 +37,7 @@ def _rep(uow: UnitOfWork, user_id: uuid.UUID) -> Row:
 
 
 def _start_clock(uow: UnitOfWork, lead: Row, owner: uuid.UUID, now: datetime) -> None:
-    active = uow.routing.rule_set("sla", None)
-    if active is None:
-        return
-    policy = policy_for(
-        lead_facts(lead), parse_policies(active["spec"], calendars=calendars_by_name(uow))
-    )
+    policy = policy_for(lead_facts(lead), active_policies(uow))
     if policy is None:
         return
     due = policy.due(now)

@@ -42,6 +42,7 @@ __all__ = [
     "route_backlog",
     "routing_history",
     "sla_check_job",
+    "active_policies",
     "calendars_by_name",
     "sla_clock",
 ]
@@ -61,6 +62,18 @@ class RuleSet:
 
 def calendars_by_name(uow: UnitOfWork) -> dict[str, BusinessCalendar]:
     return {row["name"]: parse_calendar(row["spec"]) for row in uow.routing.calendars()}
+
+
+def active_policies(
+    uow: UnitOfWork, calendars: Mapping[str, BusinessCalendar] | None = None
+) -> tuple[SlaPolicy, ...]:
+    """The active SLA policies (none without an active SLA rule set)."""
+    active = uow.routing.rule_set("sla", None)
+    if active is None:
+        return ()
+    return parse_policies(
+        active["spec"], calendars=calendars_by_name(uow) if calendars is None else calendars
+    )
 
 
 def _validate(uow: UnitOfWork, kind: str, doc: Mapping[str, Any]) -> None:
@@ -144,16 +157,9 @@ def _setup(uow: UnitOfWork) -> _Setup | None:
     if active is None:
         return None
     teams = {row["name"]: row["id"] for row in uow.routing.teams()}
+    rules = parse_rules(active["spec"], teams=list(teams))
     calendars = calendars_by_name(uow)
-    sla = uow.routing.rule_set("sla", None)
-    policies = parse_policies(sla["spec"], calendars=calendars) if sla else ()
-    return _Setup(
-        parse_rules(active["spec"], teams=list(teams)),
-        policies,
-        teams,
-        uow.routing.reps(),
-        calendars,
-    )
+    return _Setup(rules, active_policies(uow, calendars), teams, uow.routing.reps(), calendars)
 
 
 def _roster(uow: UnitOfWork, setup: _Setup, now: datetime) -> dict[str, list[Rep]]:

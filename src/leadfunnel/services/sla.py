@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 
 from leadfunnel.domain.errors import NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
-from leadfunnel.rules.sla import SlaPolicy, parse_policies
+from leadfunnel.rules.sla import SlaPolicy
 from leadfunnel.services.ports import Row, UnitOfWork, UnitOfWorkFactory
-from leadfunnel.services.routing import assign_lead, calendars_by_name
+from leadfunnel.services.routing import active_policies, assign_lead
 
 __all__ = [
     "RESPONSE_KINDS",
@@ -41,17 +41,7 @@ RESPONSE_KINDS = ("call", "email", "meeting", "chat")
 
 
 def _policy(uow: UnitOfWork, name: str) -> SlaPolicy | None:
-    active = uow.routing.rule_set("sla", None)
-    if active is None:
-        return None
-    return next(
-        (
-            p
-            for p in parse_policies(active["spec"], calendars=calendars_by_name(uow))
-            if p.name == name
-        ),
-        None,
-    )
+    return next((p for p in active_policies(uow) if p.name == name), None)
 
 
 def record_response(
