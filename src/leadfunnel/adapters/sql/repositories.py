@@ -6,20 +6,16 @@ violation surfaces as :class:`ConcurrentWrite` so the use case can retry.
 
 from __future__ import annotations
 
-import functools
-import itertools
-import operator
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Dialect, Executable, Result, Table, bindparam, func, or_, select
+from sqlalchemy import Connection, Executable, Result, Table, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from leadfunnel.adapters.sql import tables as t
-from leadfunnel.adapters.sql.types import UTCDateTime
+from leadfunnel.adapters.sql.sqlite_rows import sqlite_insert_plan, sqlite_processors
 from leadfunnel.domain.ids import new_id
 from leadfunnel.services.ports import ConcurrentWrite, Row
 
@@ -33,97 +29,6 @@ __all__ = [
 ]
 
 _UNIQUE_MARKERS = ("unique", "duplicate key")
-
-
-@dataclass(frozen=True)
-class _SqliteInsertPlan:
-    """How rows with a given set of keys are bound into positional SQLite INSERTs.
-
-    The processors are the ones SQLAlchemy itself applies (see :func:`_sqlite_processors`),
-    so rows written here read back exactly like rows written by Core; what this saves is
-    Core's per-parameter bookkeeping, which dominates bulk inserts. Also, a ``None`` that
-    would be bound as NULL in a column without a server default is left out of the
-    statement (the column is NULL all the same): Python's ``sqlite3`` binds ``None``
-    through its adapter protocol, several times slower than a string, and a lead row is
-    mostly NULLs. Rows are grouped by the columns they fill: one ``executemany`` per group.
-    """
-
-    table: Table
-    names: tuple[str, ...]
-    processors: tuple[Processor | None, ...]
-    #: Positions whose ``None`` is left out (no server default would replace the NULL).
-    omittable: frozenset[int]
-    #: A row's values in the order of ``names``.
-    values_of: Callable[[Mapping[str, Any]], tuple[Any, ...]]
-
-    def sql(self, positions: tuple[int, ...]) -> str:
-        quoted = ", ".join(f'"{self.names[i]}"' for i in positions)
-        marks = ", ".join("?" * len(positions))
-        # Names come from the declared tables, never from input; values are bound parameters.
-        return f'INSERT INTO "{self.table.name}" ({quoted}) VALUES ({marks})'  # noqa: S608
-
-    def bind(
-        self, rows: Sequence[Mapping[str, Any]]
-    ) -> dict[tuple[int, ...], list[tuple[Any, ...]]]:
-        """The rows' parameters, grouped by the positions they bind. The work is done column
-        by column, so the per-value loops run in C."""
-        shapes: dict[tuple[bool, ...], list[tuple[Any, ...]]] = {}
-        for values in map(self.values_of, rows):
-            shapes.setdefault(tuple(map(operator.is_not, values, _NONES)), []).append(values)
-        groups: dict[tuple[int, ...], list[tuple[Any, ...]]] = {}
-        for shape, tuples in shapes.items():
-            positions = tuple(
-                i for i, filled in enumerate(shape) if filled or i not in self.omittable
-            )
-            columns = list(zip(*tuples, strict=True))
-            bound = [
-                columns[i] if (proc := self.processors[i]) is None else map(proc, columns[i])
-                for i in positions
-            ]
-            groups[positions] = list(zip(*bound, strict=True))
-        return groups
-
-
-Processor = Callable[[Any], Any]
-_NONES = itertools.repeat(None)
-
-
-@functools.lru_cache(maxsize=256)
-def _sqlite_insert_plan(
-    dialect: Dialect, table: Table, names: tuple[str, ...]
-) -> _SqliteInsertPlan:
-    processors = _sqlite_processors(dialect, table, names)
-    omittable = frozenset(
-        i
-        for i, (name, proc) in enumerate(zip(names, processors, strict=True))
-        if table.c[name].server_default is None and (proc is None or proc(None) is None)
-    )  # (a JSON column binds None as the JSON text null, so it keeps its None)
-    pick = operator.itemgetter(*names)  # a tuple for two names or more, else the value
-    values_of = pick if len(names) > 1 else lambda row: (pick(row),)
-    return _SqliteInsertPlan(table, names, processors, omittable, values_of)
-
-
-@functools.lru_cache(maxsize=256)
-def _sqlite_processors(
-    dialect: Dialect, table: Table, names: tuple[str, ...]
-) -> tuple[Processor | None, ...]:
-    """The bind processor SQLAlchemy applies to each column (UUID to hex, UTC time to text,
-    JSON to text), except that UTC times are formatted once per distinct value: a batch
-    repeats a few instants (now, touch times) in many rows and columns, and formatting is
-    the costliest of these conversions."""
-    return tuple(
-        _utc_text(dialect)
-        if isinstance(table.c[n].type, UTCDateTime)
-        else table.c[n].type._cached_bind_processor(dialect)
-        for n in names
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def _utc_text(dialect: Dialect) -> Processor:
-    process = UTCDateTime()._cached_bind_processor(dialect)
-    assert process is not None
-    return functools.lru_cache(maxsize=4096)(process)
 
 
 class _Repo:
@@ -150,7 +55,7 @@ class _Repo:
         if self._conn.dialect.name != "sqlite":
             self._run(table.insert(), rows)
             return
-        plan = _sqlite_insert_plan(self._conn.dialect, table, tuple(rows[0]))
+        plan = sqlite_insert_plan(self._conn.dialect, table, tuple(rows[0]))
         for positions, params in plan.bind(rows).items():
             self._driver_sql(plan.sql(positions), params)
 
@@ -411,7 +316,7 @@ class SqlRecords(_Repo):
     ) -> None:
         """The same UPDATE, positional, with SQLAlchemy's processors (as in :meth:`_insert`)."""
         names = (*columns, "id")
-        processors = _sqlite_processors(self._conn.dialect, table, names)
+        processors = sqlite_processors(self._conn.dialect, table, names)
         assignments = ", ".join(f'"{n}" = ?' for n in columns)
         # Names come from the declared tables, never from input; values are bound parameters.
         sql = f'UPDATE "{table.name}" SET {assignments} WHERE "id" = ?'  # noqa: S608

@@ -114,7 +114,10 @@ class SqlScoring(_Repo):
 
     def active_versions(self) -> list[Row]:
         sql = "SELECT id, name, version FROM scoring_models WHERE status = 'active' ORDER BY name"
-        return [{"id": self._uuid(i), "name": n, "version": v} for i, n, v in self._conn.exec_driver_sql(sql)]
+        return [
+            {"id": self._uuid(i), "name": n, "version": v}
+            for i, n, v in self._conn.exec_driver_sql(sql)
+        ]
 
     def latest_scores(self, lead_ids: Sequence[uuid.UUID]) -> dict[tuple[uuid.UUID, str], Row]:
         found = {}
@@ -140,7 +143,9 @@ class SqlScoring(_Repo):
             part = wanted[start : start + 500]
             if sqlite:
                 marks = ", ".join("?" * len(part))
-                rows = self._conn.exec_driver_sql(f"{select_sql} WHERE lead_id IN ({marks})", tuple(part))
+                rows = self._conn.exec_driver_sql(
+                    f"{select_sql} WHERE lead_id IN ({marks})", tuple(part)
+                )
             else:
                 rows = self._conn.exec_driver_sql(f"{select_sql} WHERE lead_id = ANY(%s)", (part,))
             for row in rows:
