@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from leadfunnel.adapters.sql.bulk import BulkWriter
+from leadfunnel.domain.access import SYSTEM
 from leadfunnel.services.demo import TableBatch, build_demo
 from leadfunnel.services.leads import get_lead, list_leads
 from tests.builders import count_rows, funnel_steps
@@ -23,10 +24,10 @@ def test_demo_history_reads_back_on_each_backend(any_app):
         assert count_rows(any_app, table) == count, table
     steps = funnel_steps(any_app, NOW)
     assert steps[0].reached == 400 and steps[1].reached > steps[2].reached > 0
-    in_sql = list_leads(uow_factory=any_app.uow_factory, filters={"stage": "sql"}, limit=3)
+    in_sql = list_leads(uow_factory=any_app.uow_factory, principal=SYSTEM, filters={"stage": "sql"}, limit=3)
     assert in_sql.total == steps[2].open  # nobody moves back to sql: all of them are open there
-    lead = list_leads(uow_factory=any_app.uow_factory, filters={"channel": "paid_search"}).items[0]
-    view = get_lead(uow_factory=any_app.uow_factory, lead_id=lead["id"])
+    lead = list_leads(uow_factory=any_app.uow_factory, principal=SYSTEM, filters={"channel": "paid_search"}).items[0]
+    view = get_lead(uow_factory=any_app.uow_factory, principal=SYSTEM, lead_id=lead["id"])
     assert view.lead["created_at"].tzinfo is not None and view.lead["created_at"] < NOW
     assert view.timeline[-1]["at"] <= NOW and view.lead["custom_fields"] == {}
     assert (

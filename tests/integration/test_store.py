@@ -15,6 +15,7 @@ from leadfunnel.adapters.sql.migrate import current_revision, head_revision, upg
 from leadfunnel.adapters.sql.tables import metadata
 from leadfunnel.bootstrap import build_app
 from leadfunnel.config import Settings
+from leadfunnel.domain.access import SYSTEM
 from leadfunnel.domain.errors import StorageError
 from leadfunnel.services.intake import intake_lead
 from leadfunnel.services.lead_input import parse_lead_input
@@ -61,7 +62,7 @@ def test_times_round_trip_as_aware_utc(any_app):
     eight_hours_east = timezone(timedelta(hours=8))
     at = datetime(2025, 6, 1, 18, 0, tzinfo=eight_hours_east)
     lead_id = submit(any_app, at=at).lead_id
-    lead = get_lead(uow_factory=any_app.uow_factory, lead_id=lead_id).lead
+    lead = get_lead(uow_factory=any_app.uow_factory, principal=SYSTEM, lead_id=lead_id).lead
     assert lead["created_at"] == datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
     assert lead["created_at"].tzinfo is not None and lead["created_at"].utcoffset() == timedelta(0)
 
@@ -134,7 +135,7 @@ def test_unique_indexes_back_deduplication(any_app):
 
     from leadfunnel.adapters.sql.tables import leads
 
-    first = get_lead(uow_factory=any_app.uow_factory, lead_id=submit(any_app).lead_id).lead
+    first = get_lead(uow_factory=any_app.uow_factory, principal=SYSTEM, lead_id=submit(any_app).lead_id).lead
     clone = {**first, "id": __import__("leadfunnel.domain.ids", fromlist=["new_id"]).new_id()}
     with pytest.raises(IntegrityError), any_app.engine.begin() as conn:
         conn.execute(leads.insert().values(**clone))

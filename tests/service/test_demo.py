@@ -19,6 +19,7 @@ from leadfunnel.adapters.sql import tables as t
 from leadfunnel.adapters.sql.bulk import BulkWriter
 from leadfunnel.bootstrap import App, build_app
 from leadfunnel.config import Settings
+from leadfunnel.domain.access import SYSTEM
 from leadfunnel.domain.errors import StorageError
 from leadfunnel.domain.ids import id_time_ms
 from leadfunnel.domain.lifecycle import DEFAULT_MOVES, FUNNEL_PATH, Stage
@@ -166,9 +167,9 @@ def test_funnel_narrows_at_every_step_and_young_leads_are_still_open(small):
 
 def test_leads_read_back_through_the_repositories(small):
     app, _ = small
-    won = list_leads(uow_factory=app.uow_factory, filters={"stage": "won"}, limit=5).items
+    won = list_leads(uow_factory=app.uow_factory, principal=SYSTEM, filters={"stage": "won"}, limit=5).items
     assert won and all(lead["stage"] == "won" for lead in won)
-    view = get_lead(uow_factory=app.uow_factory, lead_id=won[0]["id"])
+    view = get_lead(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=won[0]["id"])
     lead = view.lead
     assert isinstance(lead["id"], uuid.UUID) and id_time_ms(lead["id"]) == ms(lead["created_at"])
     assert lead["created_at"].tzinfo is UTC and lead["created_at"] < NOW
@@ -180,7 +181,7 @@ def test_leads_read_back_through_the_repositories(small):
     assert stages[0] == "lead" and "won" in stages  # a click may come before the form
     assert any(kind == "touchpoint" for kind, _ in kinds) and any(k == "activity" for k, _ in kinds)
     assert all(e["at"].tzinfo is UTC for e in view.timeline)
-    pool = list_leads(uow_factory=app.uow_factory, filters={"in_pool": True}, limit=1)
+    pool = list_leads(uow_factory=app.uow_factory, principal=SYSTEM, filters={"in_pool": True}, limit=1)
     assert pool.total > 0 and pool.items[0]["owner_id"] is None
 
 

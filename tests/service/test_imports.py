@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from leadfunnel.adapters.files.tabular import read_tabular
+from leadfunnel.domain.access import SYSTEM
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.services.imports.mapping import ColumnMapping
 from leadfunnel.services.imports.runner import import_errors, run_import
@@ -56,7 +57,7 @@ def test_bad_rows_are_reported_and_good_rows_imported(app, tmp_path):
         (5, "Phone", "12"),
         (6, "Occurred At", "yesterday"),
     ]
-    assert list_leads(uow_factory=app.uow_factory, filters={}).total == 1
+    assert list_leads(uow_factory=app.uow_factory, principal=SYSTEM, filters={}).total == 1
 
 
 def test_importing_the_same_file_twice_creates_nothing_new(app, tmp_path):
@@ -144,7 +145,7 @@ def test_stage_history_moves_leads_forward_assigns_owners_and_refuses_what_break
     assert "no lead has external_id 'L9'" in reasons[6]
     leads = {
         lead["external_id"]: lead
-        for lead in list_leads(uow_factory=app.uow_factory, filters={}).items
+        for lead in list_leads(uow_factory=app.uow_factory, principal=SYSTEM, filters={}).items
     }
     assert (leads["L1"]["stage"], leads["L1"]["in_pool"]) == ("won", False)
     assert leads["L2"]["stage"] == "sql" and leads["L3"]["stage"] == "lead"
@@ -154,7 +155,7 @@ def test_stage_history_moves_leads_forward_assigns_owners_and_refuses_what_break
     assert (owner["external_id"], owner["role"]) == ("sr-9", "rep") and assignment[
         "rule"
     ] == "import"
-    timeline = get_lead(uow_factory=app.uow_factory, lead_id=leads["L1"]["id"]).timeline
+    timeline = get_lead(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=leads["L1"]["id"]).timeline
     assert [(e["from_stage"], e["to_stage"]) for e in timeline if e["type"] == "stage_change"] == [
         (None, "mql"),
         ("mql", "won"),
@@ -175,8 +176,8 @@ def test_clamped_backdated_history_keeps_time_order_and_the_source_date(app, tmp
                             options={"backdated_history": "clamp"})  # fmt: skip
     summary = run(app, history, kind="stage-history", mapping=mapping)
     assert (summary.merged, summary.rejected) == (1, 0)
-    lead = list_leads(uow_factory=app.uow_factory, filters={}).items[0]
-    timeline = get_lead(uow_factory=app.uow_factory, lead_id=lead["id"]).timeline
+    lead = list_leads(uow_factory=app.uow_factory, principal=SYSTEM, filters={}).items[0]
+    timeline = get_lead(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=lead["id"]).timeline
     won = next(e for e in timeline if e["type"] == "stage_change" and e["to_stage"] == "won")
     created = next(e for e in timeline if e["type"] == "stage_change" and e["to_stage"] == "mql")
     assert won["at"] == created["at"] and "source date 2025-01-06" in won["reason"]
@@ -224,7 +225,7 @@ def test_touchpoints_activities_and_opportunities_attach_to_leads_once(app, tmp_
         "EUR",
         "proposal",
     ) and len(history) == 1
-    kinds = [e.get("kind") for e in get_lead(uow_factory=app.uow_factory, lead_id=lead_id).timeline]
+    kinds = [e.get("kind") for e in get_lead(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=lead_id).timeline]
     assert "page_view" in kinds and "call" in kinds
 
 
@@ -251,7 +252,7 @@ def test_xlsx_imports_like_csv(app, tmp_path):
     book.save(tmp_path / "l.xlsx")
     summary = run(app, read_tabular(tmp_path / "l.xlsx"))
     assert summary.created == 1
-    assert list_leads(uow_factory=app.uow_factory, filters={}).items[0]["company_size"] == 250
+    assert list_leads(uow_factory=app.uow_factory, principal=SYSTEM, filters={}).items[0]["company_size"] == 250
 
 
 def test_unknown_kind_is_refused(app, tmp_path):

@@ -4,13 +4,14 @@ from datetime import timedelta
 
 import pytest
 
+from leadfunnel.domain.access import SYSTEM
 from leadfunnel.domain.errors import IdempotencyConflict, ValidationError
 from leadfunnel.services.leads import get_lead
 from tests.builders import submit, table_counts
 
 
 def lead_of(app, result):
-    return get_lead(uow_factory=app.uow_factory, lead_id=result.lead_id)
+    return get_lead(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=result.lead_id)
 
 
 def test_first_submission_creates_a_lead_in_stage_lead_with_first_and_last_touch(app):
@@ -77,7 +78,7 @@ def test_an_older_imported_touch_becomes_the_first_touch(app, clock):
         channel="trade_show",
         landing_url="https://x.io/expo?utm_campaign=expo",
     )
-    lead = get_lead(uow_factory=app.uow_factory, lead_id=submit(app).lead_id).lead
+    lead = get_lead(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=submit(app).lead_id).lead
     assert lead["first_channel"] == "trade_show" and lead["channel"] == "trade_show"
     assert lead["first_utm_campaign"] == "expo"
     assert lead["last_utm_campaign"] == "spring"  # the older touch does not become the last one
@@ -157,7 +158,7 @@ def test_a_batch_merges_later_rows_into_leads_earlier_rows_created(app):
     assert [o.outcome for o in outcomes] == ["created", "merged", "merged", "created"]
     assert [o.matched_on for o in outcomes] == [None, "email", "phone", None]
     assert outcomes[0].lead_id == outcomes[1].lead_id == outcomes[2].lead_id != outcomes[3].lead_id
-    lead = get_lead(uow_factory=app.uow_factory, lead_id=outcomes[0].lead_id).lead
+    lead = get_lead(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=outcomes[0].lead_id).lead
     assert (lead["phone"], lead["title"], lead["version"]) == ("+14155552671", "CEO", 3)
     assert table_counts(app) == {
         "leads": 2,
@@ -187,7 +188,7 @@ def test_a_batch_merges_into_stored_leads_found_by_any_identity(app):
     outcomes = batch(app, (None, {"email": None, "external_id": "crm-7", "industry": "retail"}))
     assert outcomes[0].lead_id == stored.lead_id and outcomes[0].matched_on == "external_id"
     assert (
-        get_lead(uow_factory=app.uow_factory, lead_id=stored.lead_id).lead["industry"]
+        get_lead(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=stored.lead_id).lead["industry"]
         == "manufacturing"
     )
 
@@ -196,5 +197,5 @@ def test_an_older_touch_without_channel_information_keeps_the_known_channel(app,
     first = submit(app, channel="webinar", landing_url=None)
     older = (clock.now - timedelta(days=2)).isoformat()
     submit(app, occurred_at=older, landing_url=None)  # no channel, no UTM: channel "unknown"
-    lead = get_lead(uow_factory=app.uow_factory, lead_id=first.lead_id).lead
+    lead = get_lead(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=first.lead_id).lead
     assert lead["channel"] == "webinar" and lead["first_touch_at"].isoformat() == older

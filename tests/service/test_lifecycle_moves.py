@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from leadfunnel.domain.access import SYSTEM
 from leadfunnel.domain.errors import IllegalTransition, NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.domain.lifecycle import Stage
@@ -65,7 +66,7 @@ def test_refused_move_writes_nothing(app, to, reason, error):
     with pytest.raises(error):
         move(app, lead_id, to, reason)
     assert table_counts(app) == before
-    assert get_lead(uow_factory=app.uow_factory, lead_id=lead_id).lead["stage"] == "lead"
+    assert get_lead(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=lead_id).lead["stage"] == "lead"
 
 
 def test_moving_an_unknown_lead_is_not_found(app):

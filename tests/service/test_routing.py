@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from leadfunnel.adapters.sql import tables as t
+from leadfunnel.domain.access import SYSTEM
 from leadfunnel.domain.errors import NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.services.automation import after_leads_changed
@@ -223,7 +224,7 @@ def test_a_breach_notifies_the_manager_reclaims_and_reroutes_to_someone_else(any
     } and second not in (None, first)
     history = routing_history(uow_factory=app.uow_factory, lead_id=lead_id)
     assert [h["rule"] for h in history] == ["East manufacturing", "sla", "East manufacturing"]
-    timeline = get_lead(uow_factory=app.uow_factory, lead_id=lead_id).timeline
+    timeline = get_lead(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=lead_id).timeline
     assert [e["rule"] for e in timeline if e["type"] == "assignment"] == [
         "East manufacturing",
         "sla",

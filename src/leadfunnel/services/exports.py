@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from leadfunnel.analytics.kpis import KPI_COLUMNS, KpiResult
+from leadfunnel.domain.access import SYSTEM, Principal
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.services.analytics import run_funnel
 from leadfunnel.services.kpis import run_kpis
@@ -38,14 +39,17 @@ class Table:
     rows: Iterator[list[Any]]
 
 
-def _lead_rows(uow_factory: UnitOfWorkFactory, filters: dict[str, Any]) -> Iterator[list[Any]]:
-    offset = 0
+def _lead_rows(
+    uow_factory: UnitOfWorkFactory, principal: Principal, filters: dict[str, Any]
+) -> Iterator[list[Any]]:
+    cursor: str | None = None
     while True:
-        page = list_leads(uow_factory=uow_factory, filters=filters, limit=_PAGE, offset=offset)
+        page = list_leads(uow_factory=uow_factory, principal=principal, filters=filters,
+                          limit=_PAGE, cursor=cursor)  # fmt: skip
         for lead in page.items:
             yield [lead[c] for c in LEAD_EXPORT_COLUMNS]
-        offset += _PAGE
-        if offset >= page.total:
+        cursor = page.next_cursor
+        if cursor is None:
             return
 
 
@@ -64,20 +68,23 @@ def export_table(
     now: datetime | None = None,
     filters: dict[str, Any] | None = None,
     by: str | None = None,
+    principal: Principal = SYSTEM,
 ) -> Table:
     """The columns and rows of ``dataset``; rows are produced as the writer consumes them.
 
     ``funnel`` and ``kpi`` need the analytics ``engine`` and ``now``; ``leads`` reads the store."""
     if dataset == "leads":
         # Validate the filters now, not when the writer first asks for a row.
-        list_leads(uow_factory=uow_factory, filters=filters or {}, limit=1)
-        return Table(list(LEAD_EXPORT_COLUMNS), _lead_rows(uow_factory, filters or {}))
+        list_leads(uow_factory=uow_factory, principal=principal, filters=filters or {}, limit=1)
+        return Table(list(LEAD_EXPORT_COLUMNS), _lead_rows(uow_factory, principal, filters or {}))
     if dataset in ("funnel", "kpi") and (engine is None or now is None):
         raise ValueError(f"the {dataset} data set needs the analytics engine and the time")
     if dataset == "funnel":
         assert engine is not None and now is not None
         steps = run_funnel(engine=engine, now=now).to_dict()["rows"]
-        columns = [c for c in steps[0] if c not in ("group", "cohort")] if steps else ["stage", "reached"]
+        columns = (
+            [c for c in steps[0] if c not in ("group", "cohort")] if steps else ["stage", "reached"]
+        )
         return Table(columns, iter([[s[c] for c in columns] for s in steps]))
     if dataset == "kpi":
         assert engine is not None and now is not None

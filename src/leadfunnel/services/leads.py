@@ -1,20 +1,69 @@
-"""Reading leads: one lead's profile and timeline, filtered lists."""
+"""Reading and editing leads as a given caller: one lead's profile and timeline, keyset pages
+of filtered lists, versioned profile updates. Every function takes the :class:`Principal`
+and applies ``domain/access.py``: what the caller may not see is *not found*."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from leadfunnel.domain.errors import NotFound, ValidationError
+from leadfunnel.domain.access import (
+    SALES_NOTE_KINDS,
+    Principal,
+    lead_scope,
+    visible_lead,
+    writable_lead,
+)
+from leadfunnel.domain.errors import DomainError, ValidationError
 from leadfunnel.domain.lifecycle import parse_stage
+from leadfunnel.services.automation import after_leads_changed
+from leadfunnel.services.lead_input import LEAD_INPUT_FIELDS
 from leadfunnel.services.ports import Row, UnitOfWorkFactory
 
-__all__ = ["LIST_FILTERS", "LeadPage", "LeadView", "get_lead", "list_leads"]
+__all__ = [
+    "EDITABLE_FIELDS",
+    "LIST_FILTERS",
+    "LIST_SORTS",
+    "LeadPage",
+    "LeadView",
+    "StaleVersion",
+    "get_lead",
+    "list_leads",
+    "update_lead",
+]
 
 #: Filters ``list_leads`` accepts; each is an exact match except ``search``.
-LIST_FILTERS = ("stage", "channel", "region", "industry", "owner_id", "in_pool", "search")
-_MAX_PAGE = 1000
+LIST_FILTERS = (
+    "stage", "channel", "region", "industry", "grade", "owner_id", "team_id", "in_pool", "search",
+)  # fmt: skip
+#: Columns a list may be sorted by (``-`` before the name for descending).
+LIST_SORTS = ("created_at", "updated_at", "stage_entered_at", "score")
+#: Profile fields an update may change. Identity (email, phone, external id), stage, owner
+#: and score have their own paths (intake merges, moves, routing, scoring).
+EDITABLE_FIELDS = (
+    "first_name", "last_name", "company", "title", "region", "country", "industry",
+    "company_size", "product_interest", "custom_fields",
+)  # fmt: skip
+MAX_PAGE = 1000
+
+
+class StaleVersion(DomainError):
+    """An update based on a version of the lead that is no longer current."""
+
+    code = "stale_version"
+
+    def __init__(self, lead_id: uuid.UUID, expected: int, current: int) -> None:
+        super().__init__(
+            f"lead {lead_id} changed since you read it (you had version {expected}, it is now "
+            f"{current}); read it again and re-apply your change"
+        )
+        self.current = current
 
 
 @dataclass(frozen=True)
@@ -30,27 +79,29 @@ class LeadPage:
     items: list[Row]
     total: int
     limit: int
-    offset: int
+    next_cursor: str | None
 
 
-def get_lead(*, uow_factory: UnitOfWorkFactory, lead_id: uuid.UUID) -> LeadView:
+def get_lead(
+    *, uow_factory: UnitOfWorkFactory, principal: Principal, lead_id: uuid.UUID
+) -> LeadView:
     """The lead and its timeline: stage changes, touchpoints, activities and owner changes
     (routing, claims, SLA reclaims) by time.
 
     Entries at the same instant keep a stable order: stage changes, then touchpoints, then
     activities, then assignments (a lead is created before the form submit that created it
-    is shown, and before it is routed).
+    is shown, and before it is routed). A marketer's timeline leaves out sales notes.
     """
     with uow_factory(write=False) as uow:
-        lead = uow.leads.get(lead_id)
-        if lead is None:
-            raise NotFound("lead", lead_id)
+        lead = dict(visible_lead(principal, uow.leads.get(lead_id), lead_id))
         entries: list[tuple[Any, int, Row]] = []
         for t in uow.transitions.for_lead(lead_id):
             entries.append((t["at"], 0, {"type": "stage_change", **t}))
         for t in uow.touchpoints.for_lead(lead_id):
             entries.append((t["at"], 1, {"type": "touchpoint", **t}))
         for a in uow.activities.for_lead(lead_id):
+            if principal.role == "marketer" and a["kind"] in SALES_NOTE_KINDS:
+                continue
             entries.append((a["at"], 2, {"type": "activity", **a}))
         for a in uow.routing.assignments_for(lead_id):
             entries.append((a["at"], 3, {"type": "assignment", **a}))
@@ -58,22 +109,134 @@ def get_lead(*, uow_factory: UnitOfWorkFactory, lead_id: uuid.UUID) -> LeadView:
     return LeadView(lead=lead, timeline=[row for _, _, row in entries])
 
 
+def _encode_cursor(sort: str, value: Any, lead_id: uuid.UUID) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([sort, value, str(lead_id)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        sort_in_cursor, value, lead_id = json.loads(raw)
+        key = uuid.UUID(lead_id)
+        if sort_in_cursor != sort:
+            raise ValueError
+        if sort == "score":
+            return int(value), key
+        return datetime.fromisoformat(value), key
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise ValidationError(
+            "cursor", "is not a cursor from a previous page of this list (same sort)"
+        ) from None
+
+
 def list_leads(
-    *, uow_factory: UnitOfWorkFactory, filters: dict[str, Any], limit: int = 50, offset: int = 0
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    filters: Mapping[str, Any],
+    sort: str = "-created_at",
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> LeadPage:
-    """A page of leads matching ``filters`` (see :data:`LIST_FILTERS`), newest first."""
+    """A page of the leads ``principal`` may see that match ``filters`` (see
+    :data:`LIST_FILTERS`), ordered by ``sort``; ``next_cursor`` fetches the next page."""
     unknown = sorted(set(filters) - set(LIST_FILTERS))
     if unknown:
         raise ValidationError(
             unknown[0], f"is not a lead filter; expected one of: {', '.join(LIST_FILTERS)}"
         )
-    if not 1 <= limit <= _MAX_PAGE:
-        raise ValidationError("limit", f"must be between 1 and {_MAX_PAGE}, got {limit}")
-    if offset < 0:
-        raise ValidationError("offset", f"must be 0 or more, got {offset}")
+    column = sort.removeprefix("-")
+    if column not in LIST_SORTS:
+        raise ValidationError(
+            "sort",
+            f"'{sort}' is not a sort; expected one of {', '.join(LIST_SORTS)}, '-' first for descending",
+        )
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError("limit", f"must be between 1 and {MAX_PAGE}, got {limit}")
+    after = _decode_cursor(cursor, column) if cursor else None
     clean = {k: v for k, v in filters.items() if v is not None}
     if "stage" in clean:
         clean["stage"] = parse_stage(str(clean["stage"])).value
+    for name in ("owner_id", "team_id"):
+        if name in clean and not isinstance(clean[name], uuid.UUID):
+            try:
+                clean[name] = uuid.UUID(str(clean[name]))
+            except ValueError:
+                raise ValidationError(name, f"'{clean[name]}' is not a UUID") from None
     with uow_factory(write=False) as uow:
-        items, total = uow.leads.list(filters=clean, limit=limit, offset=offset)
-    return LeadPage(items=items, total=total, limit=limit, offset=offset)
+        items, total = uow.leads.page(scope=lead_scope(principal), filters=clean, sort=column,
+                                      descending=sort.startswith("-"), after=after, limit=limit)  # fmt: skip
+    next_cursor = None
+    if len(items) == limit:
+        last = items[-1]
+        value = (
+            last[column]
+            if column != "score"
+            else (last["score"] if last["score"] is not None else -1)
+        )
+        next_cursor = _encode_cursor(column, value, last["id"])
+    return LeadPage(items=items, total=total, limit=limit, next_cursor=next_cursor)
+
+
+def _checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in EDITABLE_FIELDS:
+            raise ValidationError(
+                name, f"cannot be changed here; editable fields: {', '.join(EDITABLE_FIELDS)}"
+            )
+        if name == "custom_fields":
+            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+                raise ValidationError(name, "must be an object of named values")
+            if len(json.dumps(value)) > LEAD_INPUT_FIELDS["custom_fields"]:
+                raise ValidationError(name, "is too large (at most 16 KiB of JSON)")
+        elif name == "company_size":
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValidationError(name, "must be a positive whole number of employees")
+        elif value is not None:
+            if not isinstance(value, str):
+                raise ValidationError(name, "must be text")
+            value = value.strip() or None
+            limit = LEAD_INPUT_FIELDS[name]
+            if value is not None and len(value) > limit:
+                raise ValidationError(name, f"is longer than {limit} characters")
+        clean[name] = value
+    return clean
+
+
+def update_lead(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    lead_id: uuid.UUID,
+    changes: Mapping[str, Any],
+    expected_version: int,
+    now: datetime,
+) -> Row:
+    """Change profile fields of a lead read at ``expected_version``. A concurrent change in
+    between raises :class:`StaleVersion` and writes nothing: no update is silently lost."""
+    clean = _checked_changes(changes)
+    if not clean:
+        raise ValidationError("body", "name at least one field to change")
+    with uow_factory() as uow:
+        lead = writable_lead(principal, uow.leads.get(lead_id), lead_id)
+        if lead["version"] != expected_version:
+            raise StaleVersion(lead_id, expected_version, lead["version"])
+        values = {**clean, "updated_at": now, "version": expected_version + 1}
+        if not uow.leads.update_if_version(lead_id, expected_version, values):
+            current = uow.leads.get(lead_id)
+            raise StaleVersion(lead_id, expected_version, current["version"] if current else -1)
+        before = {k: lead[k] for k in clean}
+        uow.audit.record(at=now, actor=principal.actor, action="lead.updated", entity="lead",
+                         entity_id=lead_id, data={"before": before, "after": clean})  # fmt: skip
+        # Fit rules read these fields: the score follows the profile in the same transaction.
+        after_leads_changed(uow=uow, changed=[lead_id], now=now, actor=principal.actor)
+        updated = uow.leads.get(lead_id)
+        uow.commit()
+    assert updated is not None
+    return updated

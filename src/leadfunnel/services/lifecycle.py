@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from leadfunnel.domain.errors import NotFound, ValidationError
+from leadfunnel.domain.access import SYSTEM, Principal, writable_lead
+from leadfunnel.domain.errors import ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.domain.lifecycle import DEFAULT_LIFECYCLE, Lifecycle, Stage, parse_stage
 from leadfunnel.services.ports import UnitOfWorkFactory
@@ -44,6 +45,7 @@ def move_lead(
     now: datetime,
     reason: str | None = None,
     lifecycle: Lifecycle = DEFAULT_LIFECYCLE,
+    principal: Principal = SYSTEM,
 ) -> StageChange:
     """Move a lead to stage ``to``: check the state machine, append the transition, update
     the lead's current stage and write the audit log, all in one transaction.
@@ -58,9 +60,7 @@ def move_lead(
         )
     reason = reason.strip() if reason and reason.strip() else None
     with uow_factory() as uow:
-        lead = uow.leads.get(lead_id)
-        if lead is None:
-            raise NotFound("lead", lead_id)
+        lead = writable_lead(principal, uow.leads.get(lead_id), lead_id)
         last = uow.transitions.last_for(lead_id)
         current = Stage(last["to_stage"]) if last else Stage(lead["stage"])
         lifecycle.check_move(current, target, reason)

@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from leadfunnel.analytics.kpi_spec import KpiSpec
     from leadfunnel.analytics.kpis import KpiResult
     from leadfunnel.analytics.stagnation import StagnationRow, StagnationSpec
+    from leadfunnel.domain.access import LeadScope
     from leadfunnel.rules.scoring_model import ScoringModel
 
 __all__ = [
     "ActivityRepository",
     "AnalyticsEngine",
+    "AuthStore",
     "KpiEngine",
     "AuditLog",
     "Clock",
@@ -74,6 +76,27 @@ class LeadRepository(Protocol):
 
     def stages_and_values(self, dimension: str) -> dict[uuid.UUID, tuple[str, Any]]:
         """Every lead's current stage and its value of ``dimension`` (a lead column), by id."""
+
+    def page(
+        self,
+        *,
+        scope: LeadScope,
+        filters: Mapping[str, Any],
+        sort: str,
+        descending: bool,
+        after: tuple[Any, uuid.UUID] | None,
+        limit: int,
+    ) -> tuple[list[Row], int]:
+        """Up to ``limit`` leads in ``scope`` matching ``filters`` ordered by ``sort`` (a lead
+        column) then id, after the keyset cursor ``after``; and the total matching."""
+
+    def update_if_version(
+        self, lead_id: uuid.UUID, version: int, changes: Mapping[str, Any]
+    ) -> bool:
+        """Apply ``changes`` only if the lead's stored version is ``version``."""
+
+    def visible_ids(self, scope: LeadScope, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of ``ids`` that ``scope`` admits."""
 
     def list(
         self,
@@ -388,6 +411,60 @@ class JobStore(Protocol):
     def team_manager(self, team_id: uuid.UUID) -> uuid.UUID | None: ...
 
 
+class AuthStore(Protocol):
+    """Users, teams, sessions, API keys and sign-in throttling (``services/auth.py``)."""
+
+    def user(self, user_id: uuid.UUID) -> Row | None: ...
+
+    def user_by_email(self, email: str) -> Row | None: ...
+
+    def users(self) -> list[Row]: ...
+
+    def add_user(self, row: Mapping[str, Any]) -> None: ...
+
+    def update_user(self, user_id: uuid.UUID, changes: Mapping[str, Any]) -> None: ...
+
+    def team(self, team_id: uuid.UUID) -> Row | None: ...
+
+    def team_by_name(self, name: str) -> Row | None: ...
+
+    def teams(self) -> list[Row]: ...
+
+    def add_team(self, row: Mapping[str, Any]) -> None: ...
+
+    def set_team_manager(self, team_id: uuid.UUID, user_id: uuid.UUID) -> None: ...
+
+    def team_member_ids(self, team_id: uuid.UUID) -> list[uuid.UUID]: ...
+
+    def add_session(self, row: Mapping[str, Any]) -> None: ...
+
+    def session(self, token_hash: str) -> Row | None: ...
+
+    def touch_session(self, token_hash: str, at: datetime) -> None: ...
+
+    def end_session(self, token_hash: str) -> None: ...
+
+    def end_sessions_of(self, user_id: uuid.UUID) -> None: ...
+
+    def end_sessions_before(self, at: datetime) -> int: ...
+
+    def add_api_key(self, row: Mapping[str, Any]) -> None: ...
+
+    def api_key(self, key_id: uuid.UUID) -> Row | None: ...
+
+    def api_key_by_prefix(self, prefix: str) -> Row | None: ...
+
+    def api_keys(self) -> list[Row]: ...
+
+    def update_api_key(self, key_id: uuid.UUID, changes: Mapping[str, Any]) -> None: ...
+
+    def throttle(self, key: str) -> Row | None: ...
+
+    def put_throttle(self, row: Mapping[str, Any]) -> None: ...
+
+    def clear_throttle(self, key: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""
 
@@ -401,6 +478,7 @@ class UnitOfWork(Protocol):
     scoring: ScoringStore
     routing: RoutingStore
     jobs: JobStore
+    auth: AuthStore
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -21,6 +21,7 @@ import contextlib
 import uuid
 from datetime import datetime, timedelta
 
+from leadfunnel.domain.access import SYSTEM, Forbidden, Principal, writable_lead
 from leadfunnel.domain.errors import NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.rules.sla import SlaPolicy
@@ -96,19 +97,21 @@ def user_id_for(*, uow_factory: UnitOfWorkFactory, ref: str) -> uuid.UUID:
 
 
 def log_activity(*, uow_factory: UnitOfWorkFactory, lead_id: uuid.UUID, user_id: uuid.UUID | None, kind: str,
-                 at: datetime, subject: str | None, actor: str, now: datetime) -> Row | None:  # fmt: skip
+                 at: datetime, subject: str | None, actor: str, now: datetime,
+                 principal: Principal = SYSTEM) -> Row | None:  # fmt: skip
     """Log a sales activity on a lead (stops its SLA clock when it is the owner's first
-    response); returns the lead's SLA clock."""
+    response); returns the lead's SLA clock. A rep logs only their own activities, on leads
+    they own."""
     if kind not in (*RESPONSE_KINDS, "note", "task"):
         raise ValidationError(
             "kind", f"'{kind}' is not one of: {', '.join((*RESPONSE_KINDS, 'note', 'task'))}"
         )
     if at > now + timedelta(minutes=5):
         raise ValidationError("at", f"{at.isoformat()} is in the future")
+    if principal.role == "rep" and user_id != principal.user_id:
+        raise Forbidden("a rep logs only their own activities")
     with uow_factory() as uow:
-        lead = uow.leads.get(lead_id)
-        if lead is None:
-            raise NotFound("lead", lead_id)
+        lead = dict(writable_lead(principal, uow.leads.get(lead_id), lead_id))
         if user_id is not None and not uow.records.select_in("users", "id", [user_id]):
             raise NotFound("user", user_id)
         uow.records.insert("activities", [{"id": new_id(), "lead_id": lead_id, "user_id": user_id, "kind": kind, "at": at,

@@ -545,3 +545,47 @@ sla_outcomes = Table(
     Column("at", UTCDateTime, nullable=False),
     CheckConstraint("status IN ('met', 'breached')", name="status"),
 )
+
+# Signed-in browser sessions. The cookie carries a random token; only its SHA-256 is stored,
+# so a copy of the database opens no session. ``expires_at`` is the absolute limit; idle
+# expiry is measured from ``last_seen_at``.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Keys for machines. A key is ``lf_<prefix>_<secret>``: the prefix finds the row, the SHA-256
+# of the whole key proves it. A key acts for its user, limited to its scopes. Intake keys name
+# the lead source they submit as, and may carry a shared secret for HMAC-signed requests.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False, index=True),
+    Column("scopes", JSONDoc, nullable=False),
+    Column("source", String(32)),
+    Column("signing_secret", String(128)),
+    Column("rate_limit", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
+# Failed sign-ins, per account and per client address, for throttling.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_started_at", UTCDateTime, nullable=False),
+    Column("locked_until", UTCDateTime),
+)

@@ -6,13 +6,14 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from leadfunnel.adapters.sql.auth_store import SqlAuth
 from leadfunnel.adapters.sql.engine import WRITE_OPTION
 from leadfunnel.adapters.sql.job_store import SqlJobs
+from leadfunnel.adapters.sql.lead_queries import SqlLeadStore
 from leadfunnel.adapters.sql.repositories import (
     SqlActivities,
     SqlAudit,
     SqlIdempotency,
-    SqlLeads,
     SqlRecords,
     SqlTouchpoints,
     SqlTransitions,
@@ -22,6 +23,7 @@ from leadfunnel.adapters.sql.scoring_store import SqlScoring
 from leadfunnel.services.ports import (
     ActivityRepository,
     AuditLog,
+    AuthStore,
     IdempotencyStore,
     JobStore,
     LeadRepository,
@@ -52,6 +54,7 @@ class SqlUnitOfWork:
     scoring: ScoringStore
     routing: RoutingStore
     jobs: JobStore
+    auth: AuthStore
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -62,7 +65,7 @@ class SqlUnitOfWork:
         conn = self._engine.connect().execution_options(**{WRITE_OPTION: self._write})
         conn.begin()
         self._conn = conn
-        self.leads = SqlLeads(conn)
+        self.leads = SqlLeadStore(conn)
         self.transitions = SqlTransitions(conn)
         self.touchpoints = SqlTouchpoints(conn)
         self.activities = SqlActivities(conn)
@@ -72,6 +75,7 @@ class SqlUnitOfWork:
         self.scoring = SqlScoring(conn)
         self.routing = SqlRouting(conn)
         self.jobs = SqlJobs(conn)
+        self.auth = SqlAuth(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -21,7 +21,9 @@ from leadfunnel.entrypoints.cli.lead import lead_app
 from leadfunnel.entrypoints.cli.pool import pool_app
 from leadfunnel.entrypoints.cli.route import route_app
 from leadfunnel.entrypoints.cli.score import score_app
+from leadfunnel.entrypoints.cli.serve import serve_command
 from leadfunnel.entrypoints.cli.times import stagnant_command, times_command
+from leadfunnel.entrypoints.cli.users import apikey_app, team_app, user_app
 from leadfunnel.entrypoints.cli.worker import worker_command
 
 __all__ = ["DEMO_DATABASE", "app", "main", "run"]
@@ -39,6 +41,9 @@ app.add_typer(funnel_app, name="funnel")
 app.add_typer(score_app, name="score")
 app.add_typer(route_app, name="route")
 app.add_typer(pool_app, name="pool")
+app.add_typer(user_app, name="user")
+app.add_typer(team_app, name="team")
+app.add_typer(apikey_app, name="apikey")
 app.command("kpi")(kpi_command)
 app.command("times")(times_command)
 app.command("stagnant")(stagnant_command)
@@ -46,6 +51,7 @@ app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("demo")(demo_command)
 app.command("worker")(worker_command)
+app.command("serve")(serve_command)
 
 
 def _fail(message: str) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from leadfunnel.domain.access import SYSTEM
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.entrypoints.cli.common import (
     DbOption,
@@ -180,7 +181,8 @@ def show_command(
 ) -> None:
     """Show a lead's profile and its timeline of touchpoints, activities and stage changes."""
     with open_app(db) as app:
-        view = get_lead(uow_factory=app.uow_factory, lead_id=parse_uuid(lead_id, field="lead_id"))
+        view = get_lead(uow_factory=app.uow_factory, principal=SYSTEM,
+                        lead_id=parse_uuid(lead_id, field="lead_id"))  # fmt: skip
 
     def render() -> None:
         profile = Table(show_header=False, box=None)
@@ -208,12 +210,20 @@ def list_command(
     in_pool: Annotated[
         bool | None, typer.Option("--in-pool/--owned", help="Only pool leads, or only owned ones.")
     ] = None,
+    sort: Annotated[
+        str,
+        typer.Option(
+            help="created_at, updated_at, stage_entered_at or score; '-' first for descending."
+        ),
+    ] = "-created_at",
     limit: Annotated[int, typer.Option(help="Page size (1-1000).")] = 50,
-    offset: Annotated[int, typer.Option(help="Rows to skip.")] = 0,
+    cursor: Annotated[
+        str | None, typer.Option(help="next_cursor of the previous page, to read the next one.")
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List leads, newest first, with filters."""
+    """List leads with filters, newest first by default, a page at a time."""
     filters = {
         "stage": stage,
         "channel": channel,
@@ -223,7 +233,8 @@ def list_command(
         "in_pool": in_pool,
     }
     with open_app(db) as app:
-        page = list_leads(uow_factory=app.uow_factory, filters=filters, limit=limit, offset=offset)
+        page = list_leads(uow_factory=app.uow_factory, principal=SYSTEM, filters=filters,
+                          sort=sort, cursor=cursor, limit=limit)  # fmt: skip
 
     def render() -> None:
         table = Table(
@@ -233,7 +244,7 @@ def list_command(
             "company",
             "channel",
             "created (UTC)",
-            title=f"{page.total} leads (showing {page.offset + 1 if page.items else 0}-{page.offset + len(page.items)})",
+            title=f"{page.total} leads (showing {len(page.items)})",
         )
         for lead in page.items:
             table.add_row(
@@ -248,7 +259,12 @@ def list_command(
 
     emit(
         as_json,
-        {"total": page.total, "limit": page.limit, "offset": page.offset, "items": page.items},
+        {
+            "total": page.total,
+            "limit": page.limit,
+            "next_cursor": page.next_cursor,
+            "items": page.items,
+        },
         render,
     )
 

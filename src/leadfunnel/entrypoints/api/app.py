@@ -1,0 +1,66 @@
+"""The FastAPI application: ``/api/v1`` routers, problem+json errors, OpenAPI at
+``/api/v1/openapi.json``. ``create_api`` takes a wired :class:`App` so tests and
+``leadfunnel serve`` share one construction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from leadfunnel.bootstrap import App
+from leadfunnel.entrypoints.api.problems import PROBLEM_RESPONSES, install_problem_handlers
+from leadfunnel.entrypoints.api.routes import admin, auth, intake, leads
+from leadfunnel.entrypoints.api.security import ApiState
+from leadfunnel.entrypoints.background import EmbeddedWorker
+from leadfunnel.services.auth import AuthPolicy
+
+__all__ = ["API_PREFIX", "create_api"]
+
+API_PREFIX = "/api/v1"
+
+
+def create_api(
+    app: App,
+    *,
+    policy: AuthPolicy | None = None,
+    worker_interval: float | None = None,
+    close_app: bool = False,
+) -> FastAPI:
+    """The API over ``app``. With ``worker_interval`` the process also runs the background
+    jobs (SLA checks, reclaims) every that many seconds while it serves; with ``close_app``
+    it closes ``app`` when it shuts down (``leadfunnel serve``; tests close their own)."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker = EmbeddedWorker(app, interval=worker_interval).start() if worker_interval else None
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            if close_app:
+                app.close()
+
+    api = FastAPI(
+        title="leadfunnel",
+        version="1",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    api.state.api = ApiState(app=app, policy=policy or AuthPolicy())
+    install_problem_handlers(api)
+    v1 = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
+
+    @v1.get("/health", tags=["meta"], summary="Liveness: the process answers")
+    def health() -> dict[str, Any]:
+        return {"status": "ok"}
+
+    for module in (auth, leads, intake, admin):
+        v1.include_router(module.router)
+    api.include_router(v1)
+    return api

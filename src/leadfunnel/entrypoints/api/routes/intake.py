@@ -1,0 +1,165 @@
+"""The public intake endpoint for web forms and ad platforms.
+
+Authenticated by an intake-scoped API key (``Authorization: Bearer`` or ``X-API-Key``), or by
+an HMAC-SHA256 signature: ``X-Leadfunnel-Key`` (the key's id prefix), ``X-Leadfunnel-Timestamp``
+(Unix seconds) and ``X-Leadfunnel-Signature: sha256=<hex>`` over
+``"{timestamp}\\n{METHOD}\\n{path}\\n"`` followed by the raw body, with the key's signing
+secret. Signatures older or newer than five minutes are refused; comparison is constant-time.
+
+``Idempotency-Key``: the same key with the same body replays the first response (header
+``Idempotent-Replayed: true``); with a different body it is refused (422); while the first
+request with that key is still running, a second gets 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from leadfunnel.domain.access import require_scope
+from leadfunnel.domain.errors import DomainError, ValidationError
+from leadfunnel.entrypoints.api.problems import ApiProblem
+from leadfunnel.entrypoints.api.security import ApiState, check_rate, state_of
+from leadfunnel.services.auth import (
+    KeyIdentity,
+    NotAuthenticated,
+    authenticate_key,
+    signing_identity,
+)
+from leadfunnel.services.intake import IntakeItem, intake_batch
+from leadfunnel.services.lead_input import parse_lead_input
+
+__all__ = ["MAX_BODY", "SIGNATURE_TOLERANCE", "router", "signature"]
+
+router = APIRouter(tags=["intake"])
+SIGNATURE_TOLERANCE = 300  # seconds
+MAX_BODY = 64 * 1024
+
+
+def signature(secret: str, timestamp: str, method: str, path: str, body: bytes) -> str:
+    """The ``X-Leadfunnel-Signature`` value for a request (what a sender computes)."""
+    message = f"{timestamp}\n{method.upper()}\n{path}\n".encode() + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _signed(request: Request, state: ApiState, body: bytes) -> KeyIdentity | None:
+    key_id = request.headers.get("x-leadfunnel-key")
+    if key_id is None:
+        return None
+    stamp = request.headers.get("x-leadfunnel-timestamp", "")
+    sent = request.headers.get("x-leadfunnel-signature", "")
+    if not stamp.isdigit() or not sent:
+        raise NotAuthenticated(
+            "a signed request needs X-Leadfunnel-Timestamp and X-Leadfunnel-Signature"
+        )
+    now = state.now()
+    if abs(now.timestamp() - int(stamp)) > SIGNATURE_TOLERANCE:
+        raise NotAuthenticated("the signature's timestamp is more than 5 minutes from now")
+    identity = signing_identity(uow_factory=state.app.uow_factory, prefix=key_id[:16], now=now)
+    assert identity.signing_secret is not None
+    expected = signature(identity.signing_secret, stamp, request.method, request.url.path, body)
+    if not hmac.compare_digest(expected.encode(), sent.encode()):
+        raise NotAuthenticated("the signature does not match the request")
+    return identity
+
+
+def _fields(request: Request, body: bytes) -> dict[str, Any]:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        try:
+            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=False))
+        except UnicodeDecodeError:
+            raise ValidationError("body", "is not UTF-8 form data") from None
+    if kind in ("application/json", ""):
+        try:
+            data = json.loads(body or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ValidationError("body", "is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ValidationError("body", "must be a JSON object of lead fields")
+        return data
+    raise ApiProblem(415, "send application/json or application/x-www-form-urlencoded",
+                     code="unsupported_media_type")  # fmt: skip
+
+
+@router.post(
+    "/intake",
+    summary="Submit a lead from a web form or ad platform",
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {"schema": {"type": "object", "additionalProperties": True}},
+                "application/x-www-form-urlencoded": {
+                    "schema": {"type": "object", "additionalProperties": True}
+                },
+            }
+        }
+    },
+    responses={
+        201: {"description": "A new lead"},
+        200: {"description": "Merged into a stored lead"},
+    },
+)
+async def intake_route(
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    state = state_of(request)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise ApiProblem(413, f"a submission is at most {MAX_BODY} bytes", code="too_large")
+    # The store is synchronous: run the work on the thread pool, off the event loop.
+    return await run_in_threadpool(_submit, request, state, body, idempotency_key)
+
+
+def _submit(
+    request: Request, state: ApiState, body: bytes, idempotency_key: str | None
+) -> JSONResponse:
+    identity = _signed(request, state, body)
+    if identity is None:
+        header = request.headers.get("authorization", "")
+        key = (
+            header.partition(" ")[2].strip()
+            if header.lower().startswith("bearer ")
+            else request.headers.get("x-api-key")
+        )
+        if not key:
+            raise NotAuthenticated("send an intake API key or a signed request")
+        identity = authenticate_key(uow_factory=state.app.uow_factory, key=key, now=state.now())
+    require_scope(identity.principal, "intake")
+    check_rate(state, identity)
+    raw = _fields(request, body)
+    source = identity.source or "api"
+    stored_key = f"intake:{identity.key_id}:{idempotency_key}" if idempotency_key else None
+    request_hash = hashlib.sha256(request.url.path.encode() + b"\n" + body).hexdigest()
+    if stored_key is not None:
+        with state.inflight_lock:
+            if stored_key in state.inflight:
+                raise ApiProblem(409, "a request with this Idempotency-Key is still being processed",
+                                 code="idempotency_in_progress")  # fmt: skip
+            state.inflight.add(stored_key)
+    try:
+        now = state.now()
+        draft = parse_lead_input(raw, now=now, default_region=state.app.settings.default_region)
+        (outcome,) = intake_batch(uow_factory=state.app.uow_factory,
+                                  items=[IntakeItem(draft, stored_key, request_hash)],
+                                  source=source, actor=identity.principal.actor, now=now)  # fmt: skip
+    finally:
+        if stored_key is not None:
+            with state.inflight_lock:
+                state.inflight.discard(stored_key)
+    if isinstance(outcome, DomainError):
+        raise outcome
+    data = outcome.to_dict()
+    data.pop("replayed")
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return JSONResponse(
+        data, status_code=201 if outcome.outcome == "created" else 200, headers=headers
+    )

@@ -1,0 +1,66 @@
+"""Request bodies, as pydantic models so the OpenAPI document describes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginBody(_Strict):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+
+
+class StageMove(_Strict):
+    to: str = Field(
+        max_length=32, description="Target stage (lead, mql, sql, opportunity, won, lost, nurture)."
+    )
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ActivityBody(_Strict):
+    kind: str = Field(max_length=16, description="call, email, meeting, chat, note or task.")
+    at: datetime | None = Field(default=None, description="When it happened (default: now).")
+    subject: str | None = Field(default=None, max_length=200)
+    user_id: str | None = Field(
+        default=None,
+        description="Who did it (default: the caller). A rep may name only themselves.",
+    )
+
+
+class LeadPatch(_Strict):
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    company: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+    region: str | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, max_length=100)
+    industry: str | None = Field(default=None, max_length=100)
+    company_size: int | None = Field(default=None, ge=1)
+    product_interest: str | None = Field(default=None, max_length=100)
+    custom_fields: dict[str, Any] | None = None
+
+
+class UserBody(_Strict):
+    email: str = Field(max_length=254)
+    name: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    password: str | None = Field(default=None, max_length=1024)
+    team: str | None = Field(default=None, max_length=100)
+
+
+class ApiKeyBody(_Strict):
+    name: str = Field(max_length=100)
+    user_email: str | None = Field(
+        default=None, max_length=254, description="Whom the key acts for (default: the caller)."
+    )
+    scopes: list[str] = Field(max_length=10)
+    source: str | None = Field(default=None, max_length=32)
+    signed: bool = False
+    rate_limit: int = Field(default=600, ge=1, le=100_000)

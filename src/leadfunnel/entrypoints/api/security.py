@@ -1,0 +1,131 @@
+"""Who is calling: API keys (``Authorization: Bearer lf_...`` or ``X-API-Key``) for machines,
+session cookies for people, CSRF for cookie-authenticated writes, and per-key rate limits."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from leadfunnel.bootstrap import App
+from leadfunnel.domain.access import Principal
+from leadfunnel.entrypoints.api.problems import ApiProblem
+from leadfunnel.services.auth import (
+    AuthPolicy,
+    KeyIdentity,
+    NotAuthenticated,
+    authenticate_key,
+    resolve_session,
+)
+
+__all__ = [
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "ApiState",
+    "Caller",
+    "RateLimiter",
+    "caller",
+    "state_of",
+]
+
+SESSION_COOKIE = "lf_session"
+CSRF_COOKIE = "lf_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class RateLimiter:
+    """A token bucket per key: ``limit`` requests a minute, bursts up to ``limit``.
+
+    Kept in process memory: with several workers each holds its own buckets, so a key's
+    limit applies per worker (docs/concepts/access.md)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._now = time.monotonic
+
+    def take(self, key: str, per_minute: int) -> float:
+        """0 if the request may go ahead, else the seconds until a token is free."""
+        rate = per_minute / 60.0
+        with self._lock:
+            now = self._now()
+            tokens, last = self._buckets.get(key, (float(per_minute), now))
+            tokens = min(float(per_minute), tokens + (now - last) * rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / rate
+
+
+@dataclass
+class ApiState:
+    app: App
+    policy: AuthPolicy = field(default_factory=AuthPolicy)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    #: Idempotency keys whose first request is still running, for 409 on a concurrent twin.
+    inflight: set[str] = field(default_factory=set)
+    inflight_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> datetime:
+        return self.app.clock()
+
+
+def state_of(request: Request) -> ApiState:
+    state: ApiState = request.app.state.api
+    return state
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    key: KeyIdentity | None = None
+
+
+def _presented_key(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise ApiProblem(401, "Authorization must be 'Bearer <API key>'",
+                             code="not_authenticated")  # fmt: skip
+        return value.strip()
+    return request.headers.get("x-api-key")
+
+
+def check_rate(state: ApiState, identity: KeyIdentity) -> None:
+    wait = state.limiter.take(str(identity.key_id), identity.rate_limit)
+    if wait > 0:
+        raise ApiProblem(429, f"this API key is limited to {identity.rate_limit} requests a minute",
+                         code="rate_limited", headers={"Retry-After": str(math.ceil(wait))})  # fmt: skip
+
+
+def caller(request: Request) -> Caller:
+    """The authenticated caller, or 401. Cookie-authenticated writes must carry the session's
+    CSRF token in ``X-CSRF-Token``."""
+    state = state_of(request)
+    now = state.now()
+    key = _presented_key(request)
+    if key is not None:
+        identity = authenticate_key(uow_factory=state.app.uow_factory, key=key, now=now,
+                                    policy=state.policy)  # fmt: skip
+        check_rate(state, identity)
+        return Caller(principal=identity.principal, key=identity)
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise NotAuthenticated("sign in, or send an API key as 'Authorization: Bearer <key>'")
+    session = resolve_session(uow_factory=state.app.uow_factory, token=token, now=now,
+                              policy=state.policy)  # fmt: skip
+    if request.method not in _SAFE and not session.csrf_matches(request.headers.get(CSRF_HEADER)):
+        raise ApiProblem(403, f"a signed-in write must send the session's CSRF token in {CSRF_HEADER}",
+                         code="csrf_failed")  # fmt: skip
+    return Caller(principal=session.principal)
+
+
+CallerDep = Annotated[Caller, Depends(caller)]

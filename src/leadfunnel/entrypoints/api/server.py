@@ -1,0 +1,27 @@
+"""What uvicorn runs for ``leadfunnel serve``: the API built from the environment.
+
+Each uvicorn worker process calls :func:`api_from_environment` (``factory=True``), so every
+process opens its own connection pool; ``LEADFUNNEL_SERVE_WORKER_INTERVAL`` (seconds, 0 for
+none) starts the embedded background worker in each process. Jobs are leased, so several
+processes never run one job twice.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from leadfunnel.bootstrap import build_app
+from leadfunnel.config import load_settings
+from leadfunnel.entrypoints.api.app import create_api
+
+__all__ = ["WORKER_INTERVAL_ENV", "api_from_environment"]
+
+WORKER_INTERVAL_ENV = "LEADFUNNEL_SERVE_WORKER_INTERVAL"
+
+
+def api_from_environment() -> FastAPI:
+    interval = float(os.environ.get(WORKER_INTERVAL_ENV, "15") or 0)
+    app = build_app(load_settings())
+    return create_api(app, worker_interval=interval or None, close_app=True)

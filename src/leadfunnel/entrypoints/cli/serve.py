@@ -1,0 +1,40 @@
+"""``leadfunnel serve``: the REST API (and, with it, the background jobs) on uvicorn."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from leadfunnel.entrypoints.api.server import WORKER_INTERVAL_ENV
+from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
+
+__all__ = ["serve_command"]
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.", min=1, max=64)] = 1,
+    worker_interval: Annotated[
+        float,
+        typer.Option(help="Seconds between background job passes in each process; 0 for none."),
+    ] = 15.0,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Serve the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json), with the
+    background jobs (SLA checks, escalations, reclaims) running in the same process."""
+    import uvicorn
+
+    with open_app(db) as app:  # fail now, with the usual message, if the store is not ready
+        url = app.settings.database_url
+    os.environ["LEADFUNNEL_DATABASE_URL"] = url
+    os.environ[WORKER_INTERVAL_ENV] = str(worker_interval)
+    base = f"http://{host}:{port}/api/v1"
+    emit(as_json, {"api": base, "openapi": f"{base}/openapi.json", "workers": workers},
+         lambda: console.print(f"leadfunnel API on {base} (Ctrl+C to stop)"))  # fmt: skip
+    uvicorn.run("leadfunnel.entrypoints.api.server:api_from_environment", factory=True,
+                host=host, port=port, workers=workers, log_level="warning",
+                access_log=False, server_header=False)  # fmt: skip

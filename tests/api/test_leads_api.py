@@ -1,0 +1,75 @@
+"""Leads over HTTP: pages, optimistic concurrency, moves, validation as problem+json."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.api.conftest import World
+from tests.builders import submit
+
+
+def test_pages_follow_the_cursor_without_gaps_or_repeats(world: World) -> None:
+    for i in range(23):
+        world.app.clock.now += timedelta(seconds=1)  # type: ignore[attr-defined]
+        submit(world.app, email=f"page{i}@client.example")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 5, **({"cursor": cursor} if cursor else {})}
+        page = world.client.get("/api/v1/leads", params=params, headers=world.as_("admin")).json()
+        seen += [item["id"] for item in page["items"]]
+        assert page["total"] == 26
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)) == 26
+    created = [item["created_at"] for item in
+               world.client.get("/api/v1/leads", params={"limit": 1000}, headers=world.as_("admin")).json()["items"]]
+    assert created == sorted(created, reverse=True)
+
+
+def test_a_cursor_from_another_sort_is_refused(world: World) -> None:
+    for i in range(3):
+        submit(world.app, email=f"c{i}@client.example")
+    page = world.client.get("/api/v1/leads", params={"limit": 2, "sort": "score"}, headers=world.as_("admin")).json()
+    wrong = world.client.get("/api/v1/leads", params={"cursor": page["next_cursor"]}, headers=world.as_("admin"))
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "cursor"
+
+
+def test_updates_need_the_current_etag_and_never_overwrite_silently(world: World) -> None:
+    url = f"/api/v1/leads/{world.leads['east']}"
+    read = world.client.get(url, headers=world.as_("rep"))
+    etag = read.headers["ETag"]
+    missing = world.client.patch(url, json={"title": "CFO"}, headers=world.as_("rep"))
+    assert missing.status_code == 428
+    first = world.client.patch(url, json={"title": "CFO"}, headers={**world.as_("rep"), "If-Match": etag})
+    assert first.status_code == 200 and first.json()["title"] == "CFO" and first.headers["ETag"] != etag
+    stale = world.client.patch(url, json={"title": "CEO"}, headers={**world.as_("manager"), "If-Match": etag})
+    assert stale.status_code == 412 and stale.json()["code"] == "stale_version"
+    assert world.client.get(url, headers=world.as_("rep")).json()["title"] == "CFO"
+
+
+def test_only_profile_fields_may_be_patched(world: World) -> None:
+    url = f"/api/v1/leads/{world.leads['east']}"
+    etag = world.client.get(url, headers=world.as_("admin")).headers["ETag"]
+    response = world.client.patch(url, json={"owner_id": "x"}, headers={**world.as_("admin"), "If-Match": etag})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "owner_id"
+
+
+def test_a_refused_move_names_the_allowed_targets(world: World) -> None:
+    url = f"/api/v1/leads/{world.leads['east']}/stage"
+    refused = world.client.post(url, json={"to": "won"}, headers=world.as_("rep"))
+    assert refused.status_code == 409 and "allowed" in refused.json()["detail"]
+    moved = world.client.post(url, json={"to": "mql"}, headers=world.as_("rep"))
+    assert moved.status_code == 200 and moved.json()["to_stage"] == "mql"
+    timeline = world.client.get(f"/api/v1/leads/{world.leads['east']}/timeline", headers=world.as_("rep")).json()
+    assert [e["to_stage"] for e in timeline["items"] if e["type"] == "stage_change"][-1] == "mql"
+
+
+def test_bad_query_values_are_problems_naming_the_parameter(world: World) -> None:
+    for params, field in (({"limit": 0}, "query.limit"), ({"stage": "nope"}, "stage"), ({"sort": "email"}, "sort"),
+                          ({"owner_id": "nope"}, "owner_id")):
+        response = world.client.get("/api/v1/leads", params=params, headers=world.as_("admin"))
+        assert response.status_code == 422, params
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["field"] == field
