@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from leadfunnel.services.auth import create_api_key
+from leadfunnel.services.routing import import_rule_set, put_calendar
+from leadfunnel.services.scoring_models import import_model
 from tests.api.conftest import PERSONAS, World
 
 LEADS = ("east", "west", "pool")
@@ -51,6 +54,13 @@ LEAD_WRITES: dict[tuple[str, str], LeadCall] = {
 }
 # Routes that are not about one lead: the statuses each persona gets.
 ALL = set(PERSONAS)
+RULE_READERS = {"admin", "manager", "marketer"}
+IMPORTERS = {"admin", "manager", "marketer"}
+MODEL = {"name": "fit", "fit": [{"name": "big", "points": 20, "when": {"field": "company_size", "op": "ge", "value": 500}}]}
+SLA = {"policy": [{"name": "all leads", "respond_within": "2h", "calendar": "24x7"}]}
+ALWAYS = {"name": "24x7", "timezone": "UTC",
+          "hours": {d: ["00:00-24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+ROUTING = {"rule": [{"name": "everyone", "team": "East"}]}
 OTHER_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/v1/health"): {"ok": ALL, "call": {}},
     ("GET", "/api/v1/leads"): {"ok": ALL, "call": {}},
@@ -74,7 +84,63 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/v1/api-keys"): {"ok": {"admin"}, "call": {}},
     ("POST", "/api/v1/api-keys"): {"ok": {"admin"}, "call": {"json": {"name": "k", "scopes": ["intake"]}}},
     ("DELETE", "/api/v1/api-keys/{key_id}"): {"ok": {"admin"}, "call": {}, "path": "spare_key"},
+    # Rules: admins, managers and marketers read; admins and marketers change scoring models;
+    # admins change routing, SLA policies and calendars; admins and managers replay routing.
+    ("GET", "/api/v1/rules/scoring-models"): {"ok": RULE_READERS, "call": {}},
+    ("POST", "/api/v1/rules/scoring-models/validate"): {"ok": {"admin", "marketer"}, "call": {"json": MODEL}},
+    ("POST", "/api/v1/rules/scoring-models"): {"ok": {"admin", "marketer"}, "call": {"json": MODEL}},
+    ("GET", "/api/v1/rules/scoring-models/{name}"): {"ok": RULE_READERS, "call": {}, "path": "model"},
+    ("POST", "/api/v1/rules/scoring-models/{name}/versions/{version}/dry-run"): {
+        "ok": {"admin", "marketer"}, "call": {}, "path": "model_version"},
+    ("POST", "/api/v1/rules/scoring-models/{name}/versions/{version}/activate"): {
+        "ok": {"admin", "marketer"}, "call": {}, "path": "model_version"},
+    ("GET", "/api/v1/rules/calendars"): {"ok": RULE_READERS, "call": {}},
+    ("PUT", "/api/v1/rules/calendars"): {"ok": {"admin"}, "call": {"json": ALWAYS}},
+    ("GET", "/api/v1/rules/{kind}"): {"ok": RULE_READERS, "call": {}, "path": "sla_kind"},
+    ("POST", "/api/v1/rules/{kind}"): {"ok": {"admin"}, "call": {"json": SLA}, "path": "sla_kind"},
+    ("POST", "/api/v1/rules/routing/versions/{version}/replay"): {
+        "ok": {"admin", "manager"}, "call": {}, "path": "routing_version"},
+    ("POST", "/api/v1/rules/{kind}/versions/{version}/activate"): {
+        "ok": {"admin"}, "call": {}, "path": "sla_version"},
+    # Imports: admins, managers and marketers; a job is seen by whoever started it (and admins),
+    # so a manager or marketer asking for the admin's job is told it does not exist.
+    ("POST", "/api/v1/imports/{kind}"): {
+        "ok": IMPORTERS, "call": {"files": {"file": ("leads.csv", b"email\nimported@client.example\n", "text/csv")}},
+        "path": "leads_kind"},
+    ("GET", "/api/v1/imports/{job_id}"): {"ok": {"admin"}, "call": {}, "path": "admin_job", "hidden": IMPORTERS - {"admin"}},
+    ("GET", "/api/v1/imports/{job_id}/errors"): {
+        "ok": {"admin"}, "call": {}, "path": "admin_job", "hidden": IMPORTERS - {"admin"}},
 }
+
+
+def _path_values(world: World, kind: str | None) -> dict[str, object]:
+    """Fresh path parameters for one call, so each persona acts on a thing of its own."""
+    app, now = world.app, world.app.clock()
+    if kind == "spare_key":
+        return {"key_id": create_api_key(uow_factory=app.uow_factory, name="spare", user_email="admin@corp.example",
+                                         scopes=["intake"], actor="test", now=now).id}
+    if kind == "model":
+        import_model(uow_factory=app.uow_factory, document=MODEL, actor="test", now=now)
+        return {"name": "fit"}
+    if kind == "model_version":
+        return {"name": "fit", "version": import_model(uow_factory=app.uow_factory, document=MODEL, actor="test",
+                                                       now=now).version}
+    if kind == "sla_kind":
+        return {"kind": "sla"}
+    if kind == "sla_version":
+        return {"kind": "sla", "version": import_rule_set(uow_factory=app.uow_factory, kind="sla", document=SLA,
+                                                          actor="test", now=now).version}
+    if kind == "routing_version":
+        return {"version": import_rule_set(uow_factory=app.uow_factory, kind="routing", document=ROUTING,
+                                           actor="test", now=now).version}
+    if kind == "leads_kind":
+        return {"kind": "leads"}
+    if kind == "admin_job":
+        response = world.client.post("/api/v1/imports/leads", headers=world.as_("admin"), files={
+            "file": ("jobs.csv", b"email\njob.lead@client.example\nnot-an-email\n", "text/csv")})
+        assert response.status_code == 201, response.text
+        return {"job_id": response.json()["job_id"]}
+    return {}
 
 
 def _routes(world: World) -> set[tuple[str, str]]:
@@ -124,22 +190,18 @@ def test_an_unknown_lead_and_a_hidden_one_answer_alike(world: World, who: str) -
 
 @pytest.mark.parametrize("who", sorted(PERSONAS))
 def test_other_routes_follow_the_policy(world: World, who: str) -> None:
+    put_calendar(uow_factory=world.app.uow_factory, document=ALWAYS, now=world.app.clock())
     wrong = []
     for (method, path), spec in OTHER_ROUTES.items():
         kwargs = dict(spec["fresh"](world, who) if "fresh" in spec else spec["call"])
-        url = path
-        if spec.get("path") == "spare_key":
-            from leadfunnel.services.auth import create_api_key
-
-            spare = create_api_key(uow_factory=world.app.uow_factory, name="spare", user_email="admin@corp.example",
-                                   scopes=["intake"], actor="test", now=world.app.clock())
-            url = path.format(key_id=spare.id)
+        url = path.format(**_path_values(world, spec.get("path")))
         response = world.client.request(method, url, headers=world.as_(who), **kwargs)
         allowed = response.status_code < 400
         if allowed != (who in spec["ok"]):
             wrong.append((who, method, path, response.status_code, response.text[:200]))
         if not allowed:
-            assert response.status_code == 403, (method, path, response.text)
+            expected = 404 if who in spec.get("hidden", ()) else 403
+            assert response.status_code == expected, (who, method, path, response.text)
     assert wrong == []
 
 

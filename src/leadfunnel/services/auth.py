@@ -493,6 +493,7 @@ class KeyIdentity:
     source: str | None
     signing_secret: str | None
     rate_limit: int
+    last_used_at: datetime | None = None
 
 
 def _key_row(uow: UnitOfWork, prefix: str) -> Row | None:
@@ -508,7 +509,7 @@ def _identity(uow: UnitOfWork, row: Row) -> KeyIdentity:
         raise NotAuthenticated("the API key's user is deactivated")
     principal = principal_for_user(uow, user, scopes=row["scopes"], key_id=row["id"])
     return KeyIdentity(principal=principal, key_id=row["id"], source=row["source"],
-                       signing_secret=row["signing_secret"], rate_limit=row["rate_limit"])  # fmt: skip
+                       signing_secret=row["signing_secret"], rate_limit=row["rate_limit"], last_used_at=row["last_used_at"])  # fmt: skip
 
 
 def _touch_key(uow_factory: UnitOfWorkFactory, row: Row, now: datetime, policy: AuthPolicy) -> None:
@@ -542,11 +543,24 @@ def signing_identity(
     now: datetime,
     policy: AuthPolicy = DEFAULT_POLICY,
 ) -> KeyIdentity:
-    """The identity behind a key id used for HMAC signing (the caller checks the signature)."""
+    """The identity behind a key id used for HMAC signing. The caller checks the signature,
+    then records the use with :func:`note_key_use`."""
     with uow_factory(write=False) as uow:
         row = _key_row(uow, prefix)
         if row is None or row["signing_secret"] is None:
             raise NotAuthenticated("unknown, revoked or unsigned key id")
         identity = _identity(uow, row)
-    _touch_key(uow_factory, row, now, policy)
     return identity
+
+
+def note_key_use(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    identity: KeyIdentity,
+    now: datetime,
+    policy: AuthPolicy = DEFAULT_POLICY,
+) -> None:
+    """Record that a key was used (at most once per :attr:`AuthPolicy.touch_every`)."""
+    _touch_key(
+        uow_factory, {"id": identity.key_id, "last_used_at": identity.last_used_at}, now, policy
+    )

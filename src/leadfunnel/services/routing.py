@@ -99,6 +99,19 @@ def sla_check_job(lead_id: uuid.UUID, due_at: datetime, now: datetime) -> dict[s
             "created_at": now, "done_at": None}  # fmt: skip
 
 
+def list_rule_sets(*, uow_factory: UnitOfWorkFactory, kind: str) -> list[Row]:
+    """Every version of the ``routing`` or ``sla`` rule set, oldest first."""
+    if kind not in ("routing", "sla"):
+        raise ValidationError("kind", f"'{kind}' is not one of: routing, sla")
+    with uow_factory(write=False) as uow:
+        return uow.routing.rule_sets(kind)
+
+
+def list_calendars(*, uow_factory: UnitOfWorkFactory) -> list[Row]:
+    with uow_factory(write=False) as uow:
+        return uow.routing.calendars()
+
+
 def put_calendar(
     *, uow_factory: UnitOfWorkFactory, document: Mapping[str, Any], now: datetime
 ) -> str:

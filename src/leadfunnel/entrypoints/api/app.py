@@ -12,10 +12,11 @@ from fastapi import APIRouter, FastAPI
 
 from leadfunnel.bootstrap import App
 from leadfunnel.entrypoints.api.problems import PROBLEM_RESPONSES, install_problem_handlers
-from leadfunnel.entrypoints.api.routes import admin, auth, intake, leads
+from leadfunnel.entrypoints.api.routes import admin, auth, imports, intake, leads, rules
 from leadfunnel.entrypoints.api.security import ApiState
 from leadfunnel.entrypoints.background import EmbeddedWorker
 from leadfunnel.services.auth import AuthPolicy
+from leadfunnel.services.intake_queue import IntakeQueue
 
 __all__ = ["API_PREFIX", "create_api"]
 
@@ -39,6 +40,7 @@ def create_api(
         try:
             yield
         finally:
+            state.intake.close()
             if worker is not None:
                 worker.stop()
             if close_app:
@@ -52,7 +54,10 @@ def create_api(
         redoc_url=None,
         lifespan=lifespan,
     )
-    api.state.api = ApiState(app=app, policy=policy or AuthPolicy())
+    state = ApiState(
+        app=app, intake=IntakeQueue(app.uow_factory, app.clock), policy=policy or AuthPolicy()
+    )
+    api.state.api = state
     install_problem_handlers(api)
     v1 = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
 
@@ -60,7 +65,7 @@ def create_api(
     def health() -> dict[str, Any]:
         return {"status": "ok"}
 
-    for module in (auth, leads, intake, admin):
+    for module in (auth, leads, intake, rules, imports, admin):
         v1.include_router(module.router)
     api.include_router(v1)
     return api

@@ -130,7 +130,7 @@ def _http(request: Request, exc: Exception) -> JSONResponse:
 
 def _internal(request: Request, exc: Exception) -> JSONResponse:
     # The trace goes to the log; the caller learns only that it was not their fault.
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "the server failed to answer this request; it has been logged",
                    code="internal_error")  # fmt: skip
 

@@ -22,6 +22,7 @@ from leadfunnel.services.auth import (
     authenticate_key,
     resolve_session,
 )
+from leadfunnel.services.intake_queue import IntakeQueue
 
 __all__ = [
     "CSRF_HEADER",
@@ -67,6 +68,7 @@ class RateLimiter:
 @dataclass
 class ApiState:
     app: App
+    intake: IntakeQueue
     policy: AuthPolicy = field(default_factory=AuthPolicy)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     #: Idempotency keys whose first request is still running, for 409 on a concurrent twin.

@@ -31,9 +31,10 @@ from leadfunnel.services.auth import (
     KeyIdentity,
     NotAuthenticated,
     authenticate_key,
+    note_key_use,
     signing_identity,
 )
-from leadfunnel.services.intake import IntakeItem, intake_batch
+from leadfunnel.services.intake import IntakeItem
 from leadfunnel.services.lead_input import parse_lead_input
 
 __all__ = ["MAX_BODY", "SIGNATURE_TOLERANCE", "router", "signature"]
@@ -67,6 +68,7 @@ def _signed(request: Request, state: ApiState, body: bytes) -> KeyIdentity | Non
     expected = signature(identity.signing_secret, stamp, request.method, request.url.path, body)
     if not hmac.compare_digest(expected.encode(), sent.encode()):
         raise NotAuthenticated("the signature does not match the request")
+    note_key_use(uow_factory=state.app.uow_factory, identity=identity, now=now)
     return identity
 
 
@@ -148,9 +150,9 @@ def _submit(
     try:
         now = state.now()
         draft = parse_lead_input(raw, now=now, default_region=state.app.settings.default_region)
-        (outcome,) = intake_batch(uow_factory=state.app.uow_factory,
-                                  items=[IntakeItem(draft, stored_key, request_hash)],
-                                  source=source, actor=identity.principal.actor, now=now)  # fmt: skip
+        # Written with whatever else arrives meanwhile, in one commit (services/intake_queue.py).
+        outcome = state.intake.submit(IntakeItem(draft, stored_key, request_hash), source=source,
+                                      actor=identity.principal.actor)  # fmt: skip
     finally:
         if stored_key is not None:
             with state.inflight_lock:
