@@ -18,14 +18,14 @@ LEADS = ("east", "west", "pool")
 VISIBLE = {
     "admin": {"east", "west", "pool"},
     "marketer": {"east", "west", "pool"},
-    "manager": {"east"},
+    "manager": {"east", "pool"},
     "rep": {"east", "pool"},
     "rep_west": {"west", "pool"},
 }
 WRITABLE = {
     "admin": {"east", "west", "pool"},
     "marketer": set(),
-    "manager": {"east"},
+    "manager": {"east", "pool"},
     "rep": {"east"},
     "rep_west": {"west"},
 }
@@ -52,6 +52,39 @@ LEAD_WRITES: dict[tuple[str, str], LeadCall] = {
     ("POST", "/api/v1/leads/{lead_id}/stage"): lambda w, lead: {"json": {"to": "mql"}},
     ("POST", "/api/v1/leads/{lead_id}/activities"): lambda w, lead: {"json": {"kind": "call"}},
 }
+
+
+def _claim(who: str, lead: str) -> set[int]:
+    if not who.startswith("rep"):
+        return {403}
+    if lead not in VISIBLE[who]:
+        return {404}
+    return {200} if lead == "pool" else {422}
+
+
+def _assign(who: str, lead: str) -> set[int]:
+    if who not in ("admin", "manager"):
+        return {403}
+    if lead not in VISIBLE[who]:
+        return {404}
+    return {200} if lead == "pool" else {422}
+
+
+def _release(who: str, lead: str) -> set[int]:
+    if not who.startswith("rep"):
+        return {403}
+    if lead not in VISIBLE[who]:
+        return {404}
+    return {200} if WRITABLE[who] == {lead} else {403}
+
+
+# Pool actions on one lead: the request, and the statuses each persona may get per lead.
+LEAD_ACTIONS: dict[tuple[str, str], tuple[LeadCall, Callable[[str, str], set[int]]]] = {
+    ("POST", "/api/v1/leads/{lead_id}/claim"): (lambda w, lead: {}, _claim),
+    ("POST", "/api/v1/leads/{lead_id}/assign"): (lambda w, lead: {"json": {"rep_id": str(w.users["rep"])}}, _assign),
+    ("POST", "/api/v1/leads/{lead_id}/release"): (lambda w, lead: {"json": {"reason": "wrong region"}}, _release),
+}
+
 # Routes that are not about one lead: the statuses each persona gets.
 ALL = set(PERSONAS)
 RULE_READERS = {"admin", "manager", "marketer"}
@@ -76,6 +109,10 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
         "call": {"json": {"email": "admin@corp.example", "password": "correct horse battery staple"}},
     },
     ("GET", "/api/v1/users"): {"ok": {"admin", "manager"}, "call": {}},
+    ("GET", "/api/v1/teams"): {"ok": {"admin", "manager"}, "call": {}},
+    ("POST", "/api/v1/teams"): {"ok": {"admin"}, "call": {}, "fresh": lambda w, who: {"json": {"name": f"Team {who}"}}},
+    ("GET", "/api/v1/pool"): {"ok": ALL - {"marketer"}, "call": {}},
+    ("GET", "/api/v1/reports/sla"): {"ok": ALL - {"marketer"}, "call": {}},
     ("POST", "/api/v1/users"): {
         "ok": {"admin"},
         "call": {"json": {"email": "x@corp.example", "name": "X", "role": "rep"}},
@@ -150,7 +187,7 @@ def _routes(world: World) -> set[tuple[str, str]]:
 
 
 def test_every_route_is_in_the_matrix(world: World) -> None:
-    described = set(LEAD_READS) | set(LEAD_WRITES) | set(OTHER_ROUTES)
+    described = set(LEAD_READS) | set(LEAD_WRITES) | set(LEAD_ACTIONS) | set(OTHER_ROUTES)
     assert _routes(world) == described
 
 
@@ -176,6 +213,22 @@ def test_lead_routes_follow_the_policy(world: World, who: str) -> None:
             if lead not in VISIBLE[who]:
                 assert f"{lead}.buyer@client.example" not in response.text
     assert leaks == []
+
+
+@pytest.mark.parametrize("who", sorted(PERSONAS))
+def test_pool_actions_follow_the_policy(world: World, who: str) -> None:
+    wrong = []
+    for (method, path), (make, expect) in LEAD_ACTIONS.items():
+        for lead in LEADS:
+            for name, owner in (("east", "rep"), ("west", "rep_west"), ("pool", None)):
+                world.own(name, owner)  # every call starts from the same ownership
+            response = world.client.request(method, path.format(lead_id=world.leads[lead]), headers=world.as_(who),
+                                            **make(world, lead))
+            if response.status_code not in expect(who, lead):
+                wrong.append((who, path, lead, response.status_code, response.text[:200]))
+            if lead not in VISIBLE[who]:
+                assert f"{lead}.buyer@client.example" not in response.text
+    assert wrong == []
 
 
 @pytest.mark.parametrize("who", sorted(PERSONAS))

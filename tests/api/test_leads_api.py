@@ -73,3 +73,26 @@ def test_bad_query_values_are_problems_naming_the_parameter(world: World) -> Non
         assert response.status_code == 422, params
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["errors"][0]["field"] == field
+
+
+def test_sla_reports_cover_what_the_caller_may_see(world: World) -> None:
+    from leadfunnel.adapters.sql import tables as t
+    from leadfunnel.domain.ids import new_id
+
+    now = world.app.clock()
+    with world.app.engine.begin() as conn:
+        for lead, owner, team, seconds in (("east", "rep", "East", 120), ("west", "rep_west", "West", 7200)):
+            conn.execute(t.sla_outcomes.insert().values(
+                id=new_id(), lead_id=world.leads[lead], policy="all", owner_id=world.users[owner],
+                team_id=world.teams[team], channel="paid_search", started_at=now, due_at=now, responded_at=now,
+                response_seconds=seconds, status="met" if seconds < 3600 else "breached", reclaimed=False, at=now))
+
+    def groups(who: str) -> dict[str, int]:
+        rows = world.client.get("/api/v1/reports/sla", params={"by": "owner"}, headers=world.as_(who)).json()["rows"]
+        return {row["group"]: row["clocks"] for row in rows}
+
+    east, west = str(world.users["rep"]), str(world.users["rep_west"])
+    assert groups("admin") == {east: 1, west: 1}
+    assert groups("manager") == {east: 1}
+    assert groups("rep_west") == {west: 1}
+    assert world.client.get("/api/v1/reports/sla", headers=world.as_("marketer")).status_code == 403

@@ -7,7 +7,8 @@ the :class:`Principal` the entry point authenticated. The rules:
 role       leads they see                              what they may change
 =========  ==========================================  =====================================
 admin      every lead                                  everything
-manager    leads of their team or owned by its reps    their team's leads, its routing
+manager    leads of their team or owned by its reps,   those leads; the pool's distribution;
+           and the shared pool                         their team's routing
 marketer   every lead, without sales notes             scoring models, campaigns; no leads
 rep        leads they own, and the shared pool         leads they own; their own activities
 =========  ==========================================  =====================================
@@ -115,7 +116,7 @@ def lead_scope(principal: Principal) -> LeadScope:
         return LeadScope(everything=True)
     if principal.role == "manager":
         owners = principal.team_members | ({principal.user_id} if principal.user_id else set())
-        return LeadScope(owner_ids=frozenset(owners), team_id=principal.team_id)
+        return LeadScope(owner_ids=frozenset(owners), team_id=principal.team_id, pool=True)
     return LeadScope(
         owner_ids=frozenset({principal.user_id} if principal.user_id else ()), pool=True
     )

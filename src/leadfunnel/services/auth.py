@@ -44,6 +44,7 @@ __all__ = [
     "add_user",
     "authenticate_key",
     "create_api_key",
+    "list_teams",
     "list_users",
     "end_session",
     "list_api_keys",
@@ -179,6 +180,11 @@ def add_user(
                          entity_id=row["id"], data={"email": address, "role": role})  # fmt: skip
         uow.commit()
     return {k: v for k, v in row.items() if k != "password_hash"}
+
+
+def list_teams(*, uow_factory: UnitOfWorkFactory) -> list[Row]:
+    with uow_factory(write=False) as uow:
+        return uow.auth.teams()
 
 
 def list_users(*, uow_factory: UnitOfWorkFactory, principal: Principal) -> list[Row]:

@@ -14,6 +14,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
+from leadfunnel.domain.access import SYSTEM, Principal
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.services.ports import UnitOfWorkFactory
 
@@ -22,13 +23,24 @@ __all__ = ["SLA_GROUPS", "sla_report"]
 SLA_GROUPS = {"owner": "owner_id", "team": "team", "channel": "channel", "policy": "policy"}
 
 
-def sla_report(*, uow_factory: UnitOfWorkFactory, by: str | None = None) -> list[dict[str, Any]]:
+def sla_report(
+    *, uow_factory: UnitOfWorkFactory, by: str | None = None, principal: Principal = SYSTEM
+) -> list[dict[str, Any]]:
+    """First-response SLA attainment and response times, overall or per group. A manager's
+    report covers their team's clocks; a rep's their own."""
     if by is not None and by not in SLA_GROUPS:
         raise ValidationError(
             "by", f"cannot group by '{by}'; expected one of: {', '.join(SLA_GROUPS)}"
         )
     with uow_factory(write=False) as uow:
         clocks = uow.routing.sla_outcome_rows()
+        team = uow.auth.team(principal.team_id) if principal.team_id else None
+    if principal.role == "manager":
+        people = principal.team_members | {principal.user_id}
+        name = team["name"] if team else None
+        clocks = [c for c in clocks if c["owner_id"] in people or (name and c["team"] == name)]
+    elif principal.role == "rep":
+        clocks = [c for c in clocks if c["owner_id"] == principal.user_id]
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for clock in clocks:
         key = "all" if by is None else str(clock[SLA_GROUPS[by]] or "(none)")

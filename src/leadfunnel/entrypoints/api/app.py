@@ -12,7 +12,16 @@ from fastapi import APIRouter, FastAPI
 
 from leadfunnel.bootstrap import App
 from leadfunnel.entrypoints.api.problems import PROBLEM_RESPONSES, install_problem_handlers
-from leadfunnel.entrypoints.api.routes import admin, auth, imports, intake, leads, rules
+from leadfunnel.entrypoints.api.routes import (
+    admin,
+    auth,
+    imports,
+    intake,
+    leads,
+    pool,
+    reports,
+    rules,
+)
 from leadfunnel.entrypoints.api.security import ApiState
 from leadfunnel.entrypoints.background import EmbeddedWorker
 from leadfunnel.services.auth import AuthPolicy
@@ -65,7 +74,7 @@ def create_api(
     def health() -> dict[str, Any]:
         return {"status": "ok"}
 
-    for module in (auth, leads, intake, rules, imports, admin):
+    for module in (auth, leads, pool, intake, reports, rules, imports, admin):
         v1.include_router(module.router)
     api.include_router(v1)
     return api

@@ -64,3 +64,18 @@ class ApiKeyBody(_Strict):
     source: str | None = Field(default=None, max_length=32)
     signed: bool = False
     rate_limit: int = Field(default=600, ge=1, le=100_000)
+
+
+class AssignBody(_Strict):
+    rep_id: str = Field(max_length=64, description="The rep who gets the lead.")
+
+
+class ReleaseBody(_Strict):
+    reason: str = Field(
+        min_length=1, max_length=500, description="Why the lead goes back to the pool."
+    )
+
+
+class TeamBody(_Strict):
+    name: str = Field(max_length=100)
+    region: str | None = Field(default=None, max_length=100)

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Request, Response
 
 from leadfunnel.domain.access import require_role, require_scope
 from leadfunnel.domain.errors import NotFound
-from leadfunnel.entrypoints.api.schemas import ApiKeyBody, UserBody
+from leadfunnel.entrypoints.api.schemas import ApiKeyBody, TeamBody, UserBody
 from leadfunnel.entrypoints.api.security import CallerDep, state_of
 from leadfunnel.services.auth import (
+    add_team,
     add_user,
     create_api_key,
     list_api_keys,
+    list_teams,
     list_users,
     revoke_api_key,
 )
@@ -40,6 +42,22 @@ def add_user_route(request: Request, who: CallerDep, body: UserBody) -> dict[str
     state = state_of(request)
     return add_user(uow_factory=state.app.uow_factory, email=body.email, name=body.name,
                     role=body.role, password=body.password, team=body.team,
+                    actor=who.principal.actor, now=state.now())  # fmt: skip
+
+
+@router.get("/teams", summary="Sales teams")
+def teams_route(request: Request, who: CallerDep) -> dict[str, Any]:
+    require_scope(who.principal, "leads:read")
+    require_role(who.principal, "admin", "manager", action="listing teams")
+    return {"items": list_teams(uow_factory=state_of(request).app.uow_factory)}
+
+
+@router.post("/teams", status_code=201, summary="Create a team (admins)")
+def add_team_route(request: Request, who: CallerDep, body: TeamBody) -> dict[str, Any]:
+    require_scope(who.principal, "admin")
+    require_role(who.principal, "admin", action="creating teams")
+    state = state_of(request)
+    return add_team(uow_factory=state.app.uow_factory, name=body.name, region=body.region,
                     actor=who.principal.actor, now=state.now())  # fmt: skip
 
 
