@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 
+from leadfunnel.adapters.sql import tables as t
+from leadfunnel.domain.access import SYSTEM
+from leadfunnel.domain.ids import new_id
 from leadfunnel.services.auth import create_api_key
+from leadfunnel.services.crm import add_campaign, open_opportunity
 from leadfunnel.services.routing import import_rule_set, put_calendar
 from leadfunnel.services.scoring_models import import_model
 from tests.api.conftest import PERSONAS, World
@@ -121,6 +125,26 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/v1/api-keys"): {"ok": {"admin"}, "call": {}},
     ("POST", "/api/v1/api-keys"): {"ok": {"admin"}, "call": {"json": {"name": "k", "scopes": ["intake"]}}},
     ("DELETE", "/api/v1/api-keys/{key_id}"): {"ok": {"admin"}, "call": {}, "path": "spare_key"},
+    # The pipeline: deals follow their lead; campaigns are marketing's.
+    ("GET", "/api/v1/opportunities"): {"ok": ALL, "call": {}},
+    ("POST", "/api/v1/opportunities"): {
+        "ok": ALL - {"marketer"}, "call": {},
+        "fresh": lambda w, who: {"json": {"lead_id": str(w.leads["west" if who == "rep_west" else "east"]),
+                                          "name": f"Deal {who}", "amount": 12000}}},
+    ("GET", "/api/v1/opportunities/{opportunity_id}"): {
+        "ok": ALL - {"rep_west"}, "call": {}, "path": "east_deal", "hidden": {"rep_west"}},
+    ("POST", "/api/v1/opportunities/{opportunity_id}/stage"): {
+        "ok": {"admin", "manager", "rep"}, "call": {}, "path": "east_deal", "hidden": {"rep_west"},
+        "fresh": lambda w, who: {"json": {"to": "proposal"}, "headers": {"If-Match": '"v1"'}}},
+    ("GET", "/api/v1/accounts"): {"ok": ALL, "call": {}},
+    ("GET", "/api/v1/accounts/{account_id}"): {
+        "ok": ALL - {"rep_west"}, "call": {}, "path": "east_account", "hidden": {"rep_west"}},
+    ("GET", "/api/v1/campaigns"): {"ok": {"admin", "manager", "marketer"}, "call": {}},
+    ("POST", "/api/v1/campaigns"): {
+        "ok": {"admin", "marketer"}, "call": {},
+        "fresh": lambda w, who: {"json": {"name": f"Spring expo {who}", "channel": "trade_show"}}},
+    ("PUT", "/api/v1/campaigns/{campaign_id}/costs/{day}"): {
+        "ok": {"admin", "marketer"}, "call": {"json": {"amount": 250.5}}, "path": "campaign_day"},
     # Rules: admins, managers and marketers read; admins and marketers change scoring models;
     # admins change routing, SLA policies and calendars; admins and managers replay routing.
     ("GET", "/api/v1/rules/scoring-models"): {"ok": RULE_READERS, "call": {}},
@@ -172,6 +196,21 @@ def _path_values(world: World, kind: str | None) -> dict[str, object]:
                                            actor="test", now=now).version}
     if kind == "leads_kind":
         return {"kind": "leads"}
+    if kind == "east_deal":
+        deal = open_opportunity(uow_factory=app.uow_factory, principal=SYSTEM, lead_id=world.leads["east"],
+                                name="East deal", amount=5000, now=now)
+        return {"opportunity_id": deal["id"]}
+    if kind == "east_account":
+        account_id = new_id()
+        with app.engine.begin() as conn:
+            conn.execute(t.accounts.insert().values(id=account_id, name="East Buyer Inc", name_key="east buyer",
+                                                    created_at=now, updated_at=now))
+            conn.execute(t.leads.update().where(t.leads.c.id == world.leads["east"]).values(account_id=account_id))
+        return {"account_id": account_id}
+    if kind == "campaign_day":
+        campaign = add_campaign(uow_factory=app.uow_factory, principal=SYSTEM, name=f"Webinar {new_id()}",
+                                channel="webinar", now=now)
+        return {"campaign_id": campaign["id"], "day": "2026-03-01"}
     if kind == "admin_job":
         response = world.client.post("/api/v1/imports/leads", headers=world.as_("admin"), files={
             "file": ("jobs.csv", b"email\njob.lead@client.example\nnot-an-email\n", "text/csv")})
@@ -248,7 +287,8 @@ def test_other_routes_follow_the_policy(world: World, who: str) -> None:
     for (method, path), spec in OTHER_ROUTES.items():
         kwargs = dict(spec["fresh"](world, who) if "fresh" in spec else spec["call"])
         url = path.format(**_path_values(world, spec.get("path")))
-        response = world.client.request(method, url, headers=world.as_(who), **kwargs)
+        headers = {**world.as_(who), **kwargs.pop("headers", {})}
+        response = world.client.request(method, url, headers=headers, **kwargs)
         allowed = response.status_code < 400
         if allowed != (who in spec["ok"]):
             wrong.append((who, method, path, response.status_code, response.text[:200]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ __all__ = [
     "ActivityRepository",
     "AnalyticsEngine",
     "AuthStore",
+    "CrmStore",
     "KpiEngine",
     "AuditLog",
     "Clock",
@@ -465,6 +466,54 @@ class AuthStore(Protocol):
     def clear_throttle(self, key: str) -> None: ...
 
 
+class CrmStore(Protocol):
+    """Opportunities, accounts and campaigns (``services/crm.py``); reads take the caller's
+    lead scope (an opportunity or account is seen with its leads)."""
+
+    def opportunities(
+        self,
+        *,
+        scope: LeadScope,
+        filters: Mapping[str, Any],
+        after: tuple[Any, uuid.UUID] | None,
+        limit: int,
+    ) -> tuple[list[Row], int]: ...
+
+    def opportunity(self, scope: LeadScope, opportunity_id: uuid.UUID) -> Row | None: ...
+
+    def opportunity_history(self, opportunity_id: uuid.UUID) -> list[Row]: ...
+
+    def add_opportunity(self, row: Mapping[str, Any]) -> None: ...
+
+    def update_opportunity_if_version(
+        self, opportunity_id: uuid.UUID, version: int, changes: Mapping[str, Any]
+    ) -> bool: ...
+
+    def add_opportunity_history(self, row: Mapping[str, Any]) -> None: ...
+
+    def lead_opportunity_stages(self, lead_id: uuid.UUID) -> list[str]: ...
+
+    def accounts(
+        self, *, scope: LeadScope, search: str | None, after: tuple[str, uuid.UUID] | None, limit: int
+    ) -> tuple[list[Row], int]: ...
+
+    def account(self, scope: LeadScope, account_id: uuid.UUID) -> Row | None: ...
+
+    def account_contacts(self, account_id: uuid.UUID) -> list[Row]: ...
+
+    def campaigns(self) -> list[Row]: ...
+
+    def campaign(self, campaign_id: uuid.UUID) -> Row | None: ...
+
+    def campaign_by_name(self, name: str) -> Row | None: ...
+
+    def add_campaign(self, row: Mapping[str, Any]) -> None: ...
+
+    def put_cost(
+        self, campaign_id: uuid.UUID, day: date, amount: Any, currency: str, new_id: uuid.UUID
+    ) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the ``with`` block without :meth:`commit` rolls back."""
 
@@ -479,6 +528,7 @@ class UnitOfWork(Protocol):
     routing: RoutingStore
     jobs: JobStore
     auth: AuthStore
+    crm: CrmStore
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -14,7 +14,7 @@ from leadfunnel.adapters.sql.repositories import SqlLeads
 from leadfunnel.domain.access import LeadScope
 from leadfunnel.services.ports import Row
 
-__all__ = ["SqlLeadStore", "scope_condition"]
+__all__ = ["SqlLeadStore", "contains", "scope_condition"]
 
 #: Missing scores sort as this, so a keyset cursor never meets a NULL.
 _NO_SCORE = -1
@@ -35,11 +35,15 @@ def scope_condition(scope: LeadScope) -> ColumnElement[bool]:
     return or_(*parts) if parts else false()
 
 
-def _search(value: str) -> ColumnElement[bool]:
+def contains(column: ColumnElement[Any], value: str) -> ColumnElement[bool]:
+    """``column`` contains ``value``, case-insensitively, with LIKE wildcards taken literally."""
     escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    pattern = f"%{escaped}%"
+    return func.lower(column).like(f"%{escaped}%", escape="\\")
+
+
+def _search(value: str) -> ColumnElement[bool]:
     columns = ("email", "phone", "company", "first_name", "last_name", "external_id")
-    return or_(*(func.lower(t.leads.c[col]).like(pattern, escape="\\") for col in columns))
+    return or_(*(contains(t.leads.c[col], value) for col in columns))
 
 
 class SqlLeadStore(SqlLeads):

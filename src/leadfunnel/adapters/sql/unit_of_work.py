@@ -7,6 +7,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from leadfunnel.adapters.sql.auth_store import SqlAuth
+from leadfunnel.adapters.sql.crm_store import SqlCrm
 from leadfunnel.adapters.sql.engine import WRITE_OPTION
 from leadfunnel.adapters.sql.job_store import SqlJobs
 from leadfunnel.adapters.sql.lead_queries import SqlLeadStore
@@ -24,6 +25,7 @@ from leadfunnel.services.ports import (
     ActivityRepository,
     AuditLog,
     AuthStore,
+    CrmStore,
     IdempotencyStore,
     JobStore,
     LeadRepository,
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
     routing: RoutingStore
     jobs: JobStore
     auth: AuthStore
+    crm: CrmStore
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -76,6 +79,7 @@ class SqlUnitOfWork:
         self.routing = SqlRouting(conn)
         self.jobs = SqlJobs(conn)
         self.auth = SqlAuth(conn)
+        self.crm = SqlCrm(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -15,6 +15,7 @@ from leadfunnel.entrypoints.api.problems import PROBLEM_RESPONSES, install_probl
 from leadfunnel.entrypoints.api.routes import (
     admin,
     auth,
+    crm,
     imports,
     intake,
     leads,
@@ -74,7 +75,7 @@ def create_api(
     def health() -> dict[str, Any]:
         return {"status": "ok"}
 
-    for module in (auth, leads, pool, intake, reports, rules, imports, admin):
+    for module in (auth, leads, pool, crm, intake, reports, rules, imports, admin):
         v1.include_router(module.router)
     api.include_router(v1)
     return api

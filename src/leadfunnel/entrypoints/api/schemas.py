@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -79,3 +79,31 @@ class ReleaseBody(_Strict):
 class TeamBody(_Strict):
     name: str = Field(max_length=100)
     region: str | None = Field(default=None, max_length=100)
+
+
+class OpportunityBody(_Strict):
+    lead_id: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    amount: float = Field(ge=0, lt=1e15)
+    currency: str = Field(default="USD", max_length=3)
+    stage: str = Field(default="qualification", max_length=32)
+    expected_close: date | None = None
+
+
+class OpportunityMove(_Strict):
+    to: str = Field(max_length=32, description="qualification, proposal, negotiation, won or lost.")
+    lost_reason: str | None = Field(default=None, max_length=200)
+
+
+class CampaignBody(_Strict):
+    name: str = Field(max_length=200)
+    channel: str = Field(max_length=64)
+    cost_per_day: float | None = Field(default=None, ge=0, lt=1e15)
+    currency: str = Field(default="USD", max_length=3)
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class CostBody(_Strict):
+    amount: float = Field(ge=0, lt=1e15)
+    currency: str = Field(default="USD", max_length=3)
