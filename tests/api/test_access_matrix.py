@@ -137,6 +137,7 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
         "ok": {"admin", "manager", "rep"}, "call": {}, "path": "east_deal", "hidden": {"rep_west"},
         "fresh": lambda w, who: {"json": {"to": "proposal"}, "headers": {"If-Match": '"v1"'}}},
     ("GET", "/api/v1/accounts"): {"ok": ALL, "call": {}},
+    ("GET", "/api/v1/exports/leads"): {"ok": ALL, "call": {}},
     ("GET", "/api/v1/accounts/{account_id}"): {
         "ok": ALL - {"rep_west"}, "call": {}, "path": "east_account", "hidden": {"rep_west"}},
     ("GET", "/api/v1/campaigns"): {"ok": {"admin", "manager", "marketer"}, "call": {}},

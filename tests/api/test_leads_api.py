@@ -96,3 +96,25 @@ def test_sla_reports_cover_what_the_caller_may_see(world: World) -> None:
     assert groups("manager") == {east: 1}
     assert groups("rep_west") == {west: 1}
     assert world.client.get("/api/v1/reports/sla", headers=world.as_("marketer")).status_code == 403
+
+
+def test_exports_hold_what_the_caller_may_see_and_neutralise_formulas(world: World) -> None:
+    import csv
+    import io
+
+    submit(world.app, email="evil@client.example", company="=HYPERLINK(\"http://x\")")
+    rows = {}
+    for who in ("admin", "rep"):
+        response = world.client.get("/api/v1/exports/leads", headers=world.as_(who))
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+        rows[who] = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    listed = world.client.get("/api/v1/leads", headers=world.as_("rep")).json()["items"]
+    assert {r["email"] for r in rows["rep"]} == {lead["email"] for lead in listed}
+    assert "west.buyer@client.example" not in {r["email"] for r in rows["rep"]}
+    assert len(rows["admin"]) == 4 and len(rows["rep"]) == 3  # the new lead waits in the pool
+    evil = next(r for r in rows["admin"] if r["email"] == "evil@client.example")
+    assert evil["company"].startswith("'=")
+    xlsx = world.client.get("/api/v1/exports/leads", params={"format": "xlsx"}, headers=world.as_("admin"))
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert world.client.get("/api/v1/exports/leads", params={"format": "pdf"},
+                            headers=world.as_("admin")).status_code == 422

@@ -16,6 +16,7 @@ from leadfunnel.entrypoints.api.routes import (
     admin,
     auth,
     crm,
+    exports,
     imports,
     intake,
     leads,
@@ -75,7 +76,7 @@ def create_api(
     def health() -> dict[str, Any]:
         return {"status": "ok"}
 
-    for module in (auth, leads, pool, crm, intake, reports, rules, imports, admin):
+    for module in (auth, leads, pool, crm, intake, reports, exports, rules, imports, admin):
         v1.include_router(module.router)
     api.include_router(v1)
     return api
