@@ -16,8 +16,8 @@ from typing import Any
 
 from leadfunnel.analytics.funnel_oracle import (
     LeadHistory,
-    cohort_start,
     is_open,
+    lead_cohort,
     lead_group,
     lead_step_times,
 )
@@ -80,11 +80,7 @@ def _in_cell(lead: LeadHistory, cell: DrillSpec, now: datetime) -> datetime | No
     times, counted = measured
     if cell.group is not None and lead_group(lead, spec) != cell.group:
         return None
-    if (
-        cell.cohort is not None
-        and spec.cohort
-        and cohort_start(lead.created_at, spec.cohort) != cell.cohort
-    ):
+    if cell.cohort is not None and lead_cohort(lead, spec, times) != cell.cohort:
         return None
     if cell.outcome is Outcome.REACHED:
         return times[k]

@@ -1,7 +1,8 @@
-"""The lifecycle funnel, computed the slow, obvious way: the reference every engine must equal.
+"""Funnels, computed the slow, obvious way: the reference every engine must equal.
 
-It reads each lead's raw stage history (not the milestone table the engines use), so an
-engine that agrees with it on random histories is right by construction, not by sharing code.
+It reads each lead's raw stage history and touchpoints (not the milestone table the engines
+use), so an engine that agrees with it on random histories is right by construction, not by
+sharing code.
 
 Semantics (docs/concepts/funnels.md has worked examples):
 
@@ -16,20 +17,38 @@ Semantics (docs/concepts/funnels.md has worked examples):
 * **open** at step k: counted at k, not at k+1, its current stage is on the path between
   step k's stage and step k+1's (not nurture, lost or disqualified), and its windows have
   not yet run out at ``now``. **dropped** = counted - converted - open.
-* **cohort**: the period (day, week starting Monday, month, quarter) of the lead's creation.
-* **breakdown**: the lead's value of the dimension (``(none)`` when empty); with ``top_n``,
-  groups beyond the n largest at step 1 are merged into ``other``.
+* **cohort**: the period (day, week starting Monday, month, quarter) of the lead's creation,
+  or with ``cohort_by=entered`` of its time at step 1.
+* **breakdown**: the lead's value of the dimension (``(none)`` when empty); for ``custom.NAME``
+  the custom field's value as JSON text (strings as they are, ``true``/``false``, numbers as
+  written; a field the lead lacks is ``(none)``); with ``top_n``, groups beyond the n largest
+  at step 1 are merged into ``other``.
+
+Event funnels (steps over touchpoint kinds and stages, ``analytics/funnel_events.py``), the
+Amplitude/Mixpanel way, first attempt only:
+
+* time at step 1: the lead's first occurrence of step 1's event; at step k: its first
+  occurrence of step k's event at or after its time at step k-1 (strictly after when step k
+  repeats step k-1's event). Counting and windows then are the ordered funnel's.
+* **exclusion**: a lead counted at step k-1 does not count at step k (nor later) if it did an
+  excluded event strictly between its times at steps k-1 and k.
+* **open** at step k: as above, with the current stage in ``spec.open_stages(k)`` and no
+  excluded event after its time at step k (an exclusion is final: the lead is dropped).
+
+An event funnel over path stages only, without exclusions, equals the lifecycle funnel.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from leadfunnel.analytics.funnel_spec import CohortPeriod, FunnelMode, FunnelSpec
+from leadfunnel.analytics.funnel_events import EventSource, FunnelEvent
+from leadfunnel.analytics.funnel_spec import CohortBasis, CohortPeriod, FunnelMode, FunnelSpec
 from leadfunnel.domain.lifecycle import FUNNEL_PATH
 
 __all__ = [
@@ -39,7 +58,9 @@ __all__ = [
     "FunnelRow",
     "LeadHistory",
     "cohort_start",
+    "custom_text",
     "is_open",
+    "lead_cohort",
     "lead_group",
     "lead_step_times",
     "merge_top_n",
@@ -54,12 +75,14 @@ OTHER_GROUP = "other"
 
 @dataclass(frozen=True)
 class LeadHistory:
-    """One lead as the oracle sees it: stage changes in order, where it is now, its dimensions."""
+    """One lead as the oracle sees it: stage changes in order, where it is now, its dimensions
+    (``dims["custom_fields"]``: its custom fields) and its touchpoints as (kind, time)."""
 
     created_at: datetime
     current_stage: str
     transitions: tuple[tuple[str, datetime], ...]
     dims: Mapping[str, Any] = field(default_factory=dict)
+    touches: tuple[tuple[str, datetime], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,27 +198,92 @@ def _counted(times: list[datetime | None], spec: FunnelSpec) -> list[bool]:
     return counted
 
 
+def _occurrences(lead: LeadHistory, event: FunnelEvent) -> list[datetime]:
+    if event.source is EventSource.TOUCH:
+        return [at for kind, at in lead.touches if kind == event.name]
+    return [at for stage, at in lead.transitions if stage in event.occurrence_stages]
+
+
+def _event_times(lead: LeadHistory, events: Sequence[FunnelEvent]) -> list[datetime | None]:
+    times: list[datetime | None] = []
+    for k, event in enumerate(events):
+        previous = times[-1] if k else None
+        if k and previous is None:
+            times.append(None)
+            continue
+        repeats = k > 0 and events[k - 1] == event  # a repeated step needs a later occurrence
+        times.append(
+            min(
+                (
+                    at
+                    for at in _occurrences(lead, event)
+                    if previous is None or (at > previous if repeats else at >= previous)
+                ),
+                default=None,
+            )
+        )
+    return times
+
+
+def _excluded(
+    lead: LeadHistory, spec: FunnelSpec, after: datetime, before: datetime | None
+) -> bool:
+    """Whether the lead did an excluded event strictly between ``after`` and ``before``."""
+    return any(
+        after < at and (before is None or at < before)
+        for event in spec.exclusions
+        for at in _occurrences(lead, event)
+    )
+
+
+def _event_counted(lead: LeadHistory, spec: FunnelSpec, times: list[datetime | None]) -> list[bool]:
+    counted = _counted(times, spec)
+    for k in range(1, len(counted)):
+        if counted[k] and _excluded(lead, spec, times[k - 1], times[k]):  # type: ignore[arg-type]
+            return counted[:k] + [False] * (len(counted) - k)
+    return counted
+
+
 def is_open(
     lead: LeadHistory, spec: FunnelSpec, k: int, times: list[datetime | None], now: datetime
 ) -> bool:
-    if lead.current_stage not in _PATH:
-        return False
-    where = _PATH.index(lead.current_stage)
-    if not _PATH.index(spec.steps[k]) <= where < _PATH.index(spec.steps[k + 1]):
+    if lead.current_stage not in spec.open_stages(k):
         return False
     days = timedelta(days=1)
     if spec.window_days is not None and now >= times[0] + spec.window_days * days:  # type: ignore[operator]
         return False
     window = spec.step_windows[k] if spec.step_windows else None
-    return not (window is not None and now >= times[k] + window * days)  # type: ignore[operator]
+    if window is not None and now >= times[k] + window * days:  # type: ignore[operator]
+        return False
+    return not (spec.exclusions and _excluded(lead, spec, times[k], None))  # type: ignore[arg-type]
+
+
+def custom_text(value: Any) -> str | None:
+    """A custom field's value as text, as the engines read it from JSON: strings as they
+    are, ``true``/``false``, numbers as written (``42``, ``1.5``)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
 
 
 def lead_group(lead: LeadHistory, spec: FunnelSpec) -> str | None:
-    column = spec.breakdown_column
-    if column is None:
+    if spec.custom_key is not None:
+        value = custom_text((lead.dims.get("custom_fields") or {}).get(spec.custom_key))
+    elif spec.breakdown_column is not None:
+        value = lead.dims.get(spec.breakdown_column)
+    else:
         return None
-    value = lead.dims.get(column)
     return NONE_GROUP if value in (None, "") else str(value)
+
+
+def lead_cohort(lead: LeadHistory, spec: FunnelSpec, times: list[datetime | None]) -> date | None:
+    """The start of the lead's cohort period: of its creation, or of its time at step 1."""
+    if spec.cohort is None:
+        return None
+    entered = spec.cohort_by is CohortBasis.ENTERED
+    return cohort_start(times[0] if entered else lead.created_at, spec.cohort)  # type: ignore[arg-type]
 
 
 def lead_step_times(
@@ -208,12 +296,16 @@ def lead_step_times(
         spec.created_to and created > spec.created_to
     ):
         return None
-    times = (
-        _strict_times(lead, spec.steps)
-        if spec.mode is FunnelMode.STRICT
-        else _step_times(lead, spec.steps)
-    )
-    counted = _counted(times, spec)
+    if spec.events is not None:
+        times = _event_times(lead, spec.events)
+        counted = _event_counted(lead, spec, times)
+    else:
+        times = (
+            _strict_times(lead, spec.steps)
+            if spec.mode is FunnelMode.STRICT
+            else _step_times(lead, spec.steps)
+        )
+        counted = _counted(times, spec)
     return (times, counted) if counted[0] else None
 
 
@@ -227,8 +319,7 @@ def oracle_funnel(leads: Iterable[LeadHistory], spec: FunnelSpec, *, now: dateti
         if measured is None:
             continue
         times, counted = measured
-        cohort = cohort_start(lead.created_at, spec.cohort) if spec.cohort else None
-        cell = counts[(lead_group(lead, spec), cohort)]
+        cell = counts[(lead_group(lead, spec), lead_cohort(lead, spec, times))]
         for k in range(n):
             if counted[k]:
                 cell[k][0] += 1

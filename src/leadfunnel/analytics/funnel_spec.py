@@ -7,6 +7,16 @@ unknown, naming the field.
 >>> spec = funnel_spec(steps=["mql", "won"], window="90d", breakdown="channel")
 >>> spec.steps, spec.window_days, spec.breakdown_column
 (('mql', 'won'), 90.0, 'channel')
+
+An **event funnel** has steps over touchpoint kinds and stages (``analytics/funnel_events.py``)
+and may have exclusion steps; a lifecycle funnel with exclusions is an event funnel over its
+stages:
+
+>>> spec = funnel_spec(events=["ad_click", "form_submit", "opportunity"], exclude=["unsubscribe"])
+>>> spec.steps, spec.is_event_funnel, [e.label for e in spec.exclusions]
+(('ad_click', 'form_submit', 'opportunity'), True, ['unsubscribe'])
+>>> funnel_spec(breakdown="custom_fields.plan").custom_key
+'plan'
 """
 
 from __future__ import annotations
@@ -15,13 +25,16 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import TypeVar
 
+from leadfunnel.analytics.funnel_events import FunnelEvent, parse_events, stage_event
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.domain.lifecycle import FUNNEL_PATH
 
 __all__ = [
     "Attribution",
     "BREAKDOWNS",
+    "CohortBasis",
     "CohortPeriod",
     "FunnelMode",
     "FunnelSpec",
@@ -35,7 +48,8 @@ class FunnelMode(StrEnum):
     ORDERED = "ordered"
     #: Each step's stage entered directly from the previous step's, nothing in between.
     STRICT = "strict"
-    #: Steps reached in any order (only differs from ordered for event funnels).
+    #: Steps reached in any order (for lifecycle steps the same as ordered; event funnels
+    #: are ordered only).
     ANY = "any"
 
 
@@ -44,6 +58,13 @@ class CohortPeriod(StrEnum):
     WEEK = "week"
     MONTH = "month"
     QUARTER = "quarter"
+
+
+class CohortBasis(StrEnum):
+    #: The period in which the lead was created.
+    CREATED = "created"
+    #: The period in which the lead did the funnel's first step (entered the funnel).
+    ENTERED = "entered"
 
 
 class Attribution(StrEnum):
@@ -61,7 +82,11 @@ BREAKDOWNS: dict[str, tuple[str, str]] = {
     **{d: (d, d) for d in ("region", "country", "industry", "company_size_band", "product_interest",
                            "owner_id", "team_id", "grade", "source")},
 }  # fmt: skip
+_E = TypeVar("_E", bound=StrEnum)
 _PATH = [s.value for s in FUNNEL_PATH]
+#: Lead stages in which a lead is still moving along the path (not closed, not parked).
+_OPEN_PATH = _PATH[:-1]
+_CUSTOM = re.compile(r"^(?:custom|custom_fields)\.([A-Za-z_][A-Za-z0-9_]{0,63})$")
 _WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dhw]?)\s*$")
 _UNIT_DAYS = {"": 1.0, "d": 1.0, "h": 1 / 24, "w": 7.0}
 
@@ -84,12 +109,18 @@ def parse_window(text: str | float | None, *, field: str = "window") -> float | 
 
 @dataclass(frozen=True)
 class FunnelSpec:
-    """A lifecycle funnel question.
+    """A funnel question.
 
-    ``steps`` is a subsequence of ``lead, mql, sql, opportunity, won``. A lead's time at a
-    step is its first entry into that step's stage or any later step's (a skipped stage is
-    reached when a later one is). ``window_days`` bounds the time from step 1 to every later
-    step; ``step_windows[i]`` bounds the time from step i to step i+1.
+    Lifecycle funnel (``events`` is None): ``steps`` is a subsequence of ``lead, mql, sql,
+    opportunity, won``. A lead's time at a step is its first entry into that step's stage or
+    any later step's (a skipped stage is reached when a later one is).
+
+    Event funnel: ``events`` are the steps (``steps`` holds their labels) and ``exclusions``
+    the events that drop a lead between two steps; the oracle's docstring has the semantics.
+
+    ``window_days`` bounds the time from step 1 to every later step; ``step_windows[i]``
+    bounds the time from step i to step i+1. ``breakdown`` is a dimension of
+    :data:`BREAKDOWNS` or ``custom.NAME`` (a custom field).
     """
 
     steps: tuple[str, ...] = tuple(_PATH)
@@ -102,16 +133,44 @@ class FunnelSpec:
     cohort: CohortPeriod | None = None
     created_from: date | None = None
     created_to: date | None = None
+    events: tuple[FunnelEvent, ...] | None = None
+    exclusions: tuple[FunnelEvent, ...] = ()
+    cohort_by: CohortBasis = CohortBasis.CREATED
+
+    @property
+    def is_event_funnel(self) -> bool:
+        return self.events is not None
+
+    @property
+    def step_events(self) -> tuple[FunnelEvent, ...]:
+        """The steps as events (a lifecycle funnel's are stage events)."""
+        return self.events if self.events is not None else tuple(map(stage_event, self.steps))
+
+    @property
+    def custom_key(self) -> str | None:
+        """The custom field a ``custom.NAME`` breakdown reads, else None."""
+        if self.breakdown is None or not self.breakdown.startswith("custom."):
+            return None
+        return self.breakdown.removeprefix("custom.")
 
     @property
     def breakdown_column(self) -> str | None:
-        if self.breakdown is None:
+        """The lead column a dimension breakdown reads (None without one, or for a custom field)."""
+        if self.breakdown is None or self.custom_key is not None:
             return None
         first, last = BREAKDOWNS[self.breakdown]
         return first if self.attribution is Attribution.FIRST_TOUCH else last
 
+    def open_stages(self, k: int) -> tuple[str, ...]:
+        """Current stages in which a lead counted at step k, but not at k+1, is still on its
+        way (``open``): on the path and not closed, at or after step k's stage and before step
+        k+1's when those are path stages. For lifecycle steps ``mql, opportunity``: mql, sql.
+        """
+        here, there = self.step_events[k].path_index, self.step_events[k + 1].path_index
+        return tuple(_OPEN_PATH[here or 0 : len(_OPEN_PATH) if there is None else there])
 
-def _choice(enum: type[StrEnum], value: str | StrEnum | None, field: str) -> StrEnum | None:
+
+def _choice(enum: type[_E], value: str | _E | None, field: str) -> _E | None:
     if value is None or isinstance(value, enum):
         return value
     try:
@@ -140,9 +199,59 @@ def _steps(steps: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
     return cleaned
 
 
+def _breakdown(value: str | None) -> str | None:
+    if value is None or value in BREAKDOWNS:
+        return value
+    custom = _CUSTOM.match(value.strip())
+    if custom:
+        return f"custom.{custom.group(1)}"
+    if value.startswith(("custom.", "custom_fields.")):
+        raise ValidationError(
+            "breakdown", f"'{value}': a custom field is custom.NAME (letters, digits and '_')"
+        )
+    raise ValidationError(
+        "breakdown",
+        f"cannot break down by '{value}'; expected one of: {', '.join(BREAKDOWNS)}, "
+        "or custom.NAME for a custom field",
+    )
+
+
+def _events(
+    events: list[str] | tuple[str, ...] | None,
+    exclude: list[str] | tuple[str, ...] | None,
+    steps: tuple[str, ...],
+    mode: FunnelMode,
+) -> tuple[tuple[FunnelEvent, ...] | None, tuple[FunnelEvent, ...]]:
+    """The event steps and exclusions; exclusions turn a lifecycle funnel into an event one."""
+    exclusions = parse_events(exclude, field="exclude") if exclude else ()
+    if events is None and not exclusions:
+        return None, ()
+    parsed = (
+        parse_events(events, field="events")
+        if events is not None
+        else tuple(map(stage_event, steps))
+    )
+    if not parsed:
+        raise ValidationError("events", "at least one step is needed")
+    if mode is not FunnelMode.ORDERED:
+        raise ValidationError(
+            "mode",
+            "event funnels (events or exclusions) are ordered; strict and any apply to lifecycle funnels",
+        )
+    for excluded in exclusions:
+        if excluded in parsed:
+            raise ValidationError(
+                "exclude",
+                f"'{excluded.label}' is a step of this funnel; it cannot also be excluded",
+            )
+    return parsed, exclusions
+
+
 def funnel_spec(
     *,
     steps: list[str] | tuple[str, ...] | None = None,
+    events: list[str] | tuple[str, ...] | None = None,
+    exclude: list[str] | tuple[str, ...] | None = None,
     mode: str | FunnelMode | None = None,
     window: str | float | None = None,
     step_windows: list[str | float | None] | None = None,
@@ -150,11 +259,21 @@ def funnel_spec(
     attribution: str | Attribution | None = None,
     top_n: int | None = None,
     cohort: str | CohortPeriod | None = None,
+    cohort_by: str | CohortBasis | None = None,
     created_from: date | None = None,
     created_to: date | None = None,
 ) -> FunnelSpec:
-    """Validate loose options into a :class:`FunnelSpec`; errors name the field."""
-    clean_steps = _steps(steps)
+    """Validate loose options into a :class:`FunnelSpec`; errors name the field.
+
+    ``steps`` are lifecycle stages; ``events`` (instead of ``steps``) are event-funnel steps
+    such as ``["ad_click", "form_submit", "opportunity"]``; ``exclude`` lists exclusion events.
+    """
+    if events is not None and steps is not None:
+        raise ValidationError("events", "give lifecycle steps or event steps, not both")
+    chosen_mode = _choice(FunnelMode, mode, "mode") or FunnelMode.ORDERED
+    lifecycle = _steps(steps) if events is None else None
+    event_steps, exclusions = _events(events, exclude, lifecycle or (), chosen_mode)
+    clean_steps = lifecycle or tuple(e.label for e in event_steps or ())
     windows = None
     if step_windows is not None:
         if len(step_windows) != len(clean_steps) - 1:
@@ -165,24 +284,25 @@ def funnel_spec(
         windows = tuple(
             parse_window(w, field=f"step_windows[{i}]") for i, w in enumerate(step_windows)
         )
-    if breakdown is not None and breakdown not in BREAKDOWNS:
-        raise ValidationError(
-            "breakdown",
-            f"cannot break down by '{breakdown}'; expected one of: {', '.join(BREAKDOWNS)}",
-        )
+    basis = _choice(CohortBasis, cohort_by, "cohort_by") or CohortBasis.CREATED
+    if basis is CohortBasis.ENTERED and cohort is None:
+        raise ValidationError("cohort_by", "needs a cohort period (day, week, month or quarter)")
     if top_n is not None and not 1 <= top_n <= 1000:
         raise ValidationError("top_n", f"must be between 1 and 1000, got {top_n}")
     if created_from and created_to and created_from > created_to:
         raise ValidationError("created_from", "is after created_to")
     return FunnelSpec(
         steps=clean_steps,
-        mode=_choice(FunnelMode, mode, "mode") or FunnelMode.ORDERED,  # type: ignore[arg-type]
+        mode=chosen_mode,
         window_days=parse_window(window),
         step_windows=windows,
-        breakdown=breakdown,
-        attribution=_choice(Attribution, attribution, "attribution") or Attribution.FIRST_TOUCH,  # type: ignore[arg-type]
+        breakdown=_breakdown(breakdown),
+        attribution=_choice(Attribution, attribution, "attribution") or Attribution.FIRST_TOUCH,
         top_n=top_n,
-        cohort=_choice(CohortPeriod, cohort, "cohort"),  # type: ignore[arg-type]
+        cohort=_choice(CohortPeriod, cohort, "cohort"),
         created_from=created_from,
         created_to=created_to,
+        events=event_steps,
+        exclusions=exclusions,
+        cohort_by=basis,
     )

@@ -30,19 +30,28 @@ def run_funnel(
     engine: FunnelEngine,
     now: datetime,
     steps: list[str] | None = None,
+    events: list[str] | None = None,
+    exclude: list[str] | None = None,
     mode: str | None = None,
     window: str | None = None,
     breakdown: str | None = None,
     attribution: str | None = None,
     cohort: str | None = None,
+    cohort_by: str | None = None,
     top_n: int | None = None,
     created_from: date | None = None,
     created_to: date | None = None,
 ) -> FunnelResult:
-    """Validate the question (errors name the option), then ask the engine."""
+    """Validate the question (errors name the option), then ask the engine.
+
+    ``steps`` are lifecycle stages; ``events`` (instead) are event-funnel steps over
+    touchpoint kinds and stages; ``exclude`` drops leads that did these events between two
+    steps; ``cohort_by`` is ``created`` (default) or ``entered`` (the period of step 1).
+    """
     spec = funnel_spec(
-        steps=steps, mode=mode, window=window, breakdown=breakdown, attribution=attribution,
-        cohort=cohort, top_n=top_n, created_from=created_from, created_to=created_to,
+        steps=steps, events=events, exclude=exclude, mode=mode, window=window, breakdown=breakdown,
+        attribution=attribution, cohort=cohort, cohort_by=cohort_by, top_n=top_n,
+        created_from=created_from, created_to=created_to,
     )  # fmt: skip
     return engine.funnel(spec, now=now)
 

@@ -8,10 +8,15 @@ Sync, in one DuckDB transaction:
 2. replace those leads' rows and all their stage changes;
 3. recompute their milestone rows and stage stays with the shared Ibis expressions;
 4. move the watermark to the newest ``updated_at`` read (never past the sync's own time);
-5. bring deals, activities, campaigns and costs up to date (:mod:`.record_sync`).
+5. bring deals, activities, campaigns, costs and touchpoints up to date (:mod:`.record_sync`).
 
 A crash anywhere leaves the previous state and watermark (the transaction rolls back), so
-the next sync redoes the same work: sync is idempotent. The first sync copies everything.
+the next sync redoes the same work: sync is idempotent. The first sync copies everything,
+and so does the first sync after the store's tables changed shape (:data:`FORMAT`).
+
+Lead ids stay as the write store spells them (SQLite: 32 hex digits), so the sync can match
+them; the dimensions ``owner_id`` and ``team_id`` are stored in the dashed UUID form, as
+PostgreSQL prints them, so breakdowns and drill-downs read the same on both.
 """
 
 from __future__ import annotations
@@ -29,21 +34,33 @@ from ibis.expr.types import Table
 
 from leadfunnel.adapters.warehouse.durations_builder import stays
 from leadfunnel.adapters.warehouse.milestones import DIMENSIONS, milestones
-from leadfunnel.adapters.warehouse.record_sync import RECORD_DDL, sync_records
+from leadfunnel.adapters.warehouse.record_sync import RECORD_DDL, RECORD_TABLES, sync_records
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
 
-__all__ = ["DuckDbStore", "SyncStats", "OVERLAP"]
+__all__ = ["DuckDbStore", "FORMAT", "SyncStats", "OVERLAP"]
 
 OVERLAP = timedelta(minutes=5)
+#: The shape of the store's tables; a store of another shape is rebuilt by a full sync.
+#: 2: leads carry custom fields, ids of owners and teams are dashed, touchpoints are synced.
+FORMAT = "2"
+_SYNCED = ("leads", "stage_transitions", "milestones", "stage_stays", *RECORD_TABLES)
+_IDS = ("owner_id", "team_id")
 _LEADS_DDL = (
     "CREATE TABLE IF NOT EXISTS leads (id VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP, stage VARCHAR, "
-    "company_size BIGINT, " + ", ".join(f"{d} VARCHAR" for d in DIMENSIONS) + ")"
+    "company_size BIGINT, "
+    + ", ".join(f"{d} VARCHAR" for d in DIMENSIONS)
+    + ", custom_fields VARCHAR)"
 )
 _TRANSITIONS_DDL = 'CREATE TABLE IF NOT EXISTS stage_transitions (id VARCHAR, lead_id VARCHAR, to_stage VARCHAR, "at" TIMESTAMP)'
 _STATE_DDL = "CREATE TABLE IF NOT EXISTS sync_state (name VARCHAR PRIMARY KEY, value VARCHAR)"
 _LEADS_INSERT = (
     "INSERT INTO leads SELECT id, CAST(created_at AS TIMESTAMP), CAST(updated_at AS TIMESTAMP), stage, "
-    "CAST(company_size AS BIGINT), " + ", ".join(DIMENSIONS) + " FROM batch"
+    "CAST(company_size AS BIGINT), "
+    + ", ".join(
+        f"coalesce(CAST(TRY_CAST({d} AS UUID) AS VARCHAR), {d})" if d in _IDS else d
+        for d in DIMENSIONS
+    )
+    + ", custom_fields FROM batch"
 )
 _TRANSITIONS_INSERT = (
     'INSERT INTO stage_transitions SELECT id, lead_id, to_stage, CAST("at" AS TIMESTAMP) FROM batch'
@@ -63,7 +80,7 @@ def _source_tables(only_dirty: bool) -> tuple[Table, Table]:
     """The store's leads and stage changes as unbound Ibis tables (optionally: dirty leads only)."""
     leads = ibis.table(
         {"id": "string", "created_at": "timestamp", "updated_at": "timestamp", "stage": "string",
-         "company_size": "int64", **dict.fromkeys(DIMENSIONS, "string")},
+         "company_size": "int64", **dict.fromkeys(DIMENSIONS, "string"), "custom_fields": "string"},
         name="leads",
     )  # fmt: skip
     transitions = ibis.table(
@@ -114,7 +131,13 @@ class DuckDbStore:
         """Bring the store up to date; ``now`` (UTC) caps the watermark, so rows stamped in
         the future (clock skew, simulated history) are read again rather than skipped past."""
         with duckdb.connect(str(self.path)) as db:
-            for ddl in (_LEADS_DDL, _TRANSITIONS_DDL, _STATE_DDL, *RECORD_DDL):
+            db.execute(_STATE_DDL)
+            row = db.execute("SELECT value FROM sync_state WHERE name = 'format'").fetchone()
+            if row is None or row[0] != FORMAT:
+                for table in _SYNCED:
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                db.execute("DELETE FROM sync_state")
+            for ddl in (_LEADS_DDL, _TRANSITIONS_DDL, *RECORD_DDL):
                 db.execute(ddl)
             mark = self._watermark(db)
             ready = db.execute(
@@ -172,6 +195,7 @@ class DuckDbStore:
                 [watermark.isoformat()],
             )
         records = sync_records(db, reader, _copy, overlap=OVERLAP, now=now)
+        db.execute("INSERT OR REPLACE INTO sync_state VALUES ('format', ?)", [FORMAT])
         return SyncStats(lead_count, transition_count, ids is None, watermark, records)
 
     def connect(self) -> ibis.BaseBackend:

@@ -49,9 +49,11 @@ def stage_time_stats(stay_table: Table) -> Table:
     )
 
 
-def step_time_stats(milestones: Table, transitions: Table, spec: FunnelSpec) -> Table:
+def step_time_stats(
+    milestones: Table, transitions: Table, spec: FunnelSpec, touchpoints: Table | None = None
+) -> Table:
     """One row per consecutive step pair ``k`` (0-based): time to convert from step k to k+1."""
-    table, times, counted = step_times(milestones, transitions, spec)
+    table, times, counted = step_times(milestones, transitions, spec, touchpoints)
     parts = [
         table.aggregate(k=ibis.literal(k), **_stats(_days(times[k + 1], times[k]), counted[k + 1]))
         for k in range(len(spec.steps) - 1)

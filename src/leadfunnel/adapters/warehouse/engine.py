@@ -1,8 +1,8 @@
 """Analytics engines behind one port: DuckDB for the embedded default, PostgreSQL directly.
 
-Both run the same Ibis builders (``funnel_builder.py``) over the same milestone expression;
-they differ only in where the tables live and how times are typed (DuckDB: naive UTC;
-PostgreSQL: ``timestamptz`` in a UTC session).
+Both run the same Ibis builders (``funnel_builder.py``) over the same milestone expression
+(event funnels also read ``touchpoints``); they differ only in where the tables live and how
+times are typed (DuckDB: naive UTC; PostgreSQL: ``timestamptz`` in a UTC session).
 """
 
 from __future__ import annotations
@@ -56,19 +56,28 @@ def _stage_times(stay_table: Any) -> dict[str, DurationStats]:
     return {r["stage"]: to_stats(r, int(r["open"])) for r in sorted(rows, key=lambda r: r["stage"])}
 
 
-def _step_times(milestones_table: Any, transitions: Any, spec: FunnelSpec) -> list[DurationStats]:
+def _step_times(
+    milestones_table: Any, transitions: Any, touchpoints: Any, spec: FunnelSpec
+) -> list[DurationStats]:
     if len(spec.steps) < 2:
         return []
     rows = sorted(
-        _records(step_time_stats(milestones_table, transitions, spec)), key=lambda r: r["k"]
+        _records(step_time_stats(milestones_table, transitions, spec, touchpoints)),
+        key=lambda r: r["k"],
     )
     return [to_stats(r) for r in rows]
 
 
 def _drill(
-    milestones_table: Any, transitions: Any, cell: DrillSpec, now: datetime, limit: int, offset: int
+    milestones_table: Any,
+    transitions: Any,
+    touchpoints: Any,
+    cell: DrillSpec,
+    now: datetime,
+    limit: int,
+    offset: int,
 ) -> tuple[list[uuid.UUID], int]:
-    expr = build_drill(milestones_table, transitions, cell, now=now)
+    expr = build_drill(milestones_table, transitions, cell, now=now, touchpoints=touchpoints)
     total = int(expr.count().to_pyarrow().as_py())
     ids = [row["lead_id"] for row in _records(expr.limit(limit, offset=offset))]
     return [
@@ -137,6 +146,7 @@ class DuckDbEngine:
                 con.table("stage_transitions"),
                 spec,
                 now=now.astimezone(UTC).replace(tzinfo=None),
+                touchpoints=con.table("touchpoints"),
             )
             return funnel_result(_records(expr), spec)
         finally:
@@ -150,7 +160,13 @@ class DuckDbEngine:
         try:
             naive = now.astimezone(UTC).replace(tzinfo=None)
             return _drill(
-                con.table("milestones"), con.table("stage_transitions"), cell, naive, limit, offset
+                con.table("milestones"),
+                con.table("stage_transitions"),
+                con.table("touchpoints"),
+                cell,
+                naive,
+                limit,
+                offset,
             )
         finally:
             con.disconnect()
@@ -167,7 +183,12 @@ class DuckDbEngine:
         self.sync(now=now)
         con = self.store.connect()
         try:
-            return _step_times(con.table("milestones"), con.table("stage_transitions"), spec)
+            return _step_times(
+                con.table("milestones"),
+                con.table("stage_transitions"),
+                con.table("touchpoints"),
+                spec,
+            )
         finally:
             con.disconnect()
 
@@ -211,9 +232,10 @@ class PostgresEngine:
         try:
             transitions = con.table("stage_transitions")
             m = milestones(con.table("leads"), transitions)
-            return funnel_result(
-                _records(build_funnel(m, transitions, spec, now=now.astimezone(UTC))), spec
+            expr = build_funnel(
+                m, transitions, spec, now=now.astimezone(UTC), touchpoints=con.table("touchpoints")
             )
+            return funnel_result(_records(expr), spec)
         finally:
             con.disconnect()
 
@@ -228,7 +250,8 @@ class PostgresEngine:
         con = self._connect()
         try:
             transitions = con.table("stage_transitions")
-            return _step_times(milestones(con.table("leads"), transitions), transitions, spec)
+            m = milestones(con.table("leads"), transitions)
+            return _step_times(m, transitions, con.table("touchpoints"), spec)
         finally:
             con.disconnect()
 
@@ -258,6 +281,7 @@ class PostgresEngine:
             return _drill(
                 milestones(con.table("leads"), transitions),
                 transitions,
+                con.table("touchpoints"),
                 cell,
                 now.astimezone(UTC),
                 limit,

@@ -1,8 +1,9 @@
-"""Lifecycle funnels as Ibis expressions: one builder per semantics, named output columns.
+"""Funnels as Ibis expressions: one builder of step times per semantics, named output columns.
 
-Both builders return one row per (``grp``, ``cohort``) with ``reached_{k}`` and ``open_{k}``
+Every funnel returns one row per (``grp``, ``cohort``) with ``reached_{k}`` and ``open_{k}``
 columns; the semantics are the oracle's (``analytics/funnel_oracle.py``), re-derived here
-from the milestone table (ordered, any) or from the raw stage changes (strict).
+from the milestone table (ordered, any), from the raw stage changes (strict) or from the
+raw touchpoints and stage changes (event funnels, ``event_funnel_builder.py``).
 
 Query intuition, ordered: a lead's time at step k is ``LEAST`` of its first entries into
 step k's stage and every later path stage (NULLs ignored), so the times never decrease and
@@ -18,15 +19,19 @@ from typing import Any
 import ibis
 from ibis.expr.types import BooleanValue, Table
 
-from leadfunnel.adapters.warehouse.milestones import reach_column
+from leadfunnel.adapters.warehouse.event_funnel_builder import (
+    event_times,
+    excluded_after_column,
+    excluded_between_column,
+    time_column,
+)
+from leadfunnel.adapters.warehouse.milestones import custom_field, reach_column
 from leadfunnel.analytics.drill import DrillSpec, Outcome
 from leadfunnel.analytics.funnel_oracle import NONE_GROUP
-from leadfunnel.analytics.funnel_spec import CohortPeriod, FunnelMode, FunnelSpec
-from leadfunnel.domain.lifecycle import FUNNEL_PATH
+from leadfunnel.analytics.funnel_spec import CohortBasis, CohortPeriod, FunnelMode, FunnelSpec
 
 __all__ = ["build_drill", "build_funnel", "open_column", "reached_column", "step_times"]
 
-_PATH = [s.value for s in FUNNEL_PATH]
 _TRUNCATE = {
     CohortPeriod.DAY: "D",
     CohortPeriod.WEEK: "W",
@@ -47,14 +52,14 @@ def _seconds(days: float) -> Any:
     return ibis.interval(seconds=round(days * 86_400))
 
 
-def _counted(times: list[Any], spec: FunnelSpec) -> list[BooleanValue]:
+def _counted(table: Table, times: list[Any], spec: FunnelSpec) -> list[BooleanValue]:
     """Whether a lead counts at each step.
 
     Ordered times never decrease, so without per-step windows "counted at k" is simply
     "has a time at k, within the window of step 1": it implies every earlier step. Per-step
-    windows (and strict runs, whose later times may be missing) need the chain.
+    windows, strict runs (whose later times may be missing) and exclusions need the chain.
     """
-    chained = spec.mode is FunnelMode.STRICT or bool(spec.step_windows)
+    chained = spec.mode is FunnelMode.STRICT or bool(spec.step_windows) or bool(spec.exclusions)
     counted: list[BooleanValue] = []
     for k, at in enumerate(times):
         ok = at.notnull() if k == 0 or not chained else counted[k - 1] & at.notnull()
@@ -62,6 +67,8 @@ def _counted(times: list[Any], spec: FunnelSpec) -> list[BooleanValue]:
             ok = ok & (at <= times[0] + _seconds(spec.window_days))
         if k and spec.step_windows and spec.step_windows[k - 1] is not None:
             ok = ok & (at <= times[k - 1] + _seconds(spec.step_windows[k - 1]))  # type: ignore[arg-type]
+        if k and spec.exclusions:
+            ok = ok & (table[excluded_between_column(k - 1)] == 0)
         counted.append(ok.fill_null(False))
     return counted
 
@@ -69,12 +76,16 @@ def _counted(times: list[Any], spec: FunnelSpec) -> list[BooleanValue]:
 def _open(
     m: Table, spec: FunnelSpec, k: int, times: list[Any], counted: list[BooleanValue], now: datetime
 ) -> BooleanValue:
-    between = _PATH[_PATH.index(spec.steps[k]) : _PATH.index(spec.steps[k + 1])]
-    ok = counted[k] & ~counted[k + 1] & m.current_stage.isin(between)
+    stages = spec.open_stages(k)
+    if not stages:
+        return ibis.literal(False)
+    ok = counted[k] & ~counted[k + 1] & m.current_stage.isin(list(stages))
     if spec.window_days is not None:
         ok = ok & (ibis.literal(now) < times[0] + _seconds(spec.window_days))
     if spec.step_windows and spec.step_windows[k] is not None:
         ok = ok & (ibis.literal(now) < times[k] + _seconds(spec.step_windows[k]))  # type: ignore[arg-type]
+    if spec.exclusions:
+        ok = ok & (m[excluded_after_column(k)] == 0)
     return ok.fill_null(False)
 
 
@@ -86,21 +97,24 @@ def _filtered(m: Table, spec: FunnelSpec) -> Table:
     return m
 
 
-def _group_and_cohort(m: Table, spec: FunnelSpec) -> tuple[Any, Any]:
-    column = spec.breakdown_column
-    group = ibis.null(str) if column is None else m[column].nullif("").fill_null(NONE_GROUP)
-    cohort = (
-        ibis.null("date")
-        if spec.cohort is None
-        else m.created_at.truncate(_TRUNCATE[spec.cohort]).date()
-    )
-    return group, cohort
+def _group_and_cohort(m: Table, spec: FunnelSpec, times: list[Any]) -> tuple[Any, Any]:
+    if spec.custom_key is not None:
+        value = custom_field(m.custom_fields, spec.custom_key)
+    elif spec.breakdown_column is not None:
+        value = m[spec.breakdown_column]
+    else:
+        value = None
+    group = ibis.null(str) if value is None else value.nullif("").fill_null(NONE_GROUP)
+    if spec.cohort is None:
+        return group, ibis.null("date")
+    moment = times[0] if spec.cohort_by is CohortBasis.ENTERED else m.created_at
+    return group, moment.truncate(_TRUNCATE[spec.cohort]).date()
 
 
 def _aggregate(m: Table, spec: FunnelSpec, times: list[Any], now: datetime) -> Table:
-    counted = _counted(times, spec)  # expressions, not data: cheap to rebuild
+    counted = _counted(m, times, spec)  # expressions, not data: cheap to rebuild
     n = len(spec.steps)
-    group, cohort = _group_and_cohort(m, spec)
+    group, cohort = _group_and_cohort(m, spec, times)
     flags = m.mutate(
         grp=group,
         cohort=cohort,
@@ -144,32 +158,55 @@ def _strict_times(m: Table, transitions: Table, spec: FunnelSpec) -> tuple[Table
     return joined, times
 
 
+def _event_times(
+    m: Table, transitions: Table, touchpoints: Table | None, spec: FunnelSpec
+) -> tuple[Table, list[Any]]:
+    if touchpoints is None:
+        raise ValueError("an event funnel needs the touchpoints table")
+    times = event_times(transitions, touchpoints, spec)
+    joined = m.inner_join(times, m.lead_id == times.lead_id)
+    return joined, [joined[time_column(k)] for k in range(len(spec.steps))]
+
+
 def step_times(
-    milestones: Table, transitions: Table, spec: FunnelSpec
+    milestones: Table, transitions: Table, spec: FunnelSpec, touchpoints: Table | None = None
 ) -> tuple[Table, list[Any], list[BooleanValue]]:
     """The table, each lead's time at each step, and whether it counts there (the funnel's
-    own expressions, shared with time-to-convert)."""
+    own expressions, shared with time-to-convert). Event funnels need ``touchpoints``."""
     m = _filtered(milestones, spec)
-    table, times = (
-        _strict_times(m, transitions, spec)
-        if spec.mode is FunnelMode.STRICT
-        else _ordered_times(m, spec)
-    )
-    return table, times, _counted(times, spec)
+    if spec.is_event_funnel:
+        table, times = _event_times(m, transitions, touchpoints, spec)
+    elif spec.mode is FunnelMode.STRICT:
+        table, times = _strict_times(m, transitions, spec)
+    else:
+        table, times = _ordered_times(m, spec)
+    return table, times, _counted(table, times, spec)
 
 
 def build_funnel(
-    milestones: Table, transitions: Table, spec: FunnelSpec, *, now: datetime
+    milestones: Table,
+    transitions: Table,
+    spec: FunnelSpec,
+    *,
+    now: datetime,
+    touchpoints: Table | None = None,
 ) -> Table:
     """The funnel's counts per (group, cohort) for ``spec``, as of ``now``."""
-    table, times, _ = step_times(milestones, transitions, spec)
+    table, times, _ = step_times(milestones, transitions, spec, touchpoints)
     return _aggregate(table, spec, times, now)
 
 
-def build_drill(milestones: Table, transitions: Table, cell: DrillSpec, *, now: datetime) -> Table:
+def build_drill(
+    milestones: Table,
+    transitions: Table,
+    cell: DrillSpec,
+    *,
+    now: datetime,
+    touchpoints: Table | None = None,
+) -> Table:
     """``lead_id`` and ``at`` (time at the step) of the leads in one funnel cell, ordered."""
     spec, k = cell.funnel, cell.step
-    table, times, counted = step_times(milestones, transitions, spec)
+    table, times, counted = step_times(milestones, transitions, spec, touchpoints)
     keep = counted[k]
     if cell.outcome is not Outcome.REACHED:
         is_open = _open(table, spec, k, times, counted, now)
@@ -181,7 +218,7 @@ def build_drill(milestones: Table, transitions: Table, cell: DrillSpec, *, now: 
                 Outcome.DROPPED: ~counted[k + 1] & ~is_open,
             }[cell.outcome]
         )
-    group, cohort = _group_and_cohort(table, spec)
+    group, cohort = _group_and_cohort(table, spec, times)
     if cell.group is not None:
         keep = keep & (group == cell.group)
     if cell.cohort is not None:

@@ -8,6 +8,8 @@ same expression builds it on every backend: DuckDB materialises it during sync, 
 and Spark evaluate it inside each query.
 
 ``company_size_band`` buckets ``company_size``: 1-10, 11-50, 51-200, 201-1000, 1001-5000, 5000+.
+``custom_fields`` is the lead's custom fields as JSON text; :func:`custom_field` reads one.
+Ids (``owner_id``, ``team_id``) are text in the dashed UUID form on every backend.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 import ibis
-from ibis.expr.types import Table
+import ibis.expr.datatypes as dt
+from ibis.expr.types import StringValue, Table
 
 from leadfunnel.domain.lifecycle import FUNNEL_PATH, Stage
 
-__all__ = ["STAGES", "DIMENSIONS", "milestones", "first_column", "reach_column"]
+__all__ = ["STAGES", "DIMENSIONS", "custom_field", "milestones", "first_column", "reach_column"]
 
 STAGES = [s.value for s in Stage]
 _PATH = [s.value for s in FUNNEL_PATH]
@@ -40,6 +43,17 @@ def reach_column(stage: str) -> str:
     return f"reach_{stage}"
 
 
+@ibis.udf.scalar.builtin(name="json_extract_path_text")  # type: ignore[untyped-decorator]
+def _json_text(doc: dt.JSON, key: str) -> str:  # type: ignore[empty-body]
+    """PostgreSQL's ``json_extract_path_text``; DuckDB knows it too (as ``->>``)."""
+
+
+def custom_field(doc: Any, key: str) -> StringValue:
+    """One custom field of a JSON text column as text: strings as they are, ``true`` and
+    ``false``, numbers as written; NULL when the lead lacks it or it is JSON ``null``."""
+    return _json_text(doc.cast("json"), key)
+
+
 def _size_band(size: Any) -> Any:
     case = ibis.cases(*((size <= upper, label) for upper, label in _BANDS), else_="5000+")
     return size.isnull().ifelse(ibis.null(str), case)
@@ -57,6 +71,7 @@ def milestones(leads: Table, transitions: Table) -> Table:
         current_stage=joined.stage,
         company_size_band=_size_band(joined.company_size),
         **{name: joined[name].cast("string") for name in DIMENSIONS},
+        custom_fields=joined.custom_fields.cast("string"),
         **{first_column(s): joined[first_column(s)] for s in STAGES},
         **{
             reach_column(s): ibis.least(*(joined[first_column(x)] for x in _PATH[i:]))

@@ -1,4 +1,5 @@
-"""Syncing the tables the KPIs read besides leads: deals, activities, campaigns and their costs.
+"""Syncing the tables the KPIs and event funnels read besides leads: deals, activities,
+campaigns and their costs, touchpoints.
 
 Run inside the analytics store's sync transaction (:mod:`.duckdb_store`), so a crash leaves
 every table and watermark as they were. Per table, the cheapest correct way:
@@ -8,7 +9,12 @@ every table and watermark as they were. Per table, the cheapest correct way:
 * ``activities`` are only ever added: read those created since the watermark (minus the
   overlap), replace by id the few read twice;
 * ``campaigns`` and ``campaign_costs`` are small, and an imported cost replaces the amount
-  of its day without a time stamp: copied whole every time.
+  of its day without a time stamp: copied whole every time;
+* ``touchpoints`` are only ever added and have no time stamp of their own, but their ids are
+  UUIDv7, which begin with the time they were made: read those whose id is at or after the
+  watermark's time (minus the overlap), replace by id the few read twice. Imported history
+  may carry ids made from the time it describes, older than the watermark; so the store's
+  row count is compared with the write store's, and a difference means a full copy.
 
 A table without a watermark (first sync, or a store made before the table was synced) is
 copied whole.
@@ -16,17 +22,20 @@ copied whole.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
 
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
+from leadfunnel.domain.ids import id_at, id_time_ms
 
-__all__ = ["RECORD_DDL", "sync_records"]
+__all__ = ["RECORD_DDL", "RECORD_TABLES", "sync_records"]
 
 RECORD_DDL = (
+    'CREATE TABLE IF NOT EXISTS touchpoints (id VARCHAR, lead_id VARCHAR, kind VARCHAR, "at" TIMESTAMP)',
     "CREATE TABLE IF NOT EXISTS opportunities (id VARCHAR, lead_id VARCHAR, account_id VARCHAR, "
     "amount DECIMAL(18, 2), stage VARCHAR, lost_reason VARCHAR, closed_at TIMESTAMP, "
     "created_at TIMESTAMP, updated_at TIMESTAMP)",
@@ -37,6 +46,7 @@ RECORD_DDL = (
     "amount DECIMAL(18, 2))",
 )
 _SELECT = {
+    "touchpoints": 'SELECT id, lead_id, kind, CAST("at" AS TIMESTAMP) FROM batch',
     "opportunities": "SELECT id, lead_id, account_id, CAST(amount AS DECIMAL(18, 2)), stage, lost_reason, "
     "CAST(closed_at AS TIMESTAMP), CAST(created_at AS TIMESTAMP), CAST(updated_at AS TIMESTAMP) FROM batch",
     "activities": 'SELECT id, lead_id, kind, CAST("at" AS TIMESTAMP), CAST(created_at AS TIMESTAMP) FROM batch',
@@ -45,6 +55,7 @@ _SELECT = {
 }
 #: Incrementally synced tables -> the column their watermark follows.
 _STAMPS = {"opportunities": "updated_at", "activities": "created_at"}
+RECORD_TABLES = ("touchpoints", "opportunities", "activities", "campaigns", "campaign_costs")
 
 Copy = Callable[[duckdb.DuckDBPyConnection, Iterator[pa.RecordBatch], str], int]
 
@@ -52,6 +63,52 @@ Copy = Callable[[duckdb.DuckDBPyConnection, Iterator[pa.RecordBatch], str], int]
 def _mark(db: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
     row = db.execute("SELECT value FROM sync_state WHERE name = ?", [name]).fetchone()
     return datetime.fromisoformat(row[0]) if row else None
+
+
+def _replace(
+    db: duckdb.DuckDBPyConnection, table: str, batches: Iterator[pa.RecordBatch], copy: Copy
+) -> int:
+    """Insert the rows, replacing any stored row with the same id."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM {table} LIMIT 0")
+    count = copy(db, batches, f"INSERT INTO incoming {_SELECT[table]}")
+    db.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM incoming)")
+    db.execute(f"INSERT INTO {table} SELECT * FROM incoming")
+    db.execute("DROP TABLE incoming")
+    return count
+
+
+def _id_time(hex_id: str) -> datetime | None:
+    try:
+        made = datetime.fromtimestamp(id_time_ms(uuid.UUID(hex_id)) / 1000, UTC)
+    except (ValueError, OverflowError, OSError):  # not a UUIDv7: far outside the calendar
+        return None
+    return made.replace(tzinfo=None)
+
+
+def _appended(
+    db: duckdb.DuckDBPyConnection,
+    reader: WriteStoreReader,
+    table: str,
+    copy: Copy,
+    overlap: timedelta,
+    now: datetime,
+) -> int:
+    key = f"{table}_id"
+    mark = _mark(db, key)
+    count = 0
+    if mark is not None:
+        first = id_at(int((mark - overlap).replace(tzinfo=UTC).timestamp() * 1000), 0).hex
+        count = _replace(db, table, reader.appended(table, first), copy)
+    row = db.execute(f"SELECT count(*) FROM {table}").fetchone()
+    if mark is None or (row[0] if row else 0) != reader.count(table):
+        db.execute(f"DELETE FROM {table}")
+        count = copy(db, reader.records(table), f"INSERT INTO {table} {_SELECT[table]}")
+    newest = db.execute(f"SELECT max(id) FROM {table}").fetchone()
+    made = _id_time(newest[0]) if newest and newest[0] else None
+    watermark = max(filter(None, (mark, min(made, now) if made else None)), default=None)
+    if watermark is not None:
+        db.execute("INSERT OR REPLACE INTO sync_state VALUES (?, ?)", [key, watermark.isoformat()])
+    return count
 
 
 def _incremental(
@@ -70,11 +127,7 @@ def _incremental(
         db.execute(f"DELETE FROM {table}")
         count = copy(db, batches, f"INSERT INTO {table} {_SELECT[table]}")
     else:
-        db.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM {table} LIMIT 0")
-        count = copy(db, batches, f"INSERT INTO incoming {_SELECT[table]}")
-        db.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM incoming)")
-        db.execute(f"INSERT INTO {table} SELECT * FROM incoming")
-        db.execute("DROP TABLE incoming")
+        count = _replace(db, table, batches, copy)
     row = db.execute(f"SELECT max({stamp}) FROM {table}").fetchone()
     newest = row[0] if row else None
     watermark = max(filter(None, (mark, min(newest, now) if newest else None)), default=None)
@@ -93,6 +146,7 @@ def sync_records(
 ) -> dict[str, int]:
     """Bring the record tables up to date (``now``: naive UTC); rows read per table."""
     counts = {table: _incremental(db, reader, table, copy, overlap, now) for table in _STAMPS}
+    counts["touchpoints"] = _appended(db, reader, "touchpoints", copy, overlap, now)
     for table in ("campaigns", "campaign_costs"):
         db.execute(f"DELETE FROM {table}")
         counts[table] = copy(db, reader.records(table), f"INSERT INTO {table} {_SELECT[table]}")

@@ -18,10 +18,19 @@ from leadfunnel.adapters.warehouse.milestones import DIMENSIONS
 
 __all__ = ["RECORD_COLUMNS", "WriteStoreReader", "LEAD_COLUMNS", "TRANSITION_COLUMNS"]
 
-LEAD_COLUMNS = ("id", "created_at", "updated_at", "stage", "company_size", *DIMENSIONS)
+LEAD_COLUMNS = (
+    "id",
+    "created_at",
+    "updated_at",
+    "stage",
+    "company_size",
+    *DIMENSIONS,
+    "custom_fields",
+)
 TRANSITION_COLUMNS = ("id", "lead_id", "to_stage", "at")
-#: The other tables the KPIs read, and the columns copied.
+#: The other tables the KPIs and event funnels read, and the columns copied.
 RECORD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "touchpoints": ("id", "lead_id", "kind", "at"),
     "opportunities": ("id", "lead_id", "account_id", "amount", "stage", "lost_reason", "closed_at",
                       "created_at", "updated_at"),
     "activities": ("id", "lead_id", "kind", "at", "created_at"),
@@ -87,6 +96,23 @@ class WriteStoreReader:
                     f"{sql} WHERE {stamp} >= ?", (since.replace(tzinfo=None).isoformat(sep=" "),)
                 )
             yield from _fetch(cursor, columns)
+
+    def appended(self, table: str, first_id: str) -> Iterator[pa.RecordBatch]:
+        """Rows of one of :data:`RECORD_COLUMNS`' tables whose id (32 hex digits, UUIDv7:
+        time first) is at or after ``first_id``."""
+        columns = RECORD_COLUMNS[table]
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            cursor = raw.cursor()
+            cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE id >= ?", (first_id,))
+            yield from _fetch(cursor, columns)
+
+    def count(self, table: str) -> int:
+        """How many rows one of :data:`RECORD_COLUMNS`' tables holds."""
+        assert table in RECORD_COLUMNS
+        with self.engine.connect() as conn:
+            return int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one())
 
     def leads(self, ids: Sequence[str] | None) -> Iterator[pa.RecordBatch]:
         """Every lead (``ids=None``) or these ones."""
