@@ -137,6 +137,14 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
         "ok": {"admin", "manager", "rep"}, "call": {}, "path": "east_deal", "hidden": {"rep_west"},
         "fresh": lambda w, who: {"json": {"to": "proposal"}, "headers": {"If-Match": '"v1"'}}},
     ("GET", "/api/v1/accounts"): {"ok": ALL, "call": {}},
+    # Analytics: everyone asks, each about what they may see; company-wide stage reports are
+    # for admins and marketers.
+    ("GET", "/api/v1/analytics/funnel"): {"ok": ALL, "call": {"params": {"by": "channel"}}},
+    ("GET", "/api/v1/analytics/funnel/drill"): {"ok": ALL, "call": {"params": {"step": "lead"}}},
+    ("GET", "/api/v1/analytics/time-to-convert"): {"ok": ALL, "call": {}},
+    ("GET", "/api/v1/analytics/time-in-stage"): {"ok": {"admin", "marketer"}, "call": {}},
+    ("GET", "/api/v1/analytics/stagnant"): {"ok": {"admin", "marketer"}, "call": {}},
+    ("GET", "/api/v1/analytics/kpis"): {"ok": ALL, "call": {"params": {"by": "channel"}}},
     ("GET", "/api/v1/exports/leads"): {"ok": ALL, "call": {}},
     ("GET", "/api/v1/accounts/{account_id}"): {
         "ok": ALL - {"rep_west"}, "call": {}, "path": "east_account", "hidden": {"rep_west"}},

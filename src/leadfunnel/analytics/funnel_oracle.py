@@ -296,6 +296,8 @@ def lead_step_times(
         spec.created_to and created > spec.created_to
     ):
         return None
+    if spec.owners is not None and str(lead.dims.get("owner_id")) not in spec.owners:
+        return None
     if spec.events is not None:
         times = _event_times(lead, spec.events)
         counted = _event_counted(lead, spec, times)

@@ -22,6 +22,7 @@ stages:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -136,6 +137,9 @@ class FunnelSpec:
     events: tuple[FunnelEvent, ...] | None = None
     exclusions: tuple[FunnelEvent, ...] = ()
     cohort_by: CohortBasis = CohortBasis.CREATED
+    #: Only leads owned by these users (UUID text); None: every lead. How a caller's report
+    #: is limited to what they may see (``domain/access.py``, ``analytics_owners``).
+    owners: frozenset[str] | None = None
 
     @property
     def is_event_funnel(self) -> bool:
@@ -262,6 +266,7 @@ def funnel_spec(
     cohort_by: str | CohortBasis | None = None,
     created_from: date | None = None,
     created_to: date | None = None,
+    owners: Iterable[object] | None = None,
 ) -> FunnelSpec:
     """Validate loose options into a :class:`FunnelSpec`; errors name the field.
 
@@ -305,4 +310,5 @@ def funnel_spec(
         events=event_steps,
         exclusions=exclusions,
         cohort_by=basis,
+        owners=None if owners is None else frozenset(str(o) for o in owners),
     )

@@ -15,7 +15,8 @@ rep        leads they own, and the shared pool         leads they own; their own
 
 A lead the caller may not see is reported as *not found*, never as *forbidden*, so an id
 tells an outsider nothing. Analytics for a scoped caller cover the leads they own (a rep) or
-their team's leads (a manager); pool leads are nobody's results and stay out.
+the leads their team owns (a manager): :func:`analytics_owners`. Pool leads are nobody's
+results and stay out.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ __all__ = [
     "can_see_lead",
     "can_write_lead",
     "lead_scope",
-    "analytics_scope",
+    "analytics_owners",
     "require_role",
     "require_scope",
     "visible_lead",
@@ -122,10 +123,16 @@ def lead_scope(principal: Principal) -> LeadScope:
     )
 
 
-def analytics_scope(principal: Principal) -> LeadScope:
-    """The leads ``principal``'s reports cover: what they see, less the shared pool."""
-    scope = lead_scope(principal)
-    return LeadScope(everything=scope.everything, owner_ids=scope.owner_ids, team_id=scope.team_id)
+def analytics_owners(principal: Principal) -> frozenset[uuid.UUID] | None:
+    """The owners whose leads ``principal``'s reports cover; None: every lead.
+
+    Admins and marketers report on everything; a manager on the leads owned by their team
+    (its reps and themselves); a rep on their own. The shared pool is nobody's result."""
+    if principal.role in ("admin", "marketer"):
+        return None
+    if principal.role == "manager":
+        return principal.team_members | ({principal.user_id} if principal.user_id else frozenset())
+    return frozenset({principal.user_id} if principal.user_id else ())
 
 
 def can_see_lead(principal: Principal, lead: Mapping[str, Any]) -> bool:

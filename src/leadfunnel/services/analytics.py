@@ -1,4 +1,7 @@
-"""Analytics use cases: answer a funnel question with whichever engine the store has."""
+"""Analytics use cases: answer a funnel question with whichever engine the store has.
+
+Each takes the caller (:class:`Principal`; the CLI is ``SYSTEM``): a manager's or rep's
+funnel counts only the leads their team or they own (``domain/access.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from leadfunnel.analytics.durations import DurationStats
 from leadfunnel.analytics.funnel_oracle import FunnelResult
 from leadfunnel.analytics.funnel_spec import FunnelSpec, funnel_spec
 from leadfunnel.analytics.stagnation import StagnationRow, stagnation_spec
+from leadfunnel.domain.access import SYSTEM, Principal, analytics_owners
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.services.ports import FunnelEngine, Row, UnitOfWorkFactory
 
@@ -41,6 +45,7 @@ def run_funnel(
     top_n: int | None = None,
     created_from: date | None = None,
     created_to: date | None = None,
+    principal: Principal = SYSTEM,
 ) -> FunnelResult:
     """Validate the question (errors name the option), then ask the engine.
 
@@ -51,7 +56,7 @@ def run_funnel(
     spec = funnel_spec(
         steps=steps, events=events, exclude=exclude, mode=mode, window=window, breakdown=breakdown,
         attribution=attribution, cohort=cohort, cohort_by=cohort_by, top_n=top_n,
-        created_from=created_from, created_to=created_to,
+        created_from=created_from, created_to=created_to, owners=analytics_owners(principal),
     )  # fmt: skip
     return engine.funnel(spec, now=now)
 
@@ -68,9 +73,10 @@ def time_to_convert(
     steps: list[str] | None = None,
     window: str | None = None,
     mode: str | None = None,
+    principal: Principal = SYSTEM,
 ) -> tuple[FunnelSpec, list[DurationStats]]:
     """Time from each funnel step to the next, for the leads counted at both."""
-    spec = funnel_spec(steps=steps, window=window, mode=mode)
+    spec = funnel_spec(steps=steps, window=window, mode=mode, owners=analytics_owners(principal))
     return spec, engine.step_times(spec, now=now)
 
 
@@ -101,6 +107,7 @@ def drill_leads(
     cohort_value: date | None = None,
     limit: int = 50,
     offset: int = 0,
+    principal: Principal = SYSTEM,
     **funnel: Any,
 ) -> DrillPage:
     """The leads in one cell (step x outcome x breakdown value x cohort) of a funnel.
@@ -114,7 +121,7 @@ def drill_leads(
         raise ValidationError("offset", f"must be 0 or more, got {offset}")
     if by_value is not None:
         funnel["breakdown"] = by_value[0]
-    spec = funnel_spec(**funnel)
+    spec = funnel_spec(**funnel, owners=analytics_owners(principal))
     cell = drill_spec(
         spec,
         step=step,

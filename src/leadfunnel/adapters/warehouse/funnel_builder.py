@@ -94,6 +94,9 @@ def _filtered(m: Table, spec: FunnelSpec) -> Table:
         m = m.filter(m.created_at.date() >= spec.created_from)
     if spec.created_to is not None:
         m = m.filter(m.created_at.date() <= spec.created_to)
+    if spec.owners is not None:
+        # No owner matches the empty set's stand-in: a caller who owns nothing sees zeros.
+        m = m.filter(m.owner_id.cast("string").isin(sorted(spec.owners) or ["-"]))
     return m
 
 

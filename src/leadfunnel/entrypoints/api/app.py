@@ -14,6 +14,7 @@ from leadfunnel.bootstrap import App
 from leadfunnel.entrypoints.api.problems import PROBLEM_RESPONSES, install_problem_handlers
 from leadfunnel.entrypoints.api.routes import (
     admin,
+    analytics,
     auth,
     crm,
     exports,
@@ -76,7 +77,19 @@ def create_api(
     def health() -> dict[str, Any]:
         return {"status": "ok"}
 
-    for module in (auth, leads, pool, crm, intake, reports, exports, rules, imports, admin):
+    for module in (
+        auth,
+        leads,
+        pool,
+        crm,
+        intake,
+        analytics,
+        reports,
+        exports,
+        rules,
+        imports,
+        admin,
+    ):
         v1.include_router(module.router)
     api.include_router(v1)
     return api

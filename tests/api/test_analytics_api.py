@@ -1,0 +1,54 @@
+"""Analytics over HTTP answer each caller about what they may see: a rep's funnel counts
+their own leads, a manager's their team's, an admin's everyone's."""
+
+from __future__ import annotations
+
+from tests.api.conftest import World
+
+
+def _move(world: World, lead: str, *stages: str) -> None:
+    for stage in stages:
+        response = world.client.post(f"/api/v1/leads/{world.leads[lead]}/stage", json={"to": stage},
+                                     headers=world.as_("admin"))
+        assert response.status_code == 200, response.text
+
+
+def _reached(world: World, who: str, **params: str) -> dict[str, int]:
+    response = world.client.get("/api/v1/analytics/funnel", params=params, headers=world.as_(who))
+    assert response.status_code == 200, response.text
+    return {row["stage"]: row["reached"] for row in response.json()["rows"]}
+
+
+def test_funnels_count_what_the_caller_may_see(world: World) -> None:
+    _move(world, "east", "mql", "sql")
+    _move(world, "west", "mql")
+    assert _reached(world, "admin", steps="lead,mql,sql") == {"lead": 3, "mql": 2, "sql": 1}
+    assert _reached(world, "marketer", steps="lead,mql,sql") == {"lead": 3, "mql": 2, "sql": 1}
+    assert _reached(world, "manager", steps="lead,mql,sql") == {"lead": 1, "mql": 1, "sql": 1}
+    assert _reached(world, "rep_west", steps="lead,mql,sql") == {"lead": 1, "mql": 1, "sql": 0}
+    world.own("west", "rep")  # ownership moves: the reports follow at once
+    assert _reached(world, "rep", steps="lead,mql,sql") == {"lead": 2, "mql": 2, "sql": 1}
+    assert _reached(world, "rep_west", steps="lead,mql,sql") == {}  # no lead: no rows, no error
+
+
+def test_drill_lists_and_kpis_follow_the_same_scope(world: World) -> None:
+    _move(world, "east", "mql")
+    _move(world, "west", "mql")
+    drill = world.client.get("/api/v1/analytics/funnel/drill", params={"step": "mql"}, headers=world.as_("rep"))
+    assert drill.status_code == 200
+    assert [item["id"] for item in drill.json()["items"]] == [str(world.leads["east"])]
+
+    def leads(who: str, **params) -> int:
+        body = world.client.get("/api/v1/analytics/kpis", params=params, headers=world.as_(who)).json()
+        return sum(row["leads"] for row in body["groups"])
+
+    assert leads("admin") == 3 and leads("manager") == 1 and leads("rep") == 1
+    # A rep naming someone else's owner id narrows nothing open to them: zero, not a leak.
+    assert leads("rep", where=f"owner_id={world.users['rep_west']}") == 0
+
+
+def test_company_wide_stage_reports_are_for_admins_and_marketers(world: World) -> None:
+    assert world.client.get("/api/v1/analytics/time-in-stage", headers=world.as_("marketer")).status_code == 200
+    assert world.client.get("/api/v1/analytics/time-in-stage", headers=world.as_("rep")).status_code == 403
+    bad = world.client.get("/api/v1/analytics/funnel", params={"steps": "lead,banana"}, headers=world.as_("admin"))
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
