@@ -15,27 +15,6 @@ from leadfunnel.adapters.sql.migrate import head_revision
 from leadfunnel.entrypoints.cli.app import main
 
 
-class Cli:
-    def __init__(self, capsys, db: str) -> None:
-        self.capsys = capsys
-        self.db = db
-
-    def __call__(self, *args: str):
-        code = main([*args, "--db", self.db])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def json(self, *args: str):
-        code, out, err = self(*args, "--json")
-        assert code == 0, err
-        return json.loads(out)
-
-
-@pytest.fixture
-def cli(capsys, sqlite_url):
-    return Cli(capsys, sqlite_url)
-
-
 def test_db_upgrade_creates_a_new_database_and_is_safe_to_repeat(capsys, tmp_path):
     db = str(tmp_path / "new" / "crm.db")
     assert main(["db", "upgrade", "--db", db]) == 0

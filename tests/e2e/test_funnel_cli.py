@@ -12,28 +12,6 @@ import pytest
 from leadfunnel.bootstrap import build_app
 from leadfunnel.config import Settings
 from leadfunnel.domain.ids import new_id
-from leadfunnel.entrypoints.cli.app import main
-
-
-class Cli:
-    def __init__(self, capsys, db: str) -> None:
-        self.capsys = capsys
-        self.db = db
-
-    def __call__(self, *args: str):
-        code = main([*args, "--db", self.db])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def json(self, *args: str):
-        code, out, err = self(*args, "--json")
-        assert code == 0, err
-        return json.loads(out)
-
-
-@pytest.fixture
-def cli(capsys, sqlite_url):
-    return Cli(capsys, sqlite_url)
 
 
 def touch(cli, email: str, kind: str, **fields) -> str:

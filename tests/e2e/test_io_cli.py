@@ -8,13 +8,6 @@ import json
 import openpyxl
 import pytest
 
-from tests.e2e.test_cli import Cli
-
-
-@pytest.fixture
-def cli(capsys, sqlite_url):
-    return Cli(capsys, sqlite_url)
-
 
 def test_import_writes_an_error_report_and_prints_a_summary(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

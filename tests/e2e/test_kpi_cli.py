@@ -11,13 +11,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from leadfunnel.analytics.kpi_oracle import CampaignCost
-from tests.e2e.test_cli import Cli
 from tests.kpi_data import worked_example, write_kpi_data
-
-
-@pytest.fixture
-def cli(capsys, sqlite_url):
-    return Cli(capsys, sqlite_url)
 
 
 def _write(sqlite_url, data) -> None:

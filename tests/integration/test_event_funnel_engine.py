@@ -5,12 +5,10 @@ sync incrementally; owner ids read the same on every backend."""
 from __future__ import annotations
 
 import random
-import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import duckdb
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,8 +17,6 @@ from leadfunnel.analytics.drill import drill_spec, oracle_drill
 from leadfunnel.analytics.durations import oracle_step_times
 from leadfunnel.analytics.funnel_oracle import LeadHistory, oracle_funnel
 from leadfunnel.analytics.funnel_spec import funnel_spec
-from leadfunnel.bootstrap import build_app
-from leadfunnel.config import Settings
 from leadfunnel.domain.ids import id_at, new_id
 from leadfunnel.domain.lifecycle import DEFAULT_MOVES, Stage
 from tests.histories import (
@@ -34,23 +30,6 @@ from tests.histories import (
 )
 
 NOW = BASE + timedelta(days=330)
-
-
-@pytest.fixture
-def fresh_app(sqlite_template, tmp_path_factory):
-    """A factory of empty SQLite stores (one per hypothesis example)."""
-    apps = []
-
-    def make():
-        path = tmp_path_factory.mktemp("e") / "leadfunnel.db"
-        shutil.copy(sqlite_template, path)
-        app = build_app(Settings(database_url=f"sqlite:///{path}"))
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.close()
 
 
 @settings(

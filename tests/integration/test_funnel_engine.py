@@ -14,31 +14,10 @@ from leadfunnel.adapters.warehouse.duckdb_store import OVERLAP
 from leadfunnel.adapters.warehouse.engine import analytics_engine
 from leadfunnel.analytics.funnel_oracle import oracle_funnel
 from leadfunnel.analytics.funnel_spec import funnel_spec
-from leadfunnel.bootstrap import build_app
-from leadfunnel.config import Settings
 from leadfunnel.services.lifecycle import move_lead
 from tests.histories import BASE, as_stored, histories, specs, write_histories
 
 NOW = BASE + timedelta(days=330)
-
-
-@pytest.fixture
-def fresh_app(sqlite_template, tmp_path_factory):
-    """A factory of empty SQLite stores (one per hypothesis example)."""
-    import shutil
-
-    apps = []
-
-    def make():
-        path = tmp_path_factory.mktemp("h") / "leadfunnel.db"
-        shutil.copy(sqlite_template, path)
-        app = build_app(Settings(database_url=f"sqlite:///{path}"))
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.close()
 
 
 @settings(

@@ -4,7 +4,6 @@ crash-safe for deals, activities and costs too."""
 from __future__ import annotations
 
 import random
-import shutil
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -21,8 +20,6 @@ from leadfunnel.analytics.funnel_oracle import LeadHistory
 from leadfunnel.analytics.kpi_oracle import Activity, Deal, KpiData, oracle_kpis
 from leadfunnel.analytics.kpi_spec import kpi_spec
 from leadfunnel.analytics.kpis import KpiResult
-from leadfunnel.bootstrap import build_app
-from leadfunnel.config import Settings
 from tests.kpi_data import JAN, OWNER, random_data, worked_example, write_kpi_data
 
 NOW = JAN + timedelta(days=400)
@@ -73,22 +70,6 @@ def kpi_specs(draw):
         period_to=end,
         filters=where,
     )
-
-
-@pytest.fixture
-def fresh_app(sqlite_template, tmp_path_factory):
-    """A factory of empty SQLite stores (one per hypothesis example)."""
-    apps = []
-
-    def make():
-        path = tmp_path_factory.mktemp("k") / "leadfunnel.db"
-        shutil.copy(sqlite_template, path)
-        apps.append(build_app(Settings(database_url=f"sqlite:///{path}")))
-        return apps[-1]
-
-    yield make
-    for app in apps:
-        app.close()
 
 
 @settings(
