@@ -27,6 +27,7 @@ from leadfunnel.entrypoints.api.routes import (
 )
 from leadfunnel.entrypoints.api.security import ApiState
 from leadfunnel.entrypoints.background import EmbeddedWorker
+from leadfunnel.entrypoints.web import mount_web
 from leadfunnel.services.auth import AuthPolicy
 from leadfunnel.services.intake_queue import IntakeQueue
 
@@ -92,4 +93,5 @@ def create_api(
     ):
         v1.include_router(module.router)
     api.include_router(v1)
+    mount_web(api)
     return api

@@ -24,17 +24,20 @@ def serve_command(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Serve the REST API under /api/v1 (OpenAPI at /api/v1/openapi.json), with the
-    background jobs (SLA checks, escalations, reclaims) running in the same process."""
+    """Serve the web dashboard at / and the REST API under /api/v1 (OpenAPI at
+    /api/v1/openapi.json), with the background jobs (SLA checks, escalations, reclaims)
+    running in the same process."""
     import uvicorn
 
     with open_app(db) as app:  # fail now, with the usual message, if the store is not ready
         url = app.settings.database_url
     os.environ["LEADFUNNEL_DATABASE_URL"] = url
     os.environ[WORKER_INTERVAL_ENV] = str(worker_interval)
-    base = f"http://{host}:{port}/api/v1"
-    emit(as_json, {"api": base, "openapi": f"{base}/openapi.json", "workers": workers},
-         lambda: console.print(f"leadfunnel API on {base} (Ctrl+C to stop)"))  # fmt: skip
+    site = f"http://{host}:{port}"
+    base = f"{site}/api/v1"
+    emit(as_json, {"api": base, "openapi": f"{base}/openapi.json", "dashboard": f"{site}/",
+                   "workers": workers},
+         lambda: console.print(f"leadfunnel dashboard on {site}/ and API on {base} (Ctrl+C to stop)"))  # fmt: skip
     uvicorn.run("leadfunnel.entrypoints.api.server:api_from_environment", factory=True,
                 host=host, port=port, workers=workers, log_level="warning",
                 access_log=False, server_header=False)  # fmt: skip

@@ -1,0 +1,162 @@
+"""The dashboard (``/dashboard``): KPI tiles with the change against the previous period,
+the lifecycle funnel chart with conversion and drop-off per step, and the channel table.
+
+The period is in the URL (``from``, ``to``: the leads created on those days and the spend
+on them; default the last 90 days), and so is the channel table's sort column, so every
+view is a link. The previous period is the one of the same length just before.
+
+Who sees it: admins and marketers (:data:`~leadfunnel.entrypoints.web.navigation.DASHBOARD_ROLES`),
+the roles whose view of leads is every lead, so the figures the analytics services answer
+are the figures their reports should show. Scoping figures to a manager's team or a rep's
+own leads is the analytics services' job; this page widens its roles once they apply it.
+
+The chart is Plotly (``/static/plotly.min.js``, from the installed ``plotly`` package); the
+page carries the figure as JSON and ``static/dashboard.js`` draws it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from leadfunnel.domain.access import require_role
+from leadfunnel.domain.errors import ValidationError
+from leadfunnel.entrypoints.api.security import state_of
+from leadfunnel.entrypoints.web.errors import PageRoute
+from leadfunnel.entrypoints.web.i18n import language
+from leadfunnel.entrypoints.web.navigation import DASHBOARD_ROLES
+from leadfunnel.entrypoints.web.rendering import render, request_language
+from leadfunnel.entrypoints.web.session import ViewerDep
+from leadfunnel.services.analytics import run_funnel
+from leadfunnel.services.kpis import run_kpis
+
+__all__ = ["CHANNEL_COLUMNS", "DEFAULT_DAYS", "TILES", "Tile", "change", "router"]
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+DEFAULT_DAYS = 90
+#: The analytics store is synced before each question; one question at a time per process
+#: keeps two syncs of the same file from racing.
+_ANALYTICS = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str
+    label: str
+    #: count, ratio, minutes or money: how the value and its change are shown.
+    kind: str
+    lower_is_better: bool = False
+
+
+TILES = (
+    Tile("leads", "Leads", "count"),
+    Tile("mql", "MQL", "count"),
+    Tile("sql", "SQL", "count"),
+    Tile("win_rate", "Win rate", "ratio"),
+    Tile("mttr_median_minutes", "Median first response (min)", "minutes", lower_is_better=True),
+    Tile("share_responded_5m", "Answered within 5 min", "ratio"),
+    Tile("cpl", "Cost per lead", "money", lower_is_better=True),
+    Tile("cac", "Customer acquisition cost", "money", lower_is_better=True),
+    Tile("won_revenue", "Won revenue", "money"),
+)
+#: Channel table columns (all sortable), in order.
+CHANNEL_COLUMNS = ("leads", "lead_to_won", "cost", "cpl", "cac", "roi")
+
+
+def change(current: float | None, previous: float | None, kind: str) -> float | None:
+    """The change against the previous period: relative for amounts, in points for ratios.
+
+    >>> change(120, 100, "count")
+    0.2
+    >>> round(change(0.25, 0.2, "ratio"), 4)
+    0.05
+    >>> change(5, 0, "count") is None
+    True
+    """
+    if current is None or previous is None:
+        return None
+    if kind == "ratio":
+        return current - previous
+    return (current - previous) / previous if previous else None
+
+
+def _period(start: date | None, end: date | None, today: date) -> tuple[date, date, date, date]:
+    end = end or today
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise ValidationError("from", f"{start.isoformat()} is after to ({end.isoformat()})")
+    days = (end - start).days + 1
+    previous_end = start - timedelta(days=1)
+    return start, end, previous_end - timedelta(days=days - 1), previous_end
+
+
+def _tiles(current: dict[str, Any], previous: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for tile in TILES:
+        delta = change(current.get(tile.key), previous.get(tile.key), tile.kind)
+        trend = "flat" if not delta else ("up" if delta > 0 else "down")
+        good = None if trend == "flat" else (trend == "up") != tile.lower_is_better
+        out.append({"tile": tile, "value": current.get(tile.key), "delta": delta, "trend": trend,
+                    "good": good})  # fmt: skip
+    return out
+
+
+def _figure(steps: list[dict[str, Any]], gettext: Any) -> dict[str, Any]:
+    """A Plotly funnel: leads reaching each step, with the share of the first step."""
+    return {
+        "data": [{
+            "type": "funnel", "y": [gettext(f"stage:{s['stage']}") for s in steps],
+            "x": [s["reached"] for s in steps],
+            "texttemplate": "%{value:,}<br>%{percentInitial:.1%}",
+            "marker": {"color": "#2f6fde"}, "hoverinfo": "x+percent previous+percent initial",
+        }],
+        "layout": {"height": 340, "margin": {"l": 110, "r": 20, "t": 10, "b": 30},
+                   "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+                   "font": {"family": "system-ui, sans-serif"}},
+    }  # fmt: skip
+
+
+def _sorted_channels(groups: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    known = [g for g in groups if g.get(sort) is not None]
+    return sorted(known, key=lambda g: -g[sort]) + [g for g in groups if g.get(sort) is None]
+
+
+@router.get("/dashboard")
+def dashboard_page(
+    request: Request,
+    who: ViewerDep,
+    period_from: Annotated[date | None, Query(alias="from")] = None,
+    period_to: Annotated[date | None, Query(alias="to")] = None,
+    sort: Annotated[str, Query(max_length=20)] = "leads",
+) -> Response:
+    require_role(who.principal, *DASHBOARD_ROLES, action="the dashboard")
+    if sort not in CHANNEL_COLUMNS:
+        raise ValidationError("sort", f"'{sort}' is not one of: {', '.join(CHANNEL_COLUMNS)}")
+    state = state_of(request)
+    now = state.now()
+    start, end, previous_start, previous_end = _period(period_from, period_to, now.date())
+    engine = state.app.analytics
+    with _ANALYTICS:
+        current = run_kpis(engine=engine, now=now, period_from=start, period_to=end).to_dict()
+        previous = run_kpis(engine=engine, now=now, period_from=previous_start,
+                            period_to=previous_end).to_dict()  # fmt: skip
+        channels = run_kpis(engine=engine, now=now, by="channel", period_from=start,
+                            period_to=end).to_dict()  # fmt: skip
+        funnel = run_funnel(engine=engine, now=now, created_from=start, created_to=end).to_dict()
+    first = current["groups"][0] if current["groups"] else {}
+    before = previous["groups"][0] if previous["groups"] else {}
+    gettext = language(request_language(request)).gettext
+    return render(request, "dashboard.html", {
+        "start": start, "end": end, "previous_start": previous_start, "previous_end": previous_end,
+        "tiles": _tiles(first, before), "steps": funnel["rows"],
+        # Inside a <script> element: "</" must not end it early.
+        "figure": json.dumps(_figure(funnel["rows"], gettext)).replace("</", "<\\/"),
+        "channels": _sorted_channels(channels["groups"], sort), "sort": sort,
+        "channel_columns": CHANNEL_COLUMNS, "cost_attributable": channels["cost_attributable"],
+    }, viewer=who)  # fmt: skip
