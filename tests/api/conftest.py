@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from leadfunnel.bootstrap import App
 from leadfunnel.domain.access import SCOPES
 from leadfunnel.entrypoints.api.app import create_api
-from leadfunnel.services.auth import add_team, add_user, create_api_key
+from leadfunnel.services.api_keys import create_api_key
+from leadfunnel.services.auth import add_team, add_user
 from tests.builders import submit
 
 PASSWORD = "correct horse battery staple"

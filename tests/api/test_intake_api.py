@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from leadfunnel.entrypoints.api.routes.intake import signature
-from leadfunnel.services.auth import create_api_key
+from leadfunnel.services.api_keys import create_api_key
 from tests.api.conftest import World
 from tests.builders import count_rows
 
@@ -17,11 +17,21 @@ URL = "/api/v1/intake"
 
 @pytest.fixture
 def form_key(world: World):
-    return create_api_key(uow_factory=world.app.uow_factory, name="website form", user_email="admin@corp.example",
-                          scopes=["intake"], source="webform", signed=True, actor="test", now=world.app.clock())
+    return create_api_key(
+        uow_factory=world.app.uow_factory,
+        name="website form",
+        user_email="admin@corp.example",
+        scopes=["intake"],
+        source="webform",
+        signed=True,
+        actor="test",
+        now=world.app.clock(),
+    )
 
 
-def signed_headers(world: World, key, body: bytes, *, age: int = 0, secret: str | None = None) -> dict[str, str]:
+def signed_headers(
+    world: World, key, body: bytes, *, age: int = 0, secret: str | None = None
+) -> dict[str, str]:
     stamp = str(int(world.app.clock().timestamp()) - age)
     return {
         "Content-Type": "application/json",
@@ -33,9 +43,13 @@ def signed_headers(world: World, key, body: bytes, *, age: int = 0, secret: str 
 
 def test_an_intake_key_creates_then_merges_with_the_keys_source(world: World, form_key) -> None:
     headers = {"X-API-Key": form_key.key}
-    first = world.client.post(URL, json={"email": "Jo@Buyer.example", "company": "Buyer"}, headers=headers)
+    first = world.client.post(
+        URL, json={"email": "Jo@Buyer.example", "company": "Buyer"}, headers=headers
+    )
     assert first.status_code == 201 and first.json()["outcome"] == "created"
-    again = world.client.post(URL, json={"email": "jo@buyer.example", "title": "CTO"}, headers=headers)
+    again = world.client.post(
+        URL, json={"email": "jo@buyer.example", "title": "CTO"}, headers=headers
+    )
     assert again.status_code == 200 and again.json()["outcome"] == "merged"
     assert again.json()["lead_id"] == first.json()["lead_id"]
     with world.app.uow_factory(write=False) as uow:
@@ -44,16 +58,26 @@ def test_an_intake_key_creates_then_merges_with_the_keys_source(world: World, fo
 
 
 def test_web_forms_may_post_url_encoded_fields(world: World, form_key) -> None:
-    response = world.client.post(URL, content=b"email=form%40buyer.example&first_name=Ana",
-                                 headers={"X-API-Key": form_key.key,
-                                          "Content-Type": "application/x-www-form-urlencoded"})
+    response = world.client.post(
+        URL,
+        content=b"email=form%40buyer.example&first_name=Ana",
+        headers={"X-API-Key": form_key.key, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 201, response.text
 
 
 def test_a_key_without_the_intake_scope_is_refused(world: World) -> None:
-    reader = create_api_key(uow_factory=world.app.uow_factory, name="reader", user_email="admin@corp.example",
-                            scopes=["leads:read"], actor="test", now=world.app.clock())
-    response = world.client.post(URL, json={"email": "x@y.example"}, headers={"X-API-Key": reader.key})
+    reader = create_api_key(
+        uow_factory=world.app.uow_factory,
+        name="reader",
+        user_email="admin@corp.example",
+        scopes=["leads:read"],
+        actor="test",
+        now=world.app.clock(),
+    )
+    response = world.client.post(
+        URL, json={"email": "x@y.example"}, headers={"X-API-Key": reader.key}
+    )
     assert response.status_code == 403
 
 
@@ -74,11 +98,15 @@ def test_a_signed_request_is_accepted_and_each_tampering_refused(world: World, f
         assert response.status_code == 401, name
         assert response.headers["content-type"] == "application/problem+json"
     assert count_rows(world.app, "leads") == before
-    still_fresh = world.client.post(URL, content=body, headers=signed_headers(world, form_key, body, age=299))
+    still_fresh = world.client.post(
+        URL, content=body, headers=signed_headers(world, form_key, body, age=299)
+    )
     assert still_fresh.status_code == 200
 
 
-def test_idempotency_key_replays_refuses_a_new_body_and_a_concurrent_twin(world: World, form_key) -> None:
+def test_idempotency_key_replays_refuses_a_new_body_and_a_concurrent_twin(
+    world: World, form_key
+) -> None:
     headers = {"X-API-Key": form_key.key, "Idempotency-Key": "order-77"}
     first = world.client.post(URL, json={"email": "idem@buyer.example"}, headers=headers)
     replay = world.client.post(URL, json={"email": "idem@buyer.example"}, headers=headers)
@@ -89,8 +117,9 @@ def test_idempotency_key_replays_refuses_a_new_body_and_a_concurrent_twin(world:
     assert changed.status_code == 422 and changed.json()["code"] == "idempotency_conflict"
     state = world.api.state.api
     state.inflight.add(f"intake:{form_key.id}:busy-1")
-    busy = world.client.post(URL, json={"email": "busy@buyer.example"},
-                             headers={**headers, "Idempotency-Key": "busy-1"})
+    busy = world.client.post(
+        URL, json={"email": "busy@buyer.example"}, headers={**headers, "Idempotency-Key": "busy-1"}
+    )
     assert busy.status_code == 409
 
 
@@ -100,11 +129,17 @@ def test_bad_submissions_are_problems_naming_the_field(world: World, form_key) -
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "shoe_size"
     no_identity = world.client.post(URL, json={"first_name": "Ann"}, headers=headers)
     assert no_identity.status_code == 422
-    not_json = world.client.post(URL, content=b"{", headers={**headers, "Content-Type": "application/json"})
+    not_json = world.client.post(
+        URL, content=b"{", headers={**headers, "Content-Type": "application/json"}
+    )
     assert not_json.status_code == 422 and not_json.json()["errors"][0]["field"] == "body"
-    xml = world.client.post(URL, content=b"<a/>", headers={**headers, "Content-Type": "application/xml"})
+    xml = world.client.post(
+        URL, content=b"<a/>", headers={**headers, "Content-Type": "application/xml"}
+    )
     assert xml.status_code == 415
-    huge = world.client.post(URL, json={"email": "a@b.example", "company": "x" * 70_000}, headers=headers)
+    huge = world.client.post(
+        URL, json={"email": "a@b.example", "company": "x" * 70_000}, headers=headers
+    )
     assert huge.status_code == 413
 
 

@@ -26,7 +26,14 @@ from leadfunnel.domain.errors import (
 from leadfunnel.services.auth import LoginThrottled, NotAuthenticated
 from leadfunnel.services.leads import StaleVersion
 
-__all__ = ["PROBLEM", "PROBLEM_RESPONSES", "ApiProblem", "install_problem_handlers", "problem"]
+__all__ = [
+    "PROBLEM",
+    "PROBLEM_RESPONSES",
+    "ApiProblem",
+    "install_problem_handlers",
+    "problem",
+    "status_for",
+]
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -92,9 +99,14 @@ def problem(
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def status_for(exc: DomainError) -> int:
+    """The HTTP status a domain error answers with (the API's and the pages' alike)."""
+    return next((status for cls, status in _STATUS if isinstance(exc, cls)), 400)
+
+
 def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    status = next((s for cls, s in _STATUS if isinstance(exc, cls)), 400)
+    status = status_for(exc)
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
     if isinstance(exc, ValidationError):

@@ -10,18 +10,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from leadfunnel.bootstrap import App
 from leadfunnel.domain.access import Principal
 from leadfunnel.entrypoints.api.problems import ApiProblem
-from leadfunnel.services.auth import (
-    AuthPolicy,
-    KeyIdentity,
-    NotAuthenticated,
-    authenticate_key,
-    resolve_session,
-)
+from leadfunnel.services.api_keys import KeyIdentity, authenticate_key
+from leadfunnel.services.auth import AuthPolicy, NotAuthenticated, SessionTokens, resolve_session
 from leadfunnel.services.intake_queue import IntakeQueue
 
 __all__ = [
@@ -31,6 +26,8 @@ __all__ = [
     "Caller",
     "RateLimiter",
     "caller",
+    "clear_session_cookies",
+    "set_session_cookies",
     "state_of",
 ]
 
@@ -131,3 +128,21 @@ def caller(request: Request) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(caller)]
+
+
+def set_session_cookies(
+    response: Response, request: Request, tokens: SessionTokens, policy: AuthPolicy
+) -> None:
+    """The session cookie (``HttpOnly``) and the CSRF cookie the page's script echoes; both
+    ``SameSite=Lax``, ``Secure`` when the request came over HTTPS, gone at the absolute expiry."""
+    secure = request.url.scheme == "https"
+    max_age = int(policy.absolute_timeout.total_seconds())
+    response.set_cookie(SESSION_COOKIE, tokens.session, max_age=max_age, httponly=True,
+                        samesite="lax", secure=secure, path="/")  # fmt: skip
+    response.set_cookie(CSRF_COOKIE, tokens.csrf, max_age=max_age, httponly=False,
+                        samesite="lax", secure=secure, path="/")  # fmt: skip
+
+
+def clear_session_cookies(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")

@@ -21,15 +21,8 @@ from leadfunnel.entrypoints.cli.common import (
     open_app,
     parse_uuid,
 )
-from leadfunnel.services.auth import (
-    add_team,
-    add_user,
-    create_api_key,
-    list_api_keys,
-    list_users,
-    revoke_api_key,
-    set_password,
-)
+from leadfunnel.services.api_keys import create_api_key, list_api_keys, revoke_api_key
+from leadfunnel.services.auth import add_team, add_user, list_users, set_password
 
 __all__ = ["apikey_app", "team_app", "user_app"]
 

@@ -3,7 +3,7 @@
 Every page route is a :class:`PageRoute`: no session sends the reader to sign in (and back
 afterwards); a domain error becomes an error page with the status the API would use; a bad
 query parameter is a 422 page. Forms that show a refusal inline (a refused stage move) catch
-the error themselves and use :func:`status_for` for the status.
+the error themselves and use ``api.problems.status_for`` for the status.
 """
 
 from __future__ import annotations
@@ -16,29 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
-from leadfunnel.domain.access import Forbidden
 from leadfunnel.domain.errors import (
     DomainError,
-    IllegalTransition,
-    NotFound,
-    ValidationError,
 )
+from leadfunnel.entrypoints.api.problems import status_for
 from leadfunnel.entrypoints.web.rendering import render
 from leadfunnel.entrypoints.web.session import SignInRequired, Viewer, viewer
-from leadfunnel.services.auth import LoginThrottled, NotAuthenticated
-from leadfunnel.services.leads import StaleVersion
 
-__all__ = ["PageRoute", "status_for"]
+__all__ = ["PageRoute"]
 
-_STATUS: tuple[tuple[type[DomainError], int], ...] = (
-    (NotFound, 404),
-    (NotAuthenticated, 401),
-    (Forbidden, 403),
-    (LoginThrottled, 429),
-    (StaleVersion, 412),
-    (IllegalTransition, 409),
-    (ValidationError, 422),
-)
 _TITLES = {
     403: "Not available to your role",
     404: "Not found",
@@ -46,10 +32,6 @@ _TITLES = {
     412: "Changed meanwhile",
     422: "Please check your input",
 }
-
-
-def status_for(exc: DomainError) -> int:
-    return next((status for cls, status in _STATUS if isinstance(exc, cls)), 400)
 
 
 def _maybe_viewer(request: Request) -> Viewer | None:

@@ -11,15 +11,8 @@ from leadfunnel.domain.access import require_role, require_scope
 from leadfunnel.domain.errors import NotFound
 from leadfunnel.entrypoints.api.schemas import ApiKeyBody, TeamBody, UserBody
 from leadfunnel.entrypoints.api.security import CallerDep, state_of
-from leadfunnel.services.auth import (
-    add_team,
-    add_user,
-    create_api_key,
-    list_api_keys,
-    list_teams,
-    list_users,
-    revoke_api_key,
-)
+from leadfunnel.services.api_keys import create_api_key, list_api_keys, revoke_api_key
+from leadfunnel.services.auth import add_team, add_user, list_teams, list_users
 
 __all__ = ["router"]
 

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request, Response
 
 from leadfunnel.entrypoints.api.schemas import LoginBody
 from leadfunnel.entrypoints.api.security import (
-    CSRF_COOKIE,
     SESSION_COOKIE,
     CallerDep,
+    clear_session_cookies,
+    set_session_cookies,
     state_of,
 )
 from leadfunnel.services.auth import end_session, login
@@ -37,13 +38,7 @@ def login_route(request: Request, body: LoginBody, response: Response) -> dict[s
     tokens = login(uow_factory=state.app.uow_factory, email=body.email, password=body.password,
                    client=request.client.host if request.client else None, now=state.now(),
                    previous_session=request.cookies.get(SESSION_COOKIE), policy=state.policy)  # fmt: skip
-    secure = request.url.scheme == "https"
-    max_age = int(state.policy.absolute_timeout.total_seconds())
-    response.set_cookie(SESSION_COOKIE, tokens.session, max_age=max_age, httponly=True,
-                        samesite="lax", secure=secure, path="/")  # fmt: skip
-    # Readable by the page's script, which echoes it in X-CSRF-Token on writes.
-    response.set_cookie(CSRF_COOKIE, tokens.csrf, max_age=max_age, httponly=False,
-                        samesite="lax", secure=secure, path="/")  # fmt: skip
+    set_session_cookies(response, request, tokens, state.policy)
     return {"user": _principal_dict(tokens.principal), "csrf_token": tokens.csrf,
             "expires_at": tokens.expires_at}  # fmt: skip
 
@@ -54,8 +49,7 @@ def logout_route(request: Request, who: CallerDep, response: Response) -> Respon
     if token:
         end_session(uow_factory=state_of(request).app.uow_factory, token=token)
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
     return response
 
 

@@ -27,13 +27,13 @@ from leadfunnel.domain.access import require_scope
 from leadfunnel.domain.errors import DomainError, ValidationError
 from leadfunnel.entrypoints.api.problems import ApiProblem
 from leadfunnel.entrypoints.api.security import ApiState, check_rate, state_of
-from leadfunnel.services.auth import (
+from leadfunnel.services.api_keys import (
     KeyIdentity,
-    NotAuthenticated,
     authenticate_key,
     note_key_use,
     signing_identity,
 )
+from leadfunnel.services.auth import NotAuthenticated
 from leadfunnel.services.intake import IntakeItem
 from leadfunnel.services.lead_input import parse_lead_input
 

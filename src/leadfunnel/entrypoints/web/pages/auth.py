@@ -13,8 +13,14 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from leadfunnel.domain.errors import DomainError
-from leadfunnel.entrypoints.api.security import CSRF_COOKIE, SESSION_COOKIE, state_of
-from leadfunnel.entrypoints.web.errors import PageRoute, status_for
+from leadfunnel.entrypoints.api.problems import status_for
+from leadfunnel.entrypoints.api.security import (
+    SESSION_COOKIE,
+    clear_session_cookies,
+    set_session_cookies,
+    state_of,
+)
+from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.navigation import home_for
 from leadfunnel.entrypoints.web.rendering import render
 from leadfunnel.entrypoints.web.session import ViewerDep, check_csrf, safe_next
@@ -55,12 +61,7 @@ def login_form(
     response = RedirectResponse(
         home_for(tokens.principal.role) if target == "/" else target, status_code=303
     )
-    secure = request.url.scheme == "https"
-    max_age = int(state.policy.absolute_timeout.total_seconds())
-    response.set_cookie(SESSION_COOKIE, tokens.session, max_age=max_age, httponly=True,
-                        samesite="lax", secure=secure, path="/")  # fmt: skip
-    response.set_cookie(CSRF_COOKIE, tokens.csrf, max_age=max_age, httponly=False,
-                        samesite="lax", secure=secure, path="/")  # fmt: skip
+    set_session_cookies(response, request, tokens, state.policy)
     return response
 
 
@@ -73,6 +74,5 @@ def logout_form(
     if token:
         end_session(uow_factory=state_of(request).app.uow_factory, token=token)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
     return response

@@ -24,8 +24,9 @@ from fastapi.responses import RedirectResponse
 from leadfunnel.domain.access import can_write_lead
 from leadfunnel.domain.errors import DomainError, NotFound
 from leadfunnel.domain.lifecycle import DEFAULT_LIFECYCLE, Stage
+from leadfunnel.entrypoints.api.problems import status_for
 from leadfunnel.entrypoints.api.security import state_of
-from leadfunnel.entrypoints.web.errors import PageRoute, status_for
+from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.people import people_names
 from leadfunnel.entrypoints.web.rendering import render
 from leadfunnel.entrypoints.web.session import Viewer, ViewerDep, check_csrf
