@@ -1,9 +1,11 @@
 """Rows written in bulk (the repositories' multi-row insert and update) are stored exactly as
-SQLAlchemy Core stores them, whichever of their values are missing."""
+SQLAlchemy Core stores them, whichever of their values are missing; a bulk unit of work
+(an import batch) defers SQLite's checkpoints."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -107,3 +109,25 @@ def test_bulk_updates_are_stored_as_core_stores_them(any_app):
         }
     for change in changes:
         assert {c: back[change["id"]][c] for c in columns} == {c: change[c] for c in columns}
+
+
+def _db_pages(app) -> int:
+    """Pages in the SQLite database file itself (not counting its write-ahead log)."""
+    path = Path(app.engine.url.database)
+    return path.stat().st_size // 4096
+
+
+def test_a_bulk_batch_stays_in_the_write_ahead_log_and_the_connection_is_restored(app):
+    url = "https://example.com/" + "p" * 2000
+    rows = [lead_row(n, first_touch_url=url, last_touch_url=url) for n in range(3000)]
+    before = _db_pages(app)
+    with app.uow_factory(bulk=True) as uow:
+        uow.records.insert("leads", rows)  # about 3,000 log pages: over SQLite's default 1,000
+        uow.commit()
+    assert _db_pages(app) - before < 100  # committed (durably, to the log) but not copied
+    with app.uow_factory(write=False) as uow:
+        assert len(uow.records.select_in("leads", "id", [r["id"] for r in rows[:10]])) == 10
+    with app.uow_factory() as uow:  # an ordinary commit checkpoints as SQLite always does
+        uow.records.insert("leads", [lead_row(7000)])
+        uow.commit()
+    assert _db_pages(app) - before > 1000

@@ -4,6 +4,8 @@ writer's own process would, in file order, and stops when the import does."""
 from __future__ import annotations
 
 import multiprocessing
+import os
+import time
 from contextlib import closing
 
 from leadfunnel.services.imports.lead_rows import LeadRows, PreparedLeads
@@ -68,3 +70,26 @@ def test_closing_the_import_early_stops_the_worker(clock):
     assert multiprocessing.active_children()
     ahead.close()
     assert not multiprocessing.active_children()
+
+
+class SlowInWorkers:
+    """A preparation that takes its time in a worker process, and says where it ran."""
+
+    def __init__(self, caller: int) -> None:
+        self.caller = caller
+
+    def __call__(self, chunk, now):
+        if os.getpid() != self.caller:
+            time.sleep(0.2)
+        return [number for number, _ in chunk], os.getpid()
+
+
+def test_the_caller_prepares_later_batches_itself_while_the_worker_is_busy(clock):
+    work = batches(6, 5)
+    prepare = SlowInWorkers(os.getpid())
+    with closing(prepare_ahead(prepare, work, clock, workers=1, start_inline=False)) as ahead:
+        done = list(ahead)
+    assert [numbers for numbers, _ in done] == [[n for n, _ in batch] for batch in work]
+    where = [pid for _, pid in done]
+    assert where[0] != os.getpid()  # the first batch went to the worker...
+    assert where[2] == os.getpid()  # ...and the caller did not wait for it to come back

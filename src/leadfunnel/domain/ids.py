@@ -16,11 +16,12 @@ Rows whose creation time is not now (simulated or imported history) get their id
 from __future__ import annotations
 
 import os
+import struct
 import threading
 import time
 import uuid
 
-__all__ = ["RANDOM_BITS", "id_at", "id_time_ms", "new_id"]
+__all__ = ["RANDOM_BITS", "id_at", "id_time_ms", "new_id", "new_ids"]
 
 #: Random bits in a UUIDv7 besides its time, version and variant: 12 (``rand_a``) + 62 (``rand_b``).
 RANDOM_BITS = 74
@@ -32,21 +33,50 @@ _counter = 0
 
 def new_id() -> uuid.UUID:
     """Return a new UUIDv7, strictly greater than every id this process made before."""
-    global _last_ms, _counter
     with _lock:
-        ms = time.time_ns() // 1_000_000
-        if ms > _last_ms:
-            _last_ms = ms
-            _counter = int.from_bytes(os.urandom(2), "big") & 0x7FF  # leave room to count up
-        else:
-            _counter += 1
-            if _counter > 0xFFF:  # counter exhausted: borrow the next millisecond
-                _last_ms += 1
-                _counter = 0
-        ms, counter = _last_ms, _counter
-    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand_b
-    return uuid.UUID(int=value)
+        _catch_up_with_the_clock()
+        head = _next_head()
+    return uuid.UUID(int=head | (int.from_bytes(os.urandom(8), "big") & _RAND_B))
+
+
+def new_ids(count: int) -> list[uuid.UUID]:
+    """``count`` new UUIDv7s, increasing: what ``count`` calls of :func:`new_id` return, for
+    bulk writers (an import batch needs thousands), at half the cost: one lock and one
+    ``os.urandom`` call for all of them.
+
+    >>> a, b = new_ids(2)
+    >>> a < b < new_id()
+    True
+    """
+    with _lock:
+        _catch_up_with_the_clock()
+        heads = [_next_head() for _ in range(count)]
+    rand_b = struct.unpack(f">{count}Q", os.urandom(8 * count))
+    return [uuid.UUID(int=head | (r & _RAND_B)) for head, r in zip(heads, rand_b, strict=True)]
+
+
+_VERSION_VARIANT = (0x7 << 76) | (0b10 << 62)
+_RAND_B = (1 << 62) - 1
+
+
+def _catch_up_with_the_clock() -> None:
+    """A new millisecond restarts the counter at a random value (call with ``_lock``)."""
+    global _last_ms, _counter
+    ms = time.time_ns() // 1_000_000
+    if ms > _last_ms:
+        _last_ms = ms
+        # leave room to count up; one below, as the next id counts first
+        _counter = (int.from_bytes(os.urandom(2), "big") & 0x7FF) - 1
+
+
+def _next_head() -> int:
+    """The time, counter, version and variant bits of the next id (call with ``_lock``)."""
+    global _last_ms, _counter
+    _counter += 1
+    if _counter > 0xFFF:  # counter exhausted: borrow the next millisecond
+        _last_ms += 1
+        _counter = 0
+    return (_last_ms << 80) | (_counter << 64) | _VERSION_VARIANT
 
 
 def id_at(ms: int, rand: int) -> uuid.UUID:

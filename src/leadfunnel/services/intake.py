@@ -13,6 +13,10 @@ Semantics (docs/concepts/intake.md has worked examples):
   nothing; the same key with another payload is an :class:`IdempotencyConflict`.
 * A new lead starts with a stage transition from nothing to its entry stage, so the current
   stage always equals the last transition.
+* **Audit.** Each created or merged lead gets an audit entry (``lead.created``,
+  ``lead.merged``), or, when the caller asks for it (an import batch), the whole batch gets
+  one entry on the caller's entity, ``leads.intake``, listing the leads it created and the
+  merges with what each filled: the same facts in one row instead of one per lead.
 
 There is one mechanism, :func:`apply_intake`, which takes a batch: identities and keys are
 looked up in one query each, matches are decided in memory in submission order (a later
@@ -32,7 +36,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from leadfunnel.domain.errors import DomainError, IdempotencyConflict, StorageError, ValidationError
-from leadfunnel.domain.ids import new_id
+from leadfunnel.domain.ids import new_ids
 from leadfunnel.domain.lead import UTM_KEYS, LeadDraft
 from leadfunnel.services.automation import after_leads_changed
 from leadfunnel.services.ports import ConcurrentWrite, Row, UnitOfWork, UnitOfWorkFactory
@@ -152,15 +156,24 @@ def intake_batch(
 
 
 def apply_intake(
-    uow: UnitOfWork, items: Sequence[IntakeItem], *, source: str, actor: str, now: datetime
+    uow: UnitOfWork,
+    items: Sequence[IntakeItem],
+    *,
+    source: str,
+    actor: str,
+    now: datetime,
+    audit_as: tuple[str, uuid.UUID] | None = None,
 ) -> list[IntakeResult | DomainError]:
     """Apply a batch inside an open unit of work. One outcome per item, in order: a result,
-    or the error that item alone failed with (the others still apply)."""
+    or the error that item alone failed with (the others still apply).
+
+    ``audit_as``: an (entity, id), such as ``("import_job", job_id)``, to record the batch as
+    one ``leads.intake`` audit entry on it instead of one entry per lead."""
     for item in items:
         key = item.idempotency_key
         if key is not None and not 1 <= len(key) <= 200:
             raise ValidationError("idempotency_key", "must be 1 to 200 characters")
-    batch = _Batch(uow, items, source=source, actor=actor, now=now)
+    batch = _Batch(uow, items, source=source, actor=actor, now=now, audit_as=audit_as)
     outcomes = [batch.apply(item) for item in items]
     batch.flush()
     # Score, qualify and route in the same transaction (services/automation.py).
@@ -181,6 +194,7 @@ class _Batch:
         source: str,
         actor: str,
         now: datetime,
+        audit_as: tuple[str, uuid.UUID] | None = None,
     ):
         self.uow, self.source, self.actor, self.now = uow, source, actor, now
         self.created_reason = f"created via {source}"
@@ -189,9 +203,11 @@ class _Batch:
             k: (row["request_hash"], row["response"])
             for k, row in uow.idempotency.get_many(keys).items()
         }
+        # A submission whose key is stored replays (or conflicts) without matching a lead.
+        fresh = [i for i in items if i.idempotency_key not in self.keys]
         found = uow.leads.find_by_identities(
             **{
-                f"{name}s": sorted({v for i in items if (v := getattr(i.draft, name))})
+                f"{name}s": sorted({v for i in fresh if (v := getattr(i.draft, name))})
                 for name in IDENTITIES
             }
         )
@@ -204,6 +220,21 @@ class _Batch:
         self.touchpoints: list[Row] = []
         self.audit: list[Row] = []
         self.new_keys: list[Row] = []
+        self.audit_as = audit_as
+        self.audited: dict[str, list[Any]] = {"created": [], "merged": []}  # with audit_as
+        self.new_lead_values = {
+            "score": None, "grade": None, "owner_id": None, "team_id": None, "in_pool": True,
+            "sla_due_at": None, "account_id": None, "contact_id": None, "source": source,
+            "updated_at": now, "version": 1,
+        }  # fmt: skip
+        # Ids are made in bulk, enough for a batch of new leads (three ids each) at a time.
+        self.spare_ids: list[uuid.UUID] = []
+        self.ids_at_a_time = min(max(3 * len(items) + 1, 16), 4096)
+
+    def _new_id(self) -> uuid.UUID:
+        if not self.spare_ids:
+            self.spare_ids = new_ids(self.ids_at_a_time)[::-1]  # popped in increasing order
+        return self.spare_ids.pop()
 
     def _index(self, lead: Row) -> None:
         for name in IDENTITIES:
@@ -245,7 +276,7 @@ class _Batch:
         else:
             lead, matched_on = match
             self._merge(lead, draft, matched_on)
-        touchpoint_id = new_id()
+        touchpoint_id = self._new_id()
         utm = {c: v for c, v in zip(_UTM_COLUMNS, _utm_values(draft), strict=True) if v}
         self.touchpoints.append(
             {
@@ -259,35 +290,38 @@ class _Batch:
         )
 
     def _audit(self, action: str, lead_id: uuid.UUID, data: dict[str, Any]) -> None:
+        if self.audit_as is not None:  # one entry for the batch, at flush
+            if action == "lead.created":
+                self.audited["created"].append(str(lead_id))
+            else:
+                self.audited["merged"].append({"lead_id": str(lead_id), **data})
+            return
         self.audit.append(
-            {"id": new_id(), "at": self.now, "actor": self.actor, "action": action,
+            {"id": self._new_id(), "at": self.now, "actor": self.actor, "action": action,
              "entity": "lead", "entity_id": lead_id, "data": data}
         )  # fmt: skip
 
     def _create(self, draft: LeadDraft) -> Row:
-        touch = _touch_values(draft)
-        lead: Row = dict(zip(_PROFILE, _profile_values(draft), strict=True))
-        lead.update(zip(_FIRST_TOUCH, touch, strict=True))
-        lead.update(zip(_LAST_TOUCH, touch, strict=True))
-        lead.update(
-            {
-                "id": new_id(), "channel": draft.channel, "campaign": draft.campaign, "referrer": draft.referrer,
-                "custom_fields": dict(draft.custom_fields), "score": None, "grade": None, "owner_id": None,
-                "team_id": None, "in_pool": True, "stage": draft.stage.value, "stage_entered_at": draft.occurred_at,
-                "sla_due_at": None, "account_id": None, "contact_id": None, "source": self.source,
-                "created_at": draft.occurred_at, "updated_at": self.now, "version": 1,
-            }
+        touch, stage, at = _touch_values(draft), str(draft.stage), draft.occurred_at
+        lead: Row = dict(
+            zip(
+                _CREATED_COLUMNS,
+                (*_profile_values(draft), *touch, *touch, self._new_id(), draft.channel,
+                 draft.campaign, draft.referrer, dict(draft.custom_fields), stage, at, at),
+                strict=True,
+            )
         )  # fmt: skip
+        lead.update(self.new_lead_values)
         self.new_leads[lead["id"]] = lead
         self._index(lead)
         self.transitions.append(
-            {"id": new_id(), "lead_id": lead["id"], "from_stage": None, "to_stage": draft.stage.value,
-             "at": draft.occurred_at, "actor": self.actor, "reason": self.created_reason}
+            {"id": self._new_id(), "lead_id": lead["id"], "from_stage": None, "to_stage": stage,
+             "at": at, "actor": self.actor, "reason": self.created_reason}
         )  # fmt: skip
         self._audit(
             "lead.created",
             lead["id"],
-            {"source": self.source, "stage": draft.stage.value, "channel": draft.channel},
+            {"source": self.source, "stage": stage, "channel": draft.channel},
         )
         return lead
 
@@ -326,6 +360,12 @@ class _Batch:
         )
 
     def flush(self) -> None:
+        if self.audit_as is not None and (self.audited["created"] or self.audited["merged"]):
+            entity, entity_id = self.audit_as
+            self.audit.append(
+                {"id": self._new_id(), "at": self.now, "actor": self.actor, "action": "leads.intake",
+                 "entity": entity, "entity_id": entity_id, "data": {"source": self.source, **self.audited}}
+            )  # fmt: skip
         self.uow.leads.insert_many(list(self.new_leads.values()))
         self.uow.leads.update_many(list(self.changed.values()), columns=MERGE_COLUMNS)
         self.uow.transitions.append_many(self.transitions)
@@ -339,6 +379,11 @@ _UTM_COLUMNS = tuple(f"utm_{k}" for k in UTM_KEYS)
 _FIRST_TOUCH = tuple(f"first_{c}" for c in _TOUCH)
 _LAST_TOUCH = tuple(f"last_{c}" for c in _TOUCH)
 _profile_values = operator.attrgetter(*_PROFILE)
+#: What :meth:`_Batch._create` takes from the draft, in the order it lists the values.
+_CREATED_COLUMNS = (
+    *_PROFILE, *_FIRST_TOUCH, *_LAST_TOUCH, "id", "channel", "campaign", "referrer",
+    "custom_fields", "stage", "stage_entered_at", "created_at",
+)  # fmt: skip
 _utm_values = operator.attrgetter(*(f"utm.{k}" for k in UTM_KEYS))
 
 

@@ -538,4 +538,7 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, write: bool = True) -> UnitOfWork: ...
+    def __call__(self, *, write: bool = True, bulk: bool = False) -> UnitOfWork:
+        """``bulk``: the transaction is one of a run of large ones (an import's batches), so
+        the store may spread its housekeeping over the run (SQLite checkpoints its
+        write-ahead log less often); a commit is as durable as ever."""

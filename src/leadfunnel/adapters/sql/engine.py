@@ -30,8 +30,13 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _EXPECTED_PRAGMAS = {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1}
 
 
+# One encoder for every document: ``json.dumps`` with options builds a new one per call,
+# which costs as much as encoding a small document (bulk writes encode thousands).
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
 def _json_dumps(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def describe_url(url: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Dialect, Table
+from sqlalchemy import JSON, Dialect, Table
 
 from leadfunnel.adapters.sql.types import UTCDateTime
 
@@ -95,13 +95,27 @@ def sqlite_processors(
     """The bind processor SQLAlchemy applies to each column (UUID to hex, UTC time to text,
     JSON to text), except that UTC times are formatted once per distinct value: a batch
     repeats a few instants (now, touch times) in many rows and columns, and formatting is
-    the costliest of these conversions."""
-    return tuple(
-        _utc_text(dialect)
-        if isinstance(table.c[n].type, UTCDateTime)
-        else table.c[n].type._cached_bind_processor(dialect)
-        for n in names
-    )
+    the costliest of these conversions; and the empty JSON object most documents are (a
+    lead's custom fields) is encoded once."""
+    processors: list[Processor | None] = []
+    for name in names:
+        column_type = table.c[name].type
+        process: Processor | None = column_type._cached_bind_processor(dialect)
+        if isinstance(column_type, UTCDateTime):
+            process = _utc_text(dialect)
+        elif isinstance(column_type, JSON) and process is not None:
+            process = _with_empty_object(process)
+        processors.append(process)
+    return tuple(processors)
+
+
+def _with_empty_object(process: Processor) -> Processor:
+    empty = process({})
+
+    def encode(value: Any) -> Any:
+        return empty if type(value) is dict and not value else process(value)
+
+    return encode
 
 
 @functools.lru_cache(maxsize=8)

@@ -36,7 +36,7 @@ from leadfunnel.services.ports import (
     TransitionRepository,
 )
 
-__all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
+__all__ = ["BULK_CHECKPOINT_PAGES", "SqlUnitOfWork", "SqlUnitOfWorkFactory"]
 
 
 class SqlUnitOfWork:
@@ -44,6 +44,12 @@ class SqlUnitOfWork:
 
     ``write=False`` opens a read-only transaction (a deferred ``BEGIN`` on SQLite), which
     never waits for or blocks the writer.
+
+    ``bulk=True`` (one of an import's batches) lets SQLite's write-ahead log grow to
+    :data:`BULK_CHECKPOINT_PAGES` before a commit copies it into the database file, instead
+    of the default 1,000 pages: a large batch otherwise pays for a checkpoint at every
+    commit, writing its pages twice. Durability is unchanged (every commit still syncs the
+    log); the connection's own setting is restored afterwards.
     """
 
     leads: LeadRepository
@@ -59,15 +65,20 @@ class SqlUnitOfWork:
     auth: AuthStore
     crm: CrmStore
 
-    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+    def __init__(self, engine: Engine, *, write: bool = True, bulk: bool = False) -> None:
         self._engine = engine
         self._write = write
+        self._checkpoint_pages = (
+            BULK_CHECKPOINT_PAGES if bulk and write and engine.dialect.name == "sqlite" else None
+        )
         self._conn: Connection | None = None
 
     def __enter__(self) -> Self:
         conn = self._engine.connect().execution_options(**{WRITE_OPTION: self._write})
         conn.begin()
         self._conn = conn
+        if self._checkpoint_pages is not None:
+            self._checkpoint_pages = _swap_checkpoint_pages(conn, self._checkpoint_pages)
         self.leads = SqlLeadStore(conn)
         self.transitions = SqlTransitions(conn)
         self.touchpoints = SqlTouchpoints(conn)
@@ -87,6 +98,8 @@ class SqlUnitOfWork:
         try:
             if self._conn.in_transaction():
                 self._conn.rollback()
+            if self._checkpoint_pages is not None:
+                _swap_checkpoint_pages(self._conn, self._checkpoint_pages)
         finally:
             self._conn.close()
             self._conn = None
@@ -102,5 +115,20 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write)
+    def __call__(self, *, write: bool = True, bulk: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write=write, bulk=bulk)
+
+
+#: Write-ahead log pages (4 KiB each) a bulk write lets accumulate before a checkpoint.
+BULK_CHECKPOINT_PAGES = 32_768
+
+
+def _swap_checkpoint_pages(conn: Connection, pages: int) -> int:
+    """Set the SQLite connection's ``wal_autocheckpoint``; return the previous value. (On
+    the driver's connection: a statement through ``conn`` outside a transaction would begin
+    one.)"""
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    (previous,) = driver.execute("PRAGMA wal_autocheckpoint").fetchone()
+    driver.execute(f"PRAGMA wal_autocheckpoint={int(pages)}")
+    return int(previous)

@@ -44,6 +44,7 @@ class BatchContext:
     actor: str
     now: datetime
     default_region: str
+    job_id: uuid.UUID | None = None  # the import job the batch belongs to
 
     def error(self, number: int, fields: dict[str, Any], exc: ValidationError) -> RowError:
         """A row error naming the source column of the field ``exc`` is about."""

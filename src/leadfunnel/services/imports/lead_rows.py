@@ -6,6 +6,9 @@ What the row asked for is fingerprinted as its key plus the default region its p
 read in: a row without ``occurred_at`` (taken as the time of import) still replays when the
 file is imported again later, while the same cells read in another region are a conflict.
 
+A batch is audited as one ``leads.intake`` entry on its import job (what it created and
+merged), not one entry per lead.
+
 The work is staged (:class:`~leadfunnel.services.imports.kinds.StagedImportKind`):
 :meth:`LeadRows.prepare` parses, normalises and fingerprints rows without touching
 storage; :meth:`LeadRows.write_prepared` runs intake on them in the batch's transaction.
@@ -33,8 +36,12 @@ __all__ = ["LeadRows", "PreparedLeads"]
 
 
 def _row_key(fields: dict[str, Any]) -> str:
-    digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()
+    digest = hashlib.sha256(_KEY_ENCODER.encode(fields).encode()).hexdigest()
     return f"import:leads:{digest}"
+
+
+# ``json.dumps(fields, sort_keys=True, default=str)``, with one encoder for every row.
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
 
 
 def _request_hash(key: str, default_region: str) -> str:
@@ -94,8 +101,14 @@ class LeadRows:
 
     def write_prepared(self, ctx: BatchContext, prepared: PreparedLeads) -> BatchResult:
         result = BatchResult(errors=list(prepared.errors))
+        audit_as = None if ctx.job_id is None else ("import_job", ctx.job_id)
         outcomes = apply_intake(
-            ctx.uow, prepared.items, source="import", actor=ctx.actor, now=ctx.now
+            ctx.uow,
+            prepared.items,
+            source="import",
+            actor=ctx.actor,
+            now=ctx.now,
+            audit_as=audit_as,
         )
         for number, outcome in zip(prepared.numbers, outcomes, strict=True):
             if isinstance(outcome, DomainError):

@@ -77,12 +77,13 @@ def prepare_ahead(
     """``prepare(batch, clock())`` for each batch, in order.
 
     With ``workers`` (and more than one batch) the batches are prepared in that many worker
-    processes, at most ``workers + 1`` ahead of the caller, so memory stays bounded. A
-    worker takes a moment to start (a fresh interpreter importing the code); with
-    ``start_inline`` batches are prepared here until one has started, so a short import
-    never waits for it. Close the generator to stop the workers: they finish at most the
-    batches in hand. Without process support (no ``/dev/shm``, say) everything is prepared
-    here.
+    processes, at most ``workers + 1`` ahead of the caller, so memory stays bounded. When
+    the next batch is not ready, the caller prepares a later one itself instead of waiting,
+    so neither CPU idles whichever side is slower (writing or preparing). A worker takes a
+    moment to start (a fresh interpreter importing the code); with ``start_inline`` batches
+    are prepared here until one has started, so a short import never waits for it. Close
+    the generator to stop the workers: they finish at most the batches in hand. Without
+    process support (no ``/dev/shm``, say) everything is prepared here.
     """
     pool = _pool(workers) if workers >= 1 and len(batches) > 1 else None
     if pool is None:
@@ -101,11 +102,14 @@ def prepare_ahead(
             while ready and index < len(batches) and len(queued) <= workers:
                 queued.append(pool.submit(prepare, batches[index], clock()))
                 index += 1
-            if queued:
-                yield queued.popleft().result()
-            else:
-                yield prepare(batches[index], clock())
+            behind = not queued or (not queued[0].done() and len(queued) <= 2 * workers + 1)
+            if behind and index < len(batches):
+                here: Future[PreparedBatch] = Future()
+                here.set_result(prepare(batches[index], clock()))
+                queued.append(here)
                 index += 1
+                continue
+            yield queued.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
