@@ -82,6 +82,12 @@ def _release(who: str, lead: str) -> set[int]:
     return {200} if WRITABLE[who] == {lead} else {403}
 
 
+def _touch(who: str, lead: str) -> set[int]:
+    if lead not in VISIBLE[who]:
+        return {404}
+    return {201} if who == "marketer" or lead in WRITABLE[who] else {403}
+
+
 # Pool actions on one lead: the request, and the statuses each persona may get per lead.
 LEAD_ACTIONS: dict[tuple[str, str], tuple[LeadCall, Callable[[str, str], set[int]]]] = {
     ("POST", "/api/v1/leads/{lead_id}/claim"): (lambda w, lead: {}, _claim),
@@ -92,6 +98,10 @@ LEAD_ACTIONS: dict[tuple[str, str], tuple[LeadCall, Callable[[str, str], set[int
     ("POST", "/api/v1/leads/{lead_id}/release"): (
         lambda w, lead: {"json": {"reason": "wrong region"}},
         _release,
+    ),
+    ("POST", "/api/v1/leads/{lead_id}/touchpoints"): (
+        lambda w, lead: {"json": {"touchpoint_kind": "page_view", "landing_url": "https://example.com/pricing"}},
+        _touch,
     ),
 }
 
@@ -180,6 +190,11 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
         "fresh": lambda w, who: {"json": {"to": "proposal"}, "headers": {"If-Match": '"v1"'}},
     },
     ("GET", "/api/v1/accounts"): {"ok": ALL, "call": {}},
+    ("POST", "/api/v1/accounts"): {
+        "ok": {"admin", "marketer"}, "call": {}, "fresh": lambda w, who: {"json": {"name": f"Company {who}"}}},
+    ("POST", "/api/v1/accounts/{account_id}/contacts"): {
+        "ok": ALL - {"rep_west"}, "call": {}, "path": "east_account", "hidden": {"rep_west"},
+        "fresh": lambda w, who: {"json": {"email": f"contact.{who}@client.example"}}},
     # Analytics: everyone asks, each about what they may see; company-wide stage reports are
     # for admins and marketers.
     ("GET", "/api/v1/analytics/funnel"): {"ok": ALL, "call": {"params": {"by": "channel"}}},

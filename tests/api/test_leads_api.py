@@ -118,3 +118,20 @@ def test_exports_hold_what_the_caller_may_see_and_neutralise_formulas(world: Wor
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert world.client.get("/api/v1/exports/leads", params={"format": "pdf"},
                             headers=world.as_("admin")).status_code == 422
+
+
+def test_a_behaviour_event_lands_on_the_lead_and_moves_its_last_touch(world: World) -> None:
+    lead = world.leads["east"]
+    before = world.client.get(f"/api/v1/leads/{lead}", headers=world.as_("rep")).json()
+    world.app.clock.now += timedelta(hours=2)  # type: ignore[attr-defined]
+    recorded = world.client.post(f"/api/v1/leads/{lead}/touchpoints", headers=world.as_("marketer"), json={
+        "touchpoint_kind": "webinar", "landing_url": "https://example.com/webinar?utm_source=newsletter"})
+    assert recorded.status_code == 201 and recorded.json()["lead_id"] == str(lead)
+    after = world.client.get(f"/api/v1/leads/{lead}", headers=world.as_("rep")).json()
+    assert after["last_touch_at"] > before["last_touch_at"] and after["last_utm_source"] == "newsletter"
+    kinds = [e["kind"] for e in world.client.get(f"/api/v1/leads/{lead}/timeline", headers=world.as_("rep")).json()["items"]
+             if e["type"] == "touchpoint"]
+    assert kinds[-1] == "webinar"
+    bad = world.client.post(f"/api/v1/leads/{lead}/touchpoints", json={"touchpoint_kind": "x", "email": "other@x.example"},
+                            headers=world.as_("admin"))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "email"

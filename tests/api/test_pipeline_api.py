@@ -88,3 +88,22 @@ def test_campaign_costs_are_recorded_replaced_and_summed(world: World) -> None:
     twice = world.client.post("/api/v1/campaigns", headers=world.as_("admin"),
                               json={"name": "Spring expo", "channel": "webinar"})
     assert twice.status_code == 422 and twice.json()["errors"][0]["field"] == "name"
+
+
+def test_accounts_and_their_contacts_are_created_once(world: World) -> None:
+    created = world.client.post("/api/v1/accounts", json={"name": "ACME Widgets, Inc.", "domain": "ACME.example"},
+                                headers=world.as_("marketer"))
+    assert created.status_code == 201 and created.json()["domain"] == "acme.example"
+    again = world.client.post("/api/v1/accounts", json={"name": "ACME", "domain": "acme.example"},
+                              headers=world.as_("admin"))
+    assert again.status_code == 422 and again.json()["errors"][0]["field"] == "domain"
+    account = created.json()["id"]
+    contact = world.client.post(f"/api/v1/accounts/{account}/contacts", headers=world.as_("marketer"),
+                                json={"email": " Jo.Buyer@ACME.example ", "first_name": "Jo", "phone": "(415) 555-2671"})
+    assert contact.status_code == 201 and contact.json()["email"] == "jo.buyer@acme.example"
+    assert contact.json()["phone"] == "+14155552671"
+    shown = world.client.get(f"/api/v1/accounts/{account}", headers=world.as_("admin")).json()
+    assert [c["first_name"] for c in shown["contacts"]] == ["Jo"]
+    # No lead links to it yet: a rep does not see it, so cannot add to it either.
+    assert world.client.post(f"/api/v1/accounts/{account}/contacts", json={"email": "x@acme.example"},
+                             headers=world.as_("rep")).status_code == 404

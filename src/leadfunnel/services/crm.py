@@ -32,10 +32,13 @@ from leadfunnel.domain.pipeline import (
     check_opportunity_move,
 )
 from leadfunnel.services.leads import StaleVersion
+from leadfunnel.services.normalise import company_key, normalise_email, normalise_phone
 from leadfunnel.services.ports import Row, UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "OpportunityPage",
+    "add_account",
+    "add_contact",
     "add_campaign",
     "get_account",
     "get_opportunity",
@@ -288,6 +291,77 @@ def get_account(
             raise NotFound("account", account_id)
         contacts = uow.crm.account_contacts(account_id)
     return {**row, "contacts": contacts}
+
+
+def add_account(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    name: str,
+    domain: str | None = None,
+    industry: str | None = None,
+    company_size: int | None = None,
+    region: str | None = None,
+    now: datetime,
+) -> Row:
+    """A company record (admins and marketers: an account no lead links to yet is seen only
+    by those who see every lead). The domain is unique: one company, one account."""
+    require_role(principal, "admin", "marketer", action="creating accounts")
+    clean = name.strip()
+    if not 1 <= len(clean) <= 200:
+        raise ValidationError("name", "must be 1 to 200 characters")
+    host = domain.strip().lower() if domain else None
+    if host is not None and ("." not in host or " " in host or len(host) > 253):
+        raise ValidationError("domain", f"'{domain}' is not a domain name such as acme.example")
+    if company_size is not None and company_size < 1:
+        raise ValidationError("company_size", "must be a positive number of employees")
+    with uow_factory() as uow:
+        if host is not None and uow.crm.account_by_domain(host) is not None:
+            raise ValidationError("domain", f"an account with the domain {host} already exists")
+        row: Row = {"id": new_id(), "name": clean, "name_key": company_key(clean) or clean.lower(),
+                    "domain": host, "industry": industry, "company_size": company_size, "region": region,
+                    "created_at": now, "updated_at": now}  # fmt: skip
+        uow.crm.add_account(row)
+        uow.audit.record(at=now, actor=principal.actor, action="account.created", entity="account",
+                         entity_id=row["id"], data={"name": clean, "domain": host})  # fmt: skip
+        uow.commit()
+    return row
+
+
+def add_contact(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    account_id: uuid.UUID,
+    email: str | None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    title: str | None = None,
+    phone: str | None = None,
+    now: datetime,
+    default_region: str = "US",
+) -> Row:
+    """A person at a company the caller sees; the email is normalised and unique."""
+    address = normalise_email(email) if email else None
+    if email and address is None:
+        raise ValidationError("email", f"'{email}' is not a valid email address")
+    number = normalise_phone(phone, default_region) if phone else None
+    if address is None and number is None:
+        raise ValidationError("email", "give an email or a phone number")
+    with uow_factory() as uow:
+        if uow.crm.account(lead_scope(principal), account_id) is None:
+            raise NotFound("account", account_id)
+        require_role(principal, "admin", "manager", "marketer", "rep", action="adding contacts")
+        if address is not None and uow.crm.contact_by_email(address) is not None:
+            raise ValidationError("email", f"a contact with the email {address} already exists")
+        row: Row = {"id": new_id(), "account_id": account_id, "email": address, "phone": number,
+                    "first_name": first_name, "last_name": last_name, "title": title,
+                    "created_at": now, "updated_at": now}  # fmt: skip
+        uow.crm.add_contact(row)
+        uow.audit.record(at=now, actor=principal.actor, action="contact.created", entity="contact",
+                         entity_id=row["id"], data={"account_id": str(account_id)})  # fmt: skip
+        uow.commit()
+    return row
 
 
 # -- campaigns --------------------------------------------------------------------------------

@@ -21,9 +21,11 @@ from leadfunnel.domain.access import (
     writable_lead,
 )
 from leadfunnel.domain.errors import DomainError, ValidationError
+from leadfunnel.domain.lead import UTM_KEYS
 from leadfunnel.domain.lifecycle import parse_stage
 from leadfunnel.services.automation import after_leads_changed
-from leadfunnel.services.lead_input import LEAD_INPUT_FIELDS
+from leadfunnel.services.intake import IntakeResult, intake_lead
+from leadfunnel.services.lead_input import LEAD_INPUT_FIELDS, parse_lead_input
 from leadfunnel.services.ports import Row, UnitOfWorkFactory
 
 __all__ = [
@@ -33,8 +35,10 @@ __all__ = [
     "LeadPage",
     "LeadView",
     "StaleVersion",
+    "TOUCH_FIELDS",
     "get_lead",
     "list_leads",
+    "record_touchpoint",
     "update_lead",
 ]
 
@@ -240,3 +244,44 @@ def update_lead(
         uow.commit()
     assert updated is not None
     return updated
+
+
+#: What a touchpoint recorded on a known lead may carry (the intake fields of a touch).
+TOUCH_FIELDS = ("touchpoint_kind", "occurred_at", "landing_url", "referrer", "channel", "campaign",
+                *(f"utm_{key}" for key in UTM_KEYS))  # fmt: skip
+
+
+def record_touchpoint(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    lead_id: uuid.UUID,
+    touch: Mapping[str, Any],
+    now: datetime,
+    default_region: str,
+) -> IntakeResult:
+    """Record a behaviour event (page view, download, webinar, email click...) on a lead the
+    caller may change, or any lead they see if they are in marketing. It goes through intake
+    as a submission of the lead's own identity, so it merges into that lead: last touch,
+    behaviour score and qualification follow as for any submission."""
+    unknown = sorted(set(touch) - set(TOUCH_FIELDS))
+    if unknown:
+        raise ValidationError(
+            unknown[0], f"is not a touchpoint field; expected: {', '.join(TOUCH_FIELDS)}"
+        )
+    if not touch.get("touchpoint_kind"):
+        raise ValidationError(
+            "touchpoint_kind", "name the kind of event, e.g. page_view or webinar"
+        )
+    with uow_factory(write=False) as uow:
+        lead = visible_lead(principal, uow.leads.get(lead_id), lead_id)
+        if principal.role != "marketer":
+            writable_lead(principal, lead, lead_id)
+    identity = next((name for name in ("email", "phone", "external_id") if lead[name]), None)
+    assert identity is not None  # the store's check constraint: every lead has one
+    draft = parse_lead_input(
+        {identity: lead[identity], **touch}, now=now, default_region=default_region
+    )
+    return intake_lead(
+        uow_factory=uow_factory, draft=draft, source="api", actor=principal.actor, now=now
+    )

@@ -115,6 +115,18 @@ class SqlCrm(_Repo):
             select(t.accounts).where(t.accounts.c.id == account_id, _account_scope(scope))
         )
 
+    def account_by_domain(self, domain: str) -> Row | None:
+        return self._one(select(t.accounts).where(t.accounts.c.domain == domain))
+
+    def add_account(self, row: Mapping[str, Any]) -> None:
+        self._insert(t.accounts, [row])
+
+    def contact_by_email(self, email: str) -> Row | None:
+        return self._one(select(t.contacts).where(t.contacts.c.email == email))
+
+    def add_contact(self, row: Mapping[str, Any]) -> None:
+        self._insert(t.contacts, [row])
+
     def account_contacts(self, account_id: uuid.UUID) -> list[Row]:
         c = t.contacts.c
         return self._rows(

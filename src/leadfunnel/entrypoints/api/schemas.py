@@ -107,3 +107,19 @@ class CampaignBody(_Strict):
 class CostBody(_Strict):
     amount: float = Field(ge=0, lt=1e15)
     currency: str = Field(default="USD", max_length=3)
+
+
+class AccountBody(_Strict):
+    name: str = Field(max_length=200)
+    domain: str | None = Field(default=None, max_length=253)
+    industry: str | None = Field(default=None, max_length=100)
+    company_size: int | None = Field(default=None, ge=1, le=10_000_000)
+    region: str | None = Field(default=None, max_length=100)
+
+
+class ContactBody(_Strict):
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    title: str | None = Field(default=None, max_length=200)

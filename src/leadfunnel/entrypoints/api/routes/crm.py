@@ -14,14 +14,18 @@ from leadfunnel.domain.access import require_role, require_scope
 from leadfunnel.domain.errors import NotFound, ValidationError
 from leadfunnel.entrypoints.api.problems import ApiProblem
 from leadfunnel.entrypoints.api.schemas import (
+    AccountBody,
     CampaignBody,
+    ContactBody,
     CostBody,
     OpportunityBody,
     OpportunityMove,
 )
 from leadfunnel.entrypoints.api.security import CallerDep, state_of
 from leadfunnel.services.crm import (
+    add_account,
     add_campaign,
+    add_contact,
     get_account,
     get_opportunity,
     list_accounts,
@@ -135,6 +139,29 @@ def account_route(request: Request, who: CallerDep, account_id: str) -> dict[str
     require_scope(who.principal, "leads:read")
     return get_account(uow_factory=state_of(request).app.uow_factory, principal=who.principal,
                        account_id=_uuid(account_id, "account"))  # fmt: skip
+
+
+@router.post("/accounts", status_code=201, summary="Create a company (admins, marketers)")
+def add_account_route(request: Request, who: CallerDep, body: AccountBody) -> dict[str, Any]:
+    require_scope(who.principal, "leads:write")
+    state = state_of(request)
+    return add_account(uow_factory=state.app.uow_factory, principal=who.principal, name=body.name,
+                       domain=body.domain, industry=body.industry, company_size=body.company_size,
+                       region=body.region, now=state.now())  # fmt: skip
+
+
+@router.post(
+    "/accounts/{account_id}/contacts", status_code=201, summary="Add a person at a company"
+)
+def add_contact_route(
+    request: Request, who: CallerDep, account_id: str, body: ContactBody
+) -> dict[str, Any]:
+    require_scope(who.principal, "leads:write")
+    state = state_of(request)
+    return add_contact(uow_factory=state.app.uow_factory, principal=who.principal,
+                       account_id=_uuid(account_id, "account"), email=body.email, first_name=body.first_name,
+                       last_name=body.last_name, title=body.title, phone=body.phone, now=state.now(),
+                       default_region=state.app.settings.default_region)  # fmt: skip
 
 
 @router.get("/campaigns", summary="Campaigns with their recorded cost")

@@ -17,7 +17,13 @@ from leadfunnel.entrypoints.api.schemas import ActivityBody, LeadPatch, StageMov
 from leadfunnel.entrypoints.api.security import CallerDep, state_of
 from leadfunnel.services.intake import intake_lead
 from leadfunnel.services.lead_input import parse_lead_input
-from leadfunnel.services.leads import LIST_SORTS, get_lead, list_leads, update_lead
+from leadfunnel.services.leads import (
+    LIST_SORTS,
+    get_lead,
+    list_leads,
+    record_touchpoint,
+    update_lead,
+)
 from leadfunnel.services.lifecycle import move_lead
 from leadfunnel.services.sla import log_activity
 
@@ -156,3 +162,17 @@ def activity_route(
                          user_id=user_id, kind=body.kind, at=at, subject=body.subject,
                          actor=who.principal.actor, now=now, principal=who.principal)  # fmt: skip
     return {"lead_id": lead_id, "kind": body.kind, "at": at, "sla": clock}
+
+
+@router.post(
+    "/{lead_id}/touchpoints", status_code=201, summary="Record a behaviour event on a lead"
+)
+def touchpoint_route(
+    request: Request, who: CallerDep, lead_id: str, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    require_scope(who.principal, "leads:write")
+    state = state_of(request)
+    result = record_touchpoint(uow_factory=state.app.uow_factory, principal=who.principal,
+                               lead_id=_lead_id(lead_id), touch=body, now=state.now(),
+                               default_region=state.app.settings.default_region)  # fmt: skip
+    return {"lead_id": str(result.lead_id), "touchpoint_id": str(result.touchpoint_id)}
