@@ -1,6 +1,6 @@
 """Intake over HTTP: requests per second and latency of ``POST /api/v1/intake`` on loopback.
 
-Starts ``leadfunnel serve`` (one uvicorn worker, SQLite) on a fresh database with an intake
+Starts ``leadfunnel serve`` (``--workers`` uvicorn processes, default one; SQLite) on a fresh database with an intake
 API key, then drives it with ``wrk`` (Debian package ``wrk``): every request submits a new
 person (a unique email, company, title and UTM landing page), authenticated by the key, so
 each one is a full intake (validation, normalisation, de-duplication lookup, lead, stage
@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=300, help="paced run: requests per second")
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=4, help="max run: connections")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench_api needs wrk: apt-get install wrk")
@@ -115,7 +116,7 @@ def main() -> None:
                           "--rate-limit", "100000", "--json", "--db", db))["key"]  # fmt: skip
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "leadfunnel.entrypoints.cli", "serve", "--port", str(port),
-                               "--db", db], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                               "--workers", str(args.workers), "--db", db], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -148,7 +149,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     print(
-        f"intake over HTTP, SQLite, 1 uvicorn worker, {os.cpu_count()} CPUs, wrk on the same machine"
+        f"intake over HTTP, SQLite, {args.workers} uvicorn worker(s), {os.cpu_count()} CPUs, wrk on the same machine"
     )
     for name in ("paced", "max"):
         r = results[name]
