@@ -13,7 +13,8 @@ from leadfunnel.adapters.sql import tables as t
 from leadfunnel.domain.access import SYSTEM
 from leadfunnel.domain.ids import new_id
 from leadfunnel.services.api_keys import create_api_key
-from leadfunnel.services.crm import add_campaign, open_opportunity
+from leadfunnel.services.crm import add_campaign
+from leadfunnel.services.opportunities import open_opportunity
 from leadfunnel.services.routing import import_rule_set, put_calendar
 from leadfunnel.services.scoring_models import import_model
 from tests.api.conftest import PERSONAS, World

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from leadfunnel.domain.errors import ValidationError
@@ -27,7 +26,6 @@ __all__ = [
     "ImportKind",
     "LeadIndex",
     "StagedImportKind",
-    "parse_amount",
     "resolve_owners",
     "row_error",
 ]
@@ -174,13 +172,3 @@ def resolve_owners(ctx: BatchContext, refs: set[str]) -> dict[str, uuid.UUID | V
         found[ref] = user_id
     ctx.uow.records.insert("users", new_users)
     return found
-
-
-def parse_amount(value: Any, *, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value).replace(",", "").strip())
-    except InvalidOperation:
-        raise ValidationError(field, f"'{value}' is not an amount") from None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e16"):
-        raise ValidationError(field, f"{value} is out of range (0 to 10^16)")
-    return amount.quantize(Decimal("0.01"))

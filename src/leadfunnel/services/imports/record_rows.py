@@ -30,10 +30,10 @@ from leadfunnel.services.imports.kinds import (
     BatchResult,
     LeadIndex,
     lead_ref,
-    parse_amount,
     resolve_owners,
 )
 from leadfunnel.services.lead_input import parse_timestamp
+from leadfunnel.services.money import parse_amount, parse_currency
 from leadfunnel.services.normalise import normalise_channel
 from leadfunnel.services.ports import Row
 from leadfunnel.services.sla import record_response
@@ -52,13 +52,6 @@ def _slug(value: Any, field: str) -> str:
             field, f"'{value}' must be a short name of letters, digits, '_' or '-'"
         )
     return text
-
-
-def _currency(value: Any) -> str:
-    code = str(value or "USD").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", code):
-        raise ValidationError("currency", f"'{value}' is not an ISO 4217 currency code")
-    return code
 
 
 def _day(value: Any, field: str) -> date:
@@ -206,7 +199,7 @@ class OpportunityRows:
             )
             return {"id": new_id(), "lead_id": lead["id"], "account_id": lead["account_id"], "owner_id": owner,
                     "name": str(f["name"])[:200], "amount": parse_amount(f["amount"], field="amount"),
-                    "currency": _currency(f.get("currency")), "stage": _slug(f.get("stage") or "open", "stage"),
+                    "currency": parse_currency(f.get("currency")), "stage": _slug(f.get("stage") or "open", "stage"),
                     "expected_close": _day(f["expected_close"], "expected_close") if f.get("expected_close") else None,
                     "lost_reason": f.get("lost_reason"), "closed_at": closed,
                     "created_at": parse_timestamp(f["created_at"], field="created_at"), "updated_at": ctx.now, "version": 1}  # fmt: skip
@@ -249,7 +242,7 @@ class CampaignCostRows:
                 amount, day, currency = (
                     parse_amount(f["amount"], field="amount"),
                     _day(f["day"], "day"),
-                    _currency(f.get("currency")),
+                    parse_currency(f.get("currency")),
                 )
                 if name not in campaigns:
                     if not f.get("channel"):

@@ -27,13 +27,15 @@ from leadfunnel.services.crm import (
     add_campaign,
     add_contact,
     get_account,
-    get_opportunity,
     list_accounts,
     list_campaigns,
+    set_campaign_cost,
+)
+from leadfunnel.services.opportunities import (
+    get_opportunity,
     list_opportunities,
     move_opportunity,
     open_opportunity,
-    set_campaign_cost,
 )
 
 __all__ = ["router"]

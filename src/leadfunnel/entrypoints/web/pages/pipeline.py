@@ -27,7 +27,7 @@ from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.people import people_names
 from leadfunnel.entrypoints.web.rendering import render
 from leadfunnel.entrypoints.web.session import ViewerDep
-from leadfunnel.services.crm import list_opportunities
+from leadfunnel.services.opportunities import list_opportunities
 from leadfunnel.services.ports import Row
 
 __all__ = ["CARDS", "STAGNANT_DAYS", "Column", "router"]
