@@ -159,3 +159,15 @@ def as_stored(lead: LeadHistory) -> LeadHistory:
         "region": lead.dims.get("region") or None,
     }
     return LeadHistory(lead.created_at, lead.current_stage, lead.transitions, dims, lead.touches)
+
+
+def write_reps(app, count: int) -> list:
+    """``count`` reps in the users table (owners for histories); their ids."""
+    reps = [new_id() for _ in range(count)]
+    with app.uow_factory() as uow:
+        uow.records.insert("users", [
+            {"id": r, "email": f"rep{i}@x.example", "name": f"Rep {i}", "role": "rep", "created_at": BASE}
+            for i, r in enumerate(reps)
+        ])  # fmt: skip
+        uow.commit()
+    return reps

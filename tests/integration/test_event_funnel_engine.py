@@ -27,6 +27,7 @@ from tests.histories import (
     event_histories,
     event_specs,
     write_histories,
+    write_reps,
 )
 
 NOW = BASE + timedelta(days=330)
@@ -144,13 +145,7 @@ def test_an_empty_store_gives_an_empty_event_funnel(any_app):
 
 
 def test_owner_ids_are_dashed_uuids_on_every_backend(any_app):
-    owners = [new_id(), new_id()]
-    with any_app.uow_factory() as uow:
-        uow.records.insert("users", [
-            {"id": o, "email": f"rep{i}@x.example", "name": f"Rep {i}", "role": "rep", "created_at": BASE}
-            for i, o in enumerate(owners)
-        ])  # fmt: skip
-        uow.commit()
+    owners = write_reps(any_app, 2)
     leads = [
         LeadHistory(
             BASE, "lead", (("lead", BASE),), {"owner_id": owners[i % 3] if i % 3 < 2 else None}

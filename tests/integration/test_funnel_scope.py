@@ -10,21 +10,17 @@ from leadfunnel.adapters.warehouse.engine import analytics_engine
 from leadfunnel.analytics.drill import drill_spec, oracle_drill
 from leadfunnel.analytics.funnel_oracle import oracle_funnel
 from leadfunnel.analytics.funnel_spec import funnel_spec
-from leadfunnel.domain.ids import new_id
-from tests.histories import BASE, as_stored, write_histories
+from tests.histories import as_stored, write_histories, write_reps
 from tests.integration.test_event_funnel_engine import NOW, _walks
 
 
 def test_owner_limited_funnels_equal_the_oracle_on_every_backend(any_app):
-    owners = [new_id() for _ in range(3)]
-    with any_app.uow_factory() as uow:
-        uow.records.insert("users", [
-            {"id": o, "email": f"owner{i}@x.example", "name": f"Owner {i}", "role": "rep", "created_at": BASE}
-            for i, o in enumerate(owners)
-        ])  # fmt: skip
-        uow.commit()
+    owners = write_reps(any_app, 3)
     rng = random.Random(41)
-    leads = [replace(lead, dims={**lead.dims, "owner_id": rng.choice([*owners, None])}) for lead in _walks(rng, 200)]
+    leads = [
+        replace(lead, dims={**lead.dims, "owner_id": rng.choice([*owners, None])})
+        for lead in _walks(rng, 200)
+    ]
     write_histories(any_app, leads)
     engine = analytics_engine(any_app.engine)
     stored = [as_stored(lead) for lead in leads]
