@@ -187,7 +187,7 @@ def test_demo_simulates_history_writes_its_truth_and_refuses_to_mix_into_leads(c
 def test_demo_truth_file_can_be_put_elsewhere(capsys, tmp_path):
     truth = tmp_path / "elsewhere" / "truth.json"
     truth.parent.mkdir()
-    code = main(["demo", "--leads", "30", "--db", str(tmp_path / "d.db"), "--truth", str(truth)])
+    code = main(["demo", "--leads", "30", "--db", str(tmp_path / "d.db"), "--truth", str(truth), "--no-serve"])
     out = capsys.readouterr().out
     assert code == 0 and "Lifecycle funnel" in out and str(truth) in out
     assert json.loads(truth.read_text(encoding="utf-8"))["leads"] == 30
@@ -269,7 +269,7 @@ def test_funnel_drill_lists_the_leads_of_a_cell(cli):
 
 def test_stagnant_reports_open_leads_stuck_per_stage(capsys, tmp_path):
     db = str(tmp_path / "demo.db")
-    assert main(["demo", "--leads", "400", "--seed", "3", "--db", db, "--json"]) == 0
+    assert main(["demo", "--leads", "400", "--seed", "3", "--db", db, "--json", "--no-serve"]) == 0
     capsys.readouterr()
     assert main(["stagnant", "--threshold", "mql=14d,sql=30d", "--db", db, "--json"]) == 0
     report = json.loads(capsys.readouterr().out)

@@ -89,3 +89,36 @@ def test_serve_accepts_a_signed_web_form_over_http(capsys, sqlite_url: str, tmp_
         server.wait(timeout=30)
     code, out, _ = _run(capsys, "lead", "list", "--search", "web.form", "--json", *db)
     assert code == 0 and json.loads(out)["items"][0]["source"] == "webform"
+
+
+def test_demo_builds_then_serves_the_dashboard_with_a_printed_sign_in(tmp_path: Path) -> None:
+    port = _free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "leadfunnel.entrypoints.cli", "demo", "--leads", "300", "--port", str(port),
+         "--db", f"sqlite:///{tmp_path / 'demo.db'}"],
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        deadline, line = time.monotonic() + 120, ""
+        while "Dashboard:" not in line:
+            line = demo.stdout.readline()
+            assert line or demo.poll() is None, "demo exited before serving"
+            assert time.monotonic() < deadline, "demo did not start serving within 120 s"
+        words = line.split()
+        email, password = words[words.index("as") + 1], words[words.index("password") + 1]
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                if _request(f"{base}/api/v1/health")[0] == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.2)
+        body = json.dumps({"email": email, "password": password}).encode()
+        status, _, signed_in = _request(f"{base}/api/v1/auth/login", body=body,
+                                        headers={"Content-Type": "application/json"})
+        assert status == 200 and signed_in["user"]["role"] == "admin"
+    finally:
+        demo.terminate()
+        demo.wait(timeout=30)

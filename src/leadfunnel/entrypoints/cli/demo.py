@@ -1,4 +1,5 @@
-"""``leadfunnel demo``: simulate a B2B company's two years of leads, print the funnel.
+"""``leadfunnel demo``: simulate a B2B company's two years of leads, print the funnel, serve
+the dashboard.
 
 The data comes from :mod:`leadfunnel.services.demo` (docs/concepts/demo-data.md); the
 simulator's true parameters go to a truth file beside the database, so what analytics find
@@ -8,6 +9,7 @@ can be checked against what was simulated.
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -21,12 +23,16 @@ from leadfunnel.analytics.funnel_oracle import FunnelResult
 from leadfunnel.domain.errors import DomainError
 from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
 from leadfunnel.entrypoints.cli.funnel import render_funnel
+from leadfunnel.entrypoints.cli.serve import run_server
 from leadfunnel.services.analytics import run_funnel
+from leadfunnel.services.auth import add_user
 from leadfunnel.services.demo import MAX_LEADS, DemoResult, build_demo
 
-__all__ = ["DEMO_DATABASE", "demo_command", "truth_path_for"]
+__all__ = ["DEMO_ADMIN", "DEMO_DATABASE", "demo_command", "truth_path_for"]
 
 DEMO_DATABASE = "leadfunnel-demo.db"
+#: The sign-in the demo creates for its dashboard (a new password each run, printed once).
+DEMO_ADMIN = "admin@demo.example"
 TRUTH_SUFFIX = ".truth.json"
 
 
@@ -58,8 +64,7 @@ NoServeOption = Annotated[
     bool,
     typer.Option(
         "--no-serve",
-        help="Do not start the web dashboard (there is none yet; the demo always just prints "
-        "its report until then).",
+        help="Build and print the report, then exit instead of serving the dashboard.",
     ),
 ]
 
@@ -108,15 +113,16 @@ def demo_command(
     seed: SeedOption = 7,
     truth: TruthOption = None,
     no_serve: NoServeOption = False,
+    port: Annotated[int, typer.Option(help="Port of the dashboard.", min=1, max=65535)] = 8000,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Simulate two years of a B2B company's leads into a database and print its funnel.
+    """Simulate two years of a B2B company's leads into a database, print its funnel, then
+    serve the dashboard on 127.0.0.1 with a new admin sign-in (printed once).
 
     Without --db it rebuilds ./leadfunnel-demo.db from scratch. A database given with --db
     that already holds leads is refused, so real data is never mixed with simulated data.
     """
-    del no_serve  # accepted now; the dashboard it will skip does not exist yet
     if db is None:
         db = DEMO_DATABASE
         _forget_previous_demo()
@@ -136,4 +142,22 @@ def demo_command(
 
     report = {"database": built.where, "leads": leads, "seed": seed, "rows": built.result.rows}
     report |= {"truth_file": str(truth_file), "steps": built.funnel.to_dict()["rows"]}
-    emit(as_json, report, render)
+    if no_serve:
+        emit(as_json, report, render)
+        return
+    password = secrets.token_urlsafe(12)
+    with open_app(db) as lf:
+        add_user(uow_factory=lf.uow_factory, email=DEMO_ADMIN, name="Demo admin", role="admin",
+                 password=password, team=None, actor="demo", now=lf.clock())  # fmt: skip
+        url = lf.settings.database_url
+    site = f"http://127.0.0.1:{port}/"
+    report |= {"dashboard": site, "login": {"email": DEMO_ADMIN, "password": password}}
+
+    def render_and_serve() -> None:
+        render()
+        console.print(
+            f"Dashboard: {site}  sign in as {DEMO_ADMIN} with password {password} (Ctrl+C to stop)"
+        )
+
+    emit(as_json, report, render_and_serve)
+    run_server(url, host="127.0.0.1", port=port)

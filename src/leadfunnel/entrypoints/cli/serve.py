@@ -10,7 +10,7 @@ import typer
 from leadfunnel.entrypoints.api.server import WORKER_INTERVAL_ENV
 from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
 
-__all__ = ["serve_command"]
+__all__ = ["run_server", "serve_command"]
 
 
 def serve_command(
@@ -27,17 +27,24 @@ def serve_command(
     """Serve the web dashboard at / and the REST API under /api/v1 (OpenAPI at
     /api/v1/openapi.json), with the background jobs (SLA checks, escalations, reclaims)
     running in the same process."""
-    import uvicorn
-
     with open_app(db) as app:  # fail now, with the usual message, if the store is not ready
         url = app.settings.database_url
-    os.environ["LEADFUNNEL_DATABASE_URL"] = url
-    os.environ[WORKER_INTERVAL_ENV] = str(worker_interval)
     site = f"http://{host}:{port}"
     base = f"{site}/api/v1"
     emit(as_json, {"api": base, "openapi": f"{base}/openapi.json", "dashboard": f"{site}/",
                    "workers": workers},
          lambda: console.print(f"leadfunnel dashboard on {site}/ and API on {base} (Ctrl+C to stop)"))  # fmt: skip
+    run_server(url, host=host, port=port, workers=workers, worker_interval=worker_interval)
+
+
+def run_server(
+    url: str, *, host: str, port: int, workers: int = 1, worker_interval: float = 15.0
+) -> None:
+    """Serve the store at ``url`` until interrupted (each uvicorn process builds its own app)."""
+    import uvicorn
+
+    os.environ["LEADFUNNEL_DATABASE_URL"] = url
+    os.environ[WORKER_INTERVAL_ENV] = str(worker_interval)
     uvicorn.run("leadfunnel.entrypoints.api.server:api_from_environment", factory=True,
                 host=host, port=port, workers=workers, log_level="warning",
                 access_log=False, server_header=False)  # fmt: skip
