@@ -19,7 +19,7 @@ def run(capsys, *args):
 
 def test_the_examples_route_the_demo_pool_and_explain_each_lead(capsys, tmp_path):
     db = str(tmp_path / "demo.db")
-    run(capsys, "demo", "--leads", "600", "--seed", "2", "--db", db)
+    run(capsys, "demo", "--no-serve", "--leads", "600", "--seed", "2", "--db", db)
     pool = run(capsys, "lead", "list", "--db", db, "--in-pool", "--limit", "1000")["items"]
     waiting = [lead for lead in pool if lead["stage"] in ("lead", "mql", "sql", "opportunity")]
     for calendar in ("calendar-emea.toml", "calendar-americas.toml"):
@@ -46,7 +46,7 @@ def test_the_examples_route_the_demo_pool_and_explain_each_lead(capsys, tmp_path
 
 def test_unknown_kinds_and_bad_rules_are_refused(capsys, tmp_path):
     db = str(tmp_path / "demo.db")
-    run(capsys, "demo", "--leads", "50", "--db", db)
+    run(capsys, "demo", "--no-serve", "--leads", "50", "--db", db)
     bad = tmp_path / "bad.toml"
     bad.write_text('[[rule]]\nname = "x"\nteam = "Narnia"\n', encoding="utf-8")
     assert main(["route", "import", "routing", str(bad), "--db", db]) == 1
@@ -57,7 +57,7 @@ def test_unknown_kinds_and_bad_rules_are_refused(capsys, tmp_path):
 
 def test_logging_the_owners_call_meets_the_sla_and_the_worker_runs_due_checks(capsys, tmp_path):
     db = str(tmp_path / "demo.db")
-    run(capsys, "demo", "--leads", "300", "--seed", "4", "--db", db)
+    run(capsys, "demo", "--no-serve", "--leads", "300", "--seed", "4", "--db", db)
     run(capsys, "route", "calendar", str(EXAMPLES / "calendar-americas.toml"), "--db", db)
     run(capsys, "route", "import", "routing", str(EXAMPLES / "rules.toml"), "--db", db)
     run(capsys, "route", "activate", "routing", "--version", "1", "--db", db)
@@ -94,7 +94,7 @@ def test_logging_the_owners_call_meets_the_sla_and_the_worker_runs_due_checks(ca
 
 def test_pool_claim_release_and_push(capsys, tmp_path):
     db = str(tmp_path / "demo.db")
-    run(capsys, "demo", "--leads", "200", "--seed", "6", "--db", db)
+    run(capsys, "demo", "--no-serve", "--leads", "200", "--seed", "6", "--db", db)
     waiting = run(capsys, "pool", "list", "--db", db, "--limit", "5")["items"]
     assert waiting and all(lead["in_pool"] for lead in waiting)
     owners = {
@@ -127,7 +127,7 @@ def test_pool_claim_release_and_push(capsys, tmp_path):
 
 def test_a_replay_shows_the_distribution_a_draft_would_give(capsys, tmp_path):
     db = str(tmp_path / "demo.db")
-    run(capsys, "demo", "--leads", "400", "--seed", "8", "--db", db)
+    run(capsys, "demo", "--no-serve", "--leads", "400", "--seed", "8", "--db", db)
     run(capsys, "route", "import", "routing", str(EXAMPLES / "rules.toml"), "--db", db)
     replay = run(capsys, "route", "replay", "--version", "1", "--days", "3660", "--db", db)
     assert replay["leads"] == 400 and replay["to_pool"] == 0
@@ -159,7 +159,7 @@ def test_a_replay_shows_the_distribution_a_draft_would_give(capsys, tmp_path):
 
 def test_rep_settings_and_deactivation_from_the_command_line(capsys, tmp_path):
     db = str(tmp_path / "demo.db")
-    run(capsys, "demo", "--leads", "100", "--seed", "9", "--db", db)
+    run(capsys, "demo", "--no-serve", "--leads", "100", "--seed", "9", "--db", db)
     reps = run(capsys, "route", "reps", "--db", db)
     busy = max(reps, key=lambda r: r["open_leads"])
     row = run(

@@ -22,7 +22,7 @@ def run(capsys, *args):
 @pytest.fixture
 def demo_db(tmp_path, capsys):
     db = str(tmp_path / "demo.db")
-    run(capsys, "demo", "--leads", "800", "--seed", "5", "--db", db)
+    run(capsys, "demo", "--no-serve", "--leads", "800", "--seed", "5", "--db", db)
     return db
 
 
