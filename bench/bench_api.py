@@ -1,20 +1,23 @@
 """Intake over HTTP: requests per second and latency of ``POST /api/v1/intake`` on loopback.
 
 Starts ``leadfunnel serve`` (``--workers`` uvicorn processes, default one; SQLite) on a fresh database with an intake
-API key, then drives it with ``wrk`` (Debian package ``wrk``): every request submits a new
+API key, then drives it: every request submits a new
 person (a unique email, company, title and UTM landing page), authenticated by the key, so
 each one is a full intake (validation, normalisation, de-duplication lookup, lead, stage
 transition, touchpoint, audit row, commit).
 
 Two runs:
 
-* **paced**: about ``--rate`` requests a second for ``--seconds`` (each connection waits
-  between its requests), the load the target names; reports the rate reached and p50/p90/p99.
-* **max**: as fast as ``--connections`` connections go, closed loop: the ceiling.
+* **paced** (open loop, ``bench/open_loop.py``): ``--rate`` requests a second for
+  ``--seconds``, arriving at random (Poisson) times whatever the server does, each latency
+  measured from when the request was due: the load the target names, without coordinated
+  omission; reports the rate completed and p50/p90/p99.
+* **max** (``wrk``, Debian package ``wrk``): as fast as ``--connections`` connections go,
+  closed loop: the ceiling.
 
-    uv run python -m bench.bench_api [--rate 300] [--seconds 30] [--connections 4]
+    uv run python -m bench.bench_api [--rate 300] [--seconds 30] [--connections 8]
 
-wrk's own CPU shares the two cores with the server; the figures are what this machine does
+The load generator's own CPU shares the two cores with the server; the figures are what this machine does
 with both on it.
 """
 
@@ -31,21 +34,21 @@ import sys
 import tempfile
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
+
+from bench.open_loop import open_loop
 
 LUA = r"""
 local counter = 0
 local id = 0
-local pause = %(pause)d
 function setup(thread)
   id = id + 1
   thread:set("id", id)
 end
 function init(args)
   counter = 0
-end
-function delay()
-  return pause
+  math.randomseed(id * 7919)
 end
 function request()
   counter = counter + 1
@@ -64,6 +67,24 @@ function done(summary, latency, requests)
     summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 """
+
+
+def _body(who: str, n: int) -> bytes:
+    """The submission the Lua script builds, for the open-loop run: a new person each time."""
+    return (
+        f'{{"email":"{who}@load-{n % 997}.example","first_name":"Load","last_name":"Test {who}",'
+        f'"company":"Company {who}","title":"VP Operations","region":"West","industry":"manufacturing",'
+        f'"company_size":"250","landing_url":"https://www.example.com/pricing?utm_source=google'
+        f'&utm_medium=cpc&utm_campaign=bench"}}'
+    ).encode()
+
+
+def _request(port: int, key: str, i: int) -> bytes:
+    body = _body(f"paced-{i}", i)
+    return (
+        f"POST /api/v1/intake HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {key}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
 
 
 def _free_port() -> int:
@@ -92,7 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=300, help="paced run: requests per second")
     parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--connections", type=int, default=4, help="max run: connections")
+    parser.add_argument("--connections", type=int, default=8, help="max run: connections")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -125,24 +146,17 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        results = {}
-        for name, connections, seconds in (
-            ("warm-up", 2, 5),
-            ("paced", 8, args.seconds),
-            ("max", args.connections, args.seconds),
-        ):
-            # Paced: each of 8 connections waits between its requests so that, with the latency
-            # the warm-up measured, they send about --rate requests a second together.
-            wait = (
-                max(0, int(8 * 1000 / args.rate - results["warm-up"]["p50_ms"]))
-                if name == "paced"
-                else 0
-            )
+        results: dict[str, dict[str, float]] = {}
+
+        def run(name: str, connections: int, seconds: int) -> dict[str, float]:
             lua = folder / f"{name}.lua"
-            lua.write_text(LUA % {"pause": wait, "key": key, "run": name})
-            results[name] = _wrk(
-                f"{base}/api/v1/intake", lua, connections=connections, seconds=seconds
-            )
+            lua.write_text(LUA % {"key": key, "run": name})
+            return _wrk(f"{base}/api/v1/intake", lua, connections=connections, seconds=seconds)
+
+        run("warm-up", 2, 5)
+        results["paced"] = open_loop(port, partial(_request, port, key), rate=args.rate,
+                                     seconds=args.seconds)  # fmt: skip
+        results["max"] = run("max", args.connections, args.seconds)
         leads = int(subprocess.run(["sqlite3", str(folder / "bench.db"), "SELECT count(*) FROM leads"],
                                    capture_output=True, text=True).stdout.strip() or 0) if shutil.which("sqlite3") else None  # fmt: skip
     finally:

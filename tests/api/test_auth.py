@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from leadfunnel.services.api_keys import revoke_api_key
@@ -142,12 +143,32 @@ def test_api_keys_are_shown_once_stored_hashed_scoped_and_revocable(
         if k["name"] == "crm sync"
     )
     assert used["last_used_at"] is not None
+    revoked = world.client.delete(f"/api/v1/api-keys/{created.json()['id']}", headers=world.as_("admin"))
+    assert revoked.status_code == 204
+    assert world.client.get("/api/v1/leads", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_a_key_revoked_elsewhere_stops_working_within_the_cache_lifetime(
+    world: World, clock: FixedClock
+) -> None:
+    """Another process (here: the service called directly) revokes a key this server has
+    just used: the remembered identity serves until its second is up, then the key is 401."""
+    created = world.client.post(
+        "/api/v1/api-keys", json={"name": "elsewhere", "scopes": ["leads:read"]},
+        headers=world.as_("admin"),
+    )  # fmt: skip
+    key = created.json()["key"]
+    assert world.client.get("/api/v1/leads", headers={"X-API-Key": key}).status_code == 200
     revoke_api_key(
         uow_factory=world.app.uow_factory,
-        key_id=__import__("uuid").UUID(created.json()["id"]),
+        key_id=uuid.UUID(created.json()["id"]),
         actor="test",
         now=clock.now,
     )
+    ttl = world.api.state.api.keys.ttl
+    clock.now += ttl / 2
+    assert world.client.get("/api/v1/leads", headers={"X-API-Key": key}).status_code == 200
+    clock.now += ttl
     assert world.client.get("/api/v1/leads", headers={"X-API-Key": key}).status_code == 401
 
 

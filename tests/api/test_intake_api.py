@@ -85,6 +85,10 @@ def test_a_signed_request_is_accepted_and_each_tampering_refused(world: World, f
     body = json.dumps({"email": "signed@buyer.example"}).encode()
     ok = world.client.post(URL, content=body, headers=signed_headers(world, form_key, body))
     assert ok.status_code == 201, ok.text
+    # The signer is now remembered: the refusals below come from the path that does not read
+    # the store, which must check every signature all the same.
+    prefix = form_key.key.split("_")[1]
+    assert world.api.state.api.keys.get(f"signed:{prefix}", world.app.clock()) is not None
     before = count_rows(world.app, "leads")
     tampered = body.replace(b"signed", b"forged")
     cases = {
@@ -148,3 +152,28 @@ def test_signed_requests_expire_with_the_clock_not_the_wall(world: World, form_k
     headers = signed_headers(world, form_key, body)
     world.app.clock.now += timedelta(minutes=6)  # type: ignore[attr-defined]
     assert world.client.post(URL, content=body, headers=headers).status_code == 401
+
+
+def test_a_remembered_key_records_its_use_once_a_minute_and_revocation_is_immediate(
+    world: World, form_key
+) -> None:
+    clock = world.app.clock
+
+    def last_used():
+        with world.app.uow_factory(write=False) as uow:
+            return uow.auth.api_key(form_key.id)["last_used_at"]
+
+    headers = {"X-API-Key": form_key.key}
+    first_use = clock()
+    assert world.client.post(URL, json={"email": "a@one.example"}, headers=headers).status_code == 201
+    assert last_used() == first_use
+    clock.now += timedelta(seconds=30)  # still remembered, no write due
+    assert world.client.post(URL, json={"email": "b@one.example"}, headers=headers).status_code == 201
+    assert last_used() == first_use
+    clock.now += timedelta(seconds=31)  # a minute since the recorded use: written again
+    assert world.client.post(URL, json={"email": "c@one.example"}, headers=headers).status_code == 201
+    assert last_used() == clock()
+    revoked = world.client.delete(f"/api/v1/api-keys/{form_key.id}", headers=world.as_("admin"))
+    assert revoked.status_code == 204
+    refused = world.client.post(URL, json={"email": "d@one.example"}, headers=headers)
+    assert refused.status_code == 401

@@ -5,16 +5,22 @@ key proves it. It is shown once when issued, scoped, acts for a user (whose role
 can be revoked, and records when it was last used (at most once per
 :attr:`~leadfunnel.services.auth.AuthPolicy.touch_every`, so reads stay reads). Intake keys
 name the lead source their submissions carry and may hold a secret for HMAC-signed requests.
+
+A server remembers a live key's identity for a moment (:class:`KeyCache`, one second by
+default) so a busy intake key costs no read of the store per request. A revocation, a
+deactivated user or a changed role therefore reaches other server processes within that
+moment; the process that revokes a key forgets every remembered identity at once.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from leadfunnel.domain.access import SCOPES, Principal
@@ -32,11 +38,14 @@ from leadfunnel.services.ports import Row, UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "IssuedKey",
+    "KeyCache",
     "KeyIdentity",
     "authenticate_key",
     "create_api_key",
     "list_api_keys",
     "note_key_use",
+    "remembered_key",
+    "remembered_signer",
     "revoke_api_key",
     "signing_identity",
 ]
@@ -177,28 +186,113 @@ def _identity(uow: UnitOfWork, row: Row) -> KeyIdentity:
                        signing_secret=row["signing_secret"], rate_limit=row["rate_limit"], last_used_at=row["last_used_at"])  # fmt: skip
 
 
-def _touch_key(uow_factory: UnitOfWorkFactory, row: Row, now: datetime, policy: AuthPolicy) -> None:
-    last = row["last_used_at"]
-    if last is None or now - last >= policy.touch_every:
-        with uow_factory() as uow:
-            uow.auth.update_api_key(row["id"], {"last_used_at": now})
-            uow.commit()
+def _touch_key(
+    uow_factory: UnitOfWorkFactory, identity: KeyIdentity, now: datetime, policy: AuthPolicy
+) -> KeyIdentity:
+    """Record the use when the stored time is older than ``touch_every``; the identity with
+    the last-used time the store now holds."""
+    last = identity.last_used_at
+    if last is not None and now - last < policy.touch_every:
+        return identity
+    with uow_factory() as uow:
+        uow.auth.update_api_key(identity.key_id, {"last_used_at": now})
+        uow.commit()
+    return replace(identity, last_used_at=now)
+
+
+class KeyCache:
+    """Live key identities remembered for ``ttl`` after they were read from the store.
+
+    Only successes are remembered (an unknown or revoked key is looked up every time, so a
+    new key works at once). Entries are keyed by the SHA-256 of the presented key, or by the
+    key id for signed requests; times come from the caller's clock. Thread-safe."""
+
+    def __init__(self, ttl: timedelta = timedelta(seconds=1), *, capacity: int = 10_000) -> None:
+        self.ttl = ttl
+        self._capacity = capacity
+        self._entries: dict[str, tuple[datetime, KeyIdentity]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, now: datetime) -> KeyIdentity | None:
+        with self._lock:
+            entry = self._entries.get(name)
+        if entry is None:
+            return None
+        read_at, identity = entry
+        if not read_at <= now < read_at + self.ttl:
+            return None
+        return identity
+
+    def put(self, name: str, identity: KeyIdentity, *, read_at: datetime) -> None:
+        with self._lock:
+            if len(self._entries) >= self._capacity:
+                self._entries.clear()
+            self._entries[name] = (read_at, identity)
+
+    def update(self, name: str, identity: KeyIdentity) -> None:
+        """Replace a remembered identity (a newer last-used time), keeping when it was read."""
+        with self._lock:
+            entry = self._entries.get(name)
+            if entry is not None:
+                self._entries[name] = (entry[0], identity)
+
+    def clear(self) -> None:
+        """Forget everything (after a revocation or a change to users in this process)."""
+        with self._lock:
+            self._entries.clear()
 
 
 def authenticate_key(
-    *, uow_factory: UnitOfWorkFactory, key: str, now: datetime, policy: AuthPolicy = DEFAULT_POLICY
+    *,
+    uow_factory: UnitOfWorkFactory,
+    key: str,
+    now: datetime,
+    policy: AuthPolicy = DEFAULT_POLICY,
+    cache: KeyCache | None = None,
 ) -> KeyIdentity:
     """The identity of a presented key; :class:`NotAuthenticated` for anything not live."""
     parts = key.split("_")
     if not key.startswith(_KEY_PREFIX) or len(parts) < 3 or len(key) > 200:
         raise NotAuthenticated("not a leadfunnel API key")
-    with uow_factory(write=False) as uow:
-        row = _key_row(uow, parts[1])
-        if row is None or not hmac.compare_digest(row["key_hash"], token_digest(key)):
-            raise NotAuthenticated("unknown or revoked API key")
-        identity = _identity(uow, row)
-    _touch_key(uow_factory, row, now, policy)
-    return identity
+    digest = token_digest(key)
+    remembered = cache.get(digest, now) if cache is not None else None
+    if remembered is None:
+        with uow_factory(write=False) as uow:
+            row = _key_row(uow, parts[1])
+            if row is None or not hmac.compare_digest(row["key_hash"], digest):
+                raise NotAuthenticated("unknown or revoked API key")
+            identity = _identity(uow, row)
+    else:
+        identity = remembered
+    touched = _touch_key(uow_factory, identity, now, policy)
+    if cache is not None:
+        if remembered is None:
+            cache.put(digest, touched, read_at=now)
+        elif touched is not remembered:
+            cache.update(digest, touched)
+    return touched
+
+
+def remembered_key(
+    *, cache: KeyCache, key: str, now: datetime, policy: AuthPolicy = DEFAULT_POLICY
+) -> KeyIdentity | None:
+    """The identity of ``key`` if ``cache`` holds it and no last-used write is due: what a
+    caller that must not touch the store (an event loop) may use; else None (ask
+    :func:`authenticate_key`)."""
+    return _fresh(cache.get(token_digest(key), now), now, policy)
+
+
+def remembered_signer(
+    *, cache: KeyCache, prefix: str, now: datetime, policy: AuthPolicy = DEFAULT_POLICY
+) -> KeyIdentity | None:
+    """:func:`remembered_key` for the key id of a signed request (see :func:`signing_identity`)."""
+    return _fresh(cache.get(f"signed:{prefix}", now), now, policy)
+
+
+def _fresh(identity: KeyIdentity | None, now: datetime, policy: AuthPolicy) -> KeyIdentity | None:
+    if identity is None or identity.last_used_at is None:
+        return None
+    return identity if now - identity.last_used_at < policy.touch_every else None
 
 
 def signing_identity(
@@ -207,14 +301,21 @@ def signing_identity(
     prefix: str,
     now: datetime,
     policy: AuthPolicy = DEFAULT_POLICY,
+    cache: KeyCache | None = None,
 ) -> KeyIdentity:
     """The identity behind a key id used for HMAC signing. The caller checks the signature,
     then records the use with :func:`note_key_use`."""
+    name = f"signed:{prefix}"
+    remembered = cache.get(name, now) if cache is not None else None
+    if remembered is not None:
+        return remembered
     with uow_factory(write=False) as uow:
         row = _key_row(uow, prefix)
         if row is None or row["signing_secret"] is None:
             raise NotAuthenticated("unknown, revoked or unsigned key id")
         identity = _identity(uow, row)
+    if cache is not None:
+        cache.put(name, identity, read_at=now)
     return identity
 
 
@@ -224,8 +325,11 @@ def note_key_use(
     identity: KeyIdentity,
     now: datetime,
     policy: AuthPolicy = DEFAULT_POLICY,
+    prefix: str | None = None,
+    cache: KeyCache | None = None,
 ) -> None:
-    """Record that a key was used (at most once per :attr:`AuthPolicy.touch_every`)."""
-    _touch_key(
-        uow_factory, {"id": identity.key_id, "last_used_at": identity.last_used_at}, now, policy
-    )
+    """Record that a key was used (at most once per :attr:`AuthPolicy.touch_every`); with the
+    ``cache`` that :func:`signing_identity` used for ``prefix``, remember the new time."""
+    touched = _touch_key(uow_factory, identity, now, policy)
+    if cache is not None and prefix is not None and touched is not identity:
+        cache.update(f"signed:{prefix}", touched)

@@ -16,6 +16,7 @@ culprit sees the error.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from collections import defaultdict
@@ -68,6 +69,15 @@ class IntakeQueue:
         job = _Job(item, source, actor)
         self._queue.put(job)
         return job.done.result(timeout=timeout)
+
+    async def submit_async(
+        self, item: IntakeItem, *, source: str, actor: str, timeout: float = 30.0
+    ) -> Outcome:
+        """:meth:`submit` for an event loop: waits for the commit without blocking the loop."""
+        self._ensure_running()
+        job = _Job(item, source, actor)
+        self._queue.put(job)
+        return await asyncio.wait_for(asyncio.wrap_future(job.done), timeout)
 
     def close(self) -> None:
         """Finish what is queued, then stop the writer."""

@@ -78,12 +78,13 @@ def create_api(
     def health() -> dict[str, Any]:
         return {"status": "ok"}
 
+    # Intake first: it is the hot path, and routes are matched in the order they were added.
     for module in (
+        intake,
         auth,
         leads,
         pool,
         crm,
-        intake,
         analytics,
         reports,
         exports,

@@ -15,7 +15,7 @@ from fastapi import Depends, Request, Response
 from leadfunnel.bootstrap import App
 from leadfunnel.domain.access import Principal
 from leadfunnel.entrypoints.api.problems import ApiProblem
-from leadfunnel.services.api_keys import KeyIdentity, authenticate_key
+from leadfunnel.services.api_keys import KeyCache, KeyIdentity, authenticate_key
 from leadfunnel.services.auth import AuthPolicy, NotAuthenticated, SessionTokens, resolve_session
 from leadfunnel.services.intake_queue import IntakeQueue
 
@@ -68,6 +68,9 @@ class ApiState:
     intake: IntakeQueue
     policy: AuthPolicy = field(default_factory=AuthPolicy)
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    #: Key identities read in the last second (services/api_keys.py); cleared when this
+    #: process revokes a key or changes a user.
+    keys: KeyCache = field(default_factory=KeyCache)
     #: Idempotency keys whose first request is still running, for 409 on a concurrent twin.
     inflight: set[str] = field(default_factory=set)
     inflight_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -113,7 +116,7 @@ def caller(request: Request) -> Caller:
     key = _presented_key(request)
     if key is not None:
         identity = authenticate_key(uow_factory=state.app.uow_factory, key=key, now=now,
-                                    policy=state.policy)  # fmt: skip
+                                    policy=state.policy, cache=state.keys)  # fmt: skip
         check_rate(state, identity)
         return Caller(principal=identity.principal, key=identity)
     token = request.cookies.get(SESSION_COOKIE)

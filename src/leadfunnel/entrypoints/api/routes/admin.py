@@ -85,4 +85,5 @@ def revoke_key_route(request: Request, who: CallerDep, key_id: str) -> Response:
     state = state_of(request)
     revoke_api_key(uow_factory=state.app.uow_factory, key_id=parsed, actor=who.principal.actor,
                    now=state.now())  # fmt: skip
+    state.keys.clear()  # refused from the next request on, in this process
     return Response(status_code=204)

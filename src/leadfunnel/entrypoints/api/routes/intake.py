@@ -31,6 +31,8 @@ from leadfunnel.services.api_keys import (
     KeyIdentity,
     authenticate_key,
     note_key_use,
+    remembered_key,
+    remembered_signer,
     signing_identity,
 )
 from leadfunnel.services.auth import NotAuthenticated
@@ -50,10 +52,32 @@ def signature(secret: str, timestamp: str, method: str, path: str, body: bytes) 
     return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _signed(request: Request, state: ApiState, body: bytes) -> KeyIdentity | None:
+def _identify(request: Request, state: ApiState, body: bytes, *, offline: bool) -> KeyIdentity | None:
+    """Who sent the request: an intake key, or a signed request's key id.
+
+    ``offline``: decide only from identities the process remembers (services/api_keys.py),
+    without touching the store; None when the store must be asked (then call again on a
+    worker thread with ``offline=False``). Refusals are the same either way."""
     key_id = request.headers.get("x-leadfunnel-key")
-    if key_id is None:
-        return None
+    if key_id is not None:
+        return _signed(request, state, body, key_id[:16], offline=offline)
+    header = request.headers.get("authorization", "")
+    key = (
+        header.partition(" ")[2].strip()
+        if header.lower().startswith("bearer ")
+        else request.headers.get("x-api-key")
+    )
+    if not key:
+        raise NotAuthenticated("send an intake API key or a signed request")
+    if offline:
+        return remembered_key(cache=state.keys, key=key, now=state.now(), policy=state.policy)
+    return authenticate_key(uow_factory=state.app.uow_factory, key=key, now=state.now(),
+                            policy=state.policy, cache=state.keys)  # fmt: skip
+
+
+def _signed(
+    request: Request, state: ApiState, body: bytes, prefix: str, *, offline: bool
+) -> KeyIdentity | None:
     stamp = request.headers.get("x-leadfunnel-timestamp", "")
     sent = request.headers.get("x-leadfunnel-signature", "")
     if not stamp.isdigit() or not sent:
@@ -63,12 +87,20 @@ def _signed(request: Request, state: ApiState, body: bytes) -> KeyIdentity | Non
     now = state.now()
     if abs(now.timestamp() - int(stamp)) > SIGNATURE_TOLERANCE:
         raise NotAuthenticated("the signature's timestamp is more than 5 minutes from now")
-    identity = signing_identity(uow_factory=state.app.uow_factory, prefix=key_id[:16], now=now)
+    if offline:
+        identity = remembered_signer(cache=state.keys, prefix=prefix, now=now, policy=state.policy)
+        if identity is None:
+            return None
+    else:
+        identity = signing_identity(uow_factory=state.app.uow_factory, prefix=prefix, now=now,
+                                    policy=state.policy, cache=state.keys)  # fmt: skip
     assert identity.signing_secret is not None
     expected = signature(identity.signing_secret, stamp, request.method, request.url.path, body)
     if not hmac.compare_digest(expected.encode(), sent.encode()):
         raise NotAuthenticated("the signature does not match the request")
-    note_key_use(uow_factory=state.app.uow_factory, identity=identity, now=now)
+    if not offline:
+        note_key_use(uow_factory=state.app.uow_factory, identity=identity, now=now,
+                     policy=state.policy, prefix=prefix, cache=state.keys)  # fmt: skip
     return identity
 
 
@@ -117,24 +149,12 @@ async def intake_route(
     body = await request.body()
     if len(body) > MAX_BODY:
         raise ApiProblem(413, f"a submission is at most {MAX_BODY} bytes", code="too_large")
-    # The store is synchronous: run the work on the thread pool, off the event loop.
-    return await run_in_threadpool(_submit, request, state, body, idempotency_key)
-
-
-def _submit(
-    request: Request, state: ApiState, body: bytes, idempotency_key: str | None
-) -> JSONResponse:
-    identity = _signed(request, state, body)
-    if identity is None:
-        header = request.headers.get("authorization", "")
-        key = (
-            header.partition(" ")[2].strip()
-            if header.lower().startswith("bearer ")
-            else request.headers.get("x-api-key")
-        )
-        if not key:
-            raise NotAuthenticated("send an intake API key or a signed request")
-        identity = authenticate_key(uow_factory=state.app.uow_factory, key=key, now=state.now())
+    # The hot path stays on the event loop: a key seen in the last second needs no read of
+    # the store, and the write waits on the group-commit writer without holding a thread.
+    identity = _identify(request, state, body, offline=True)
+    if identity is None:  # the store must be read (or a last-used time written): off the loop
+        identity = await run_in_threadpool(_identify, request, state, body, offline=False)
+        assert identity is not None
     require_scope(identity.principal, "intake")
     check_rate(state, identity)
     raw = _fields(request, body)
@@ -151,8 +171,8 @@ def _submit(
         now = state.now()
         draft = parse_lead_input(raw, now=now, default_region=state.app.settings.default_region)
         # Written with whatever else arrives meanwhile, in one commit (services/intake_queue.py).
-        outcome = state.intake.submit(IntakeItem(draft, stored_key, request_hash), source=source,
-                                      actor=identity.principal.actor)  # fmt: skip
+        outcome = await state.intake.submit_async(IntakeItem(draft, stored_key, request_hash),
+                                                  source=source, actor=identity.principal.actor)  # fmt: skip
     finally:
         if stored_key is not None:
             with state.inflight_lock:
