@@ -13,9 +13,9 @@ import pytest
 from tests.web.conftest import Site, screenshot, sign_in
 
 MENUS = {
-    "admin": ["Dashboard", "Leads", "Pipeline", "SLA board"],
-    "marketer": ["Dashboard", "Leads", "Pipeline"],
-    "rep": ["Leads", "Pipeline", "SLA board"],
+    "admin": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "SLA board"],
+    "marketer": ["Dashboard", "Leads", "Pipeline", "Funnel explorer"],
+    "rep": ["Leads", "Pipeline", "Funnel explorer", "SLA board"],
 }
 
 

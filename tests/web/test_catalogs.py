@@ -16,6 +16,8 @@ from leadfunnel.entrypoints.web import errors
 from leadfunnel.entrypoints.web.i18n import LANGUAGES, language_from
 from leadfunnel.entrypoints.web.navigation import PAGES, home_for, pages_for
 from leadfunnel.entrypoints.web.pages.dashboard import CHANNEL_COLUMNS, TILES, change
+from leadfunnel.entrypoints.web.pages.explorer import COHORTS, DIMENSIONS, OUTCOMES
+from leadfunnel.entrypoints.web.pages.explorer import MODES as EXPLORER_MODES
 from leadfunnel.entrypoints.web.pages.leads import ACTIVITY_KINDS
 from leadfunnel.services.leads import LIST_SORTS
 from leadfunnel.services.sla_report import SLA_GROUPS
@@ -40,6 +42,8 @@ def _keys() -> set[str]:
     keyed |= {f"sla:{s}" for s in ("due", "met", "breached")} | {
         f"kpi:{c}" for c in CHANNEL_COLUMNS
     }
+    keyed |= {f"mode:{m}" for m in EXPLORER_MODES} | {f"outcome:{o}" for o in OUTCOMES}
+    keyed |= {f"cohort:{c or 'none'}" for c in COHORTS} | {f"by:{d}" for d in DIMENSIONS}
     return keyed
 
 
@@ -51,6 +55,9 @@ def _labels() -> set[str]:
         "Something went wrong",
         "Activity logged.",
         "Stage changed.",
+        "All leads",
+        "Conversion to the last step",
+        "Leads reaching the step",
     }
     return found | _keys()
 
@@ -93,7 +100,7 @@ def test_change_is_relative_for_amounts_and_in_points_for_ratios() -> None:
 
 
 def test_each_role_lands_on_the_first_page_of_its_menu() -> None:
-    assert [p.path for p in pages_for("rep")] == ["/leads", "/pipeline", "/sla"]
+    assert [p.path for p in pages_for("rep")] == ["/leads", "/pipeline", "/explorer", "/sla"]
     assert {role: home_for(role) for role in ROLES} == {
         "admin": "/dashboard", "manager": "/leads", "marketer": "/dashboard", "rep": "/leads",
     }  # fmt: skip

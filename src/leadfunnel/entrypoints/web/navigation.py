@@ -4,7 +4,7 @@ The roles here are the pages' own policy (what :func:`~leadfunnel.domain.access.
 is asked on each page); the menu shows a person only the pages that will open for them.
 
 >>> [p.path for p in pages_for("rep")]
-['/leads', '/pipeline', '/sla']
+['/leads', '/pipeline', '/explorer', '/sla']
 >>> home_for("marketer")
 '/dashboard'
 """
@@ -35,6 +35,8 @@ PAGES = (
     NavPage("/dashboard", "Dashboard", DASHBOARD_ROLES),
     NavPage("/leads", "Leads", ROLES),
     NavPage("/pipeline", "Pipeline", ROLES),
+    # Every role: the funnel counts only the leads the viewer may see (a rep's own).
+    NavPage("/explorer", "Funnel explorer", ROLES),
     NavPage("/sla", "SLA board", SLA_ROLES),
 )
 

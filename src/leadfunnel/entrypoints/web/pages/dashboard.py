@@ -35,14 +35,14 @@ from leadfunnel.entrypoints.web.session import ViewerDep
 from leadfunnel.services.analytics import run_funnel
 from leadfunnel.services.kpis import run_kpis
 
-__all__ = ["CHANNEL_COLUMNS", "DEFAULT_DAYS", "TILES", "Tile", "change", "router"]
+__all__ = ["ANALYTICS_LOCK", "CHANNEL_COLUMNS", "DEFAULT_DAYS", "TILES", "Tile", "change", "router"]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 DEFAULT_DAYS = 90
 #: The analytics store is synced before each question; one question at a time per process
-#: keeps two syncs of the same file from racing.
-_ANALYTICS = threading.Lock()
+#: keeps two syncs of the same file from racing (every analytics page takes it).
+ANALYTICS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def dashboard_page(
     now = state.now()
     start, end, previous_start, previous_end = _period(period_from, period_to, now.date())
     engine = state.app.analytics
-    with _ANALYTICS:
+    with ANALYTICS_LOCK:
         current = run_kpis(engine=engine, now=now, period_from=start, period_to=end).to_dict()
         previous = run_kpis(engine=engine, now=now, period_from=previous_start,
                             period_to=previous_end).to_dict()  # fmt: skip
