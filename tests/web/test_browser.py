@@ -13,8 +13,8 @@ import pytest
 from tests.web.conftest import Site, screenshot, sign_in
 
 MENUS = {
-    "admin": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "SLA board"],
-    "marketer": ["Dashboard", "Leads", "Pipeline", "Funnel explorer"],
+    "admin": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "SLA board", "Rules"],
+    "marketer": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "Rules"],
     "rep": ["Leads", "Pipeline", "Funnel explorer", "SLA board"],
 }
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 
 from leadfunnel.domain.access import ROLES, Role
 
-__all__ = ["DASHBOARD_ROLES", "PAGES", "SLA_ROLES", "NavPage", "home_for", "pages_for"]
+__all__ = ["DASHBOARD_ROLES", "PAGES", "RULES_ROLES", "SLA_ROLES", "NavPage", "home_for", "pages_for"]
 
 #: Analytics cover every lead; these roles see every lead (docs/concepts/access.md).
 DASHBOARD_ROLES: tuple[Role, ...] = ("admin", "marketer")
+#: As the API's rules routes: these read every rule document (only some may change them).
+RULES_ROLES: tuple[Role, ...] = ("admin", "manager", "marketer")
 #: As the API's ``/reports/sla``.
 SLA_ROLES: tuple[Role, ...] = ("admin", "manager", "rep")
 
@@ -38,6 +40,7 @@ PAGES = (
     # Every role: the funnel counts only the leads the viewer may see (a rep's own).
     NavPage("/explorer", "Funnel explorer", ROLES),
     NavPage("/sla", "SLA board", SLA_ROLES),
+    NavPage("/rules", "Rules", RULES_ROLES),
 )
 
 
