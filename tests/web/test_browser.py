@@ -15,7 +15,7 @@ from tests.web.conftest import Site, screenshot, sign_in
 MENUS = {
     "admin": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "SLA board", "Rules"],
     "marketer": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "Rules"],
-    "rep": ["Leads", "Pipeline", "Funnel explorer", "SLA board"],
+    "rep": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "SLA board"],
 }
 
 
@@ -38,13 +38,13 @@ def test_a_signed_out_visitor_signs_in_and_comes_back_to_the_page_they_asked_for
 
 
 @pytest.mark.parametrize("who", sorted(MENUS))
-def test_the_menu_follows_the_role_and_the_start_page_is_its_first_entry(
+def test_the_menu_follows_the_role_and_the_start_page_is_the_roles(
     page, site: Site, who: str
 ):
     sign_in(page, site, who, path="/pipeline")
     assert _menu(page) == MENUS[who]
     start = page.request.get("/", max_redirects=0)
-    landing = "/dashboard" if "Dashboard" in MENUS[who] else "/leads"
+    landing = "/leads" if who == "rep" else "/dashboard"  # reps start on their lead list
     assert start.status == 303 and start.headers["location"] == landing
 
 
@@ -60,7 +60,7 @@ def test_the_admin_dashboard_shows_kpi_tiles_and_draws_the_funnel(page, site: Si
     screenshot(page, "dashboard")
 
 
-def test_a_rep_sees_only_own_and_pool_leads_and_not_the_dashboard(page, site: Site):
+def test_a_rep_sees_only_own_and_pool_leads_and_a_dashboard_of_their_own(page, site: Site):
     rep = site.people["rep"]
     sign_in(page, site, "rep")
     owners = set(
@@ -69,9 +69,14 @@ def test_a_rep_sees_only_own_and_pool_leads_and_not_the_dashboard(page, site: Si
     assert owners and owners <= {rep.user_id, "pool"}
     assert rep.user_id in owners
     screenshot(page, "leads-rep")
-    page.goto("/dashboard")
-    assert page.locator("h1").inner_text() == "Not available to your role"
-    screenshot(page, "dashboard-refused-for-rep")
+    page.goto("/leads?pool=owned")
+    owned = int(page.locator("h1 .count").get_attribute("data-total"))
+    page.goto("/dashboard?from=2000-01-01")
+    page.wait_for_selector("#funnel-chart .main-svg")
+    leads_tile = int(page.locator("[data-kpi=leads] .value").inner_text().replace(",", ""))
+    assert leads_tile == owned > 0  # the rep's own leads, not the company's
+    assert page.locator("[data-kpi=cpl] .value").inner_text() == "–"  # spend is not theirs
+    screenshot(page, "dashboard-rep")
 
 
 def test_logging_an_activity_puts_it_on_the_timeline(page, site: Site):

@@ -100,7 +100,7 @@ def test_change_is_relative_for_amounts_and_in_points_for_ratios() -> None:
 
 
 def test_each_role_lands_on_the_first_page_of_its_menu() -> None:
-    assert [p.path for p in pages_for("rep")] == ["/leads", "/pipeline", "/explorer", "/sla"]
+    assert [p.path for p in pages_for("rep")] == ["/dashboard", "/leads", "/pipeline", "/explorer", "/sla"]
     assert {role: home_for(role) for role in ROLES} == {
-        "admin": "/dashboard", "manager": "/leads", "marketer": "/dashboard", "rep": "/leads",
+        "admin": "/dashboard", "manager": "/dashboard", "marketer": "/dashboard", "rep": "/leads",
     }  # fmt: skip

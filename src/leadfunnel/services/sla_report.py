@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+from datetime import UTC, date
 from typing import Any
 
 from leadfunnel.domain.access import SYSTEM, Principal
@@ -24,10 +25,16 @@ SLA_GROUPS = {"owner": "owner_id", "team": "team", "channel": "channel", "policy
 
 
 def sla_report(
-    *, uow_factory: UnitOfWorkFactory, by: str | None = None, principal: Principal = SYSTEM
+    *,
+    uow_factory: UnitOfWorkFactory,
+    by: str | None = None,
+    principal: Principal = SYSTEM,
+    started_from: date | None = None,
+    started_to: date | None = None,
 ) -> list[dict[str, Any]]:
     """First-response SLA attainment and response times, overall or per group. A manager's
-    report covers their team's clocks; a rep's their own."""
+    report covers their team's clocks; a rep's their own. ``started_from``/``started_to``
+    (inclusive, UTC days) keep the clocks started in that period."""
     if by is not None and by not in SLA_GROUPS:
         raise ValidationError(
             "by", f"cannot group by '{by}'; expected one of: {', '.join(SLA_GROUPS)}"
@@ -41,6 +48,9 @@ def sla_report(
         clocks = [c for c in clocks if c["owner_id"] in people or (name and c["team"] == name)]
     elif principal.role == "rep":
         clocks = [c for c in clocks if c["owner_id"] == principal.user_id]
+    if started_from is not None or started_to is not None:
+        low, high = started_from or date.min, started_to or date.max
+        clocks = [c for c in clocks if low <= c["started_at"].astimezone(UTC).date() <= high]
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for clock in clocks:
         key = "all" if by is None else str(clock[SLA_GROUPS[by]] or "(none)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -62,6 +62,16 @@ class SqlCrm(_Repo):
         query = (select(t.opportunities).where(*conditions)
                  .order_by(o.created_at.desc(), o.id.desc()).limit(limit))  # fmt: skip
         return self._rows(query), int(total)
+
+    def pipeline_totals(self, scope: LeadScope, stages: Sequence[str]) -> list[Row]:
+        """Per stage and currency among ``stages``: deals and their summed amount."""
+        o = t.opportunities.c
+        query = (
+            select(o.stage, o.currency, func.count().label("deals"), func.sum(o.amount).label("amount"))
+            .where(_opportunity_scope(scope), o.stage.in_(list(stages)))
+            .group_by(o.stage, o.currency)
+        )  # fmt: skip
+        return self._rows(query)
 
     def opportunity(self, scope: LeadScope, opportunity_id: uuid.UUID) -> Row | None:
         o = t.opportunities.c

@@ -249,11 +249,13 @@ class SqlRouting(_Repo):
             o.response_seconds,
             o.reclaimed,
             o.channel,
+            o.started_at,
             tm.name.label("team"),
         ).select_from(t.sla_outcomes.outerjoin(t.teams, o.team_id == tm.id))
         still_due = (
             select(
-                s.policy, s.owner_id, s.status, s.response_seconds, c.channel, tm.name.label("team")
+                s.policy, s.owner_id, s.status, s.response_seconds, c.channel, s.started_at,
+                tm.name.label("team"),
             )
             .select_from(
                 t.lead_sla.join(t.leads, s.lead_id == c.id).outerjoin(t.teams, c.team_id == tm.id)

@@ -4,9 +4,9 @@ The roles here are the pages' own policy (what :func:`~leadfunnel.domain.access.
 is asked on each page); the menu shows a person only the pages that will open for them.
 
 >>> [p.path for p in pages_for("rep")]
-['/leads', '/pipeline', '/explorer', '/sla']
->>> home_for("marketer")
-'/dashboard'
+['/dashboard', '/leads', '/pipeline', '/explorer', '/sla']
+>>> home_for("marketer"), home_for("rep")
+('/dashboard', '/leads')
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from leadfunnel.domain.access import ROLES, Role
 
 __all__ = ["DASHBOARD_ROLES", "PAGES", "RULES_ROLES", "SLA_ROLES", "NavPage", "home_for", "pages_for"]
 
-#: Analytics cover every lead; these roles see every lead (docs/concepts/access.md).
+#: Roles whose reports cover every lead, spend included (docs/concepts/access.md): the
+#: pages that make sense only company-wide (attribution with channel spend).
 DASHBOARD_ROLES: tuple[Role, ...] = ("admin", "marketer")
 #: As the API's rules routes: these read every rule document (only some may change them).
 RULES_ROLES: tuple[Role, ...] = ("admin", "manager", "marketer")
@@ -34,7 +35,8 @@ class NavPage:
 
 
 PAGES = (
-    NavPage("/dashboard", "Dashboard", DASHBOARD_ROLES),
+    # Every role: each sees the figures of the leads its reports cover (a rep's own).
+    NavPage("/dashboard", "Dashboard", ROLES),
     NavPage("/leads", "Leads", ROLES),
     NavPage("/pipeline", "Pipeline", ROLES),
     # Every role: the funnel counts only the leads the viewer may see (a rep's own).
@@ -48,7 +50,14 @@ def pages_for(role: str) -> list[NavPage]:
     return [page for page in PAGES if role in page.roles]
 
 
+#: Where a role starts when its menu's first page is not the place: reps begin the day with
+#: their lead list.
+_HOME: dict[str, str] = {"rep": "/leads"}
+
+
 def home_for(role: str) -> str:
-    """The first page of the role's menu."""
+    """The role's start page: its own (:data:`_HOME`), else the first page of its menu."""
+    if role in _HOME:
+        return _HOME[role]
     reachable = pages_for(role)
     return reachable[0].path if reachable else "/leads"

@@ -1,17 +1,21 @@
 """The dashboard (``/dashboard``): KPI tiles with the change against the previous period,
-the lifecycle funnel chart with conversion and drop-off per step, and the channel table.
+the lifecycle funnel chart with conversion and drop-off per step, the conversion trend by
+cohort month, and the channel table.
 
 The period is in the URL (``from``, ``to``: the leads created on those days and the spend
 on them; default the last 90 days), and so is the channel table's sort column, so every
-view is a link. The previous period is the one of the same length just before.
+view is a link. The previous period is the one of the same length just before. The trend
+covers the twelve creation months up to the period's end.
 
-Who sees it: admins and marketers (:data:`~leadfunnel.entrypoints.web.navigation.DASHBOARD_ROLES`),
-the roles whose view of leads is every lead, so the figures the analytics services answer
-are the figures their reports should show. Scoping figures to a manager's team or a rep's
-own leads is the analytics services' job; this page widens its roles once they apply it.
+Who sees it: every role, each their own figures. The services count only the leads the
+viewer's reports cover (``domain/access.py``: every lead for admins and marketers, the
+team's for a manager, a rep's own); spend is not theirs alone, so a manager's or rep's
+cost tiles and cost columns stay empty. The open-pipeline tile is the pipeline now (it
+has no previous period); SLA attainment counts the first-response clocks started in the
+period.
 
-The chart is Plotly (``/static/plotly.min.js``, from the installed ``plotly`` package); the
-page carries the figure as JSON and ``static/dashboard.js`` draws it.
+The charts are Plotly (``/static/plotly.min.js``, from the installed ``plotly`` package);
+the page carries each figure as JSON and ``static/dashboard.js`` draws them.
 """
 
 from __future__ import annotations
@@ -24,16 +28,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from leadfunnel.domain.access import require_role
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.entrypoints.api.security import state_of
 from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.i18n import language
-from leadfunnel.entrypoints.web.navigation import DASHBOARD_ROLES
 from leadfunnel.entrypoints.web.rendering import render, request_language
 from leadfunnel.entrypoints.web.session import ViewerDep
 from leadfunnel.services.analytics import run_funnel
 from leadfunnel.services.kpis import run_kpis
+from leadfunnel.services.pipeline_value import pipeline_value
+from leadfunnel.services.sla_report import sla_report
 
 __all__ = ["ANALYTICS_LOCK", "CHANNEL_COLUMNS", "DEFAULT_DAYS", "TILES", "Tile", "change", "router"]
 
@@ -61,10 +65,14 @@ TILES = (
     Tile("win_rate", "Win rate", "ratio"),
     Tile("mttr_median_minutes", "Median first response (min)", "minutes", lower_is_better=True),
     Tile("share_responded_5m", "Answered within 5 min", "ratio"),
+    Tile("sla_attainment", "SLA attainment", "ratio"),
     Tile("cpl", "Cost per lead", "money", lower_is_better=True),
     Tile("cac", "Customer acquisition cost", "money", lower_is_better=True),
     Tile("won_revenue", "Won revenue", "money"),
+    Tile("open_pipeline", "Open pipeline", "money"),
 )
+#: Months of cohorts in the conversion trend.
+TREND_MONTHS = 12
 #: Channel table columns (all sortable), in order.
 CHANNEL_COLUMNS = ("leads", "lead_to_won", "cost", "cpl", "cac", "roi")
 
@@ -127,6 +135,37 @@ def _sorted_channels(groups: list[dict[str, Any]], sort: str) -> list[dict[str, 
     return sorted(known, key=lambda g: -g[sort]) + [g for g in groups if g.get(sort) is None]
 
 
+def _attainment(state: Any, who: Any, start: date, end: date) -> float | None:
+    rows = sla_report(uow_factory=state.app.uow_factory, principal=who.principal,
+                      started_from=start, started_to=end)  # fmt: skip
+    return rows[0]["within_sla"] if rows else None
+
+
+def _trend_start(end: date) -> date:
+    """The first day of the month TREND_MONTHS - 1 months before ``end``'s month."""
+    months = end.year * 12 + end.month - 1 - (TREND_MONTHS - 1)
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def _trend_figure(rows: list[dict[str, Any]], gettext: Any) -> dict[str, Any]:
+    """Per creation month: the share of its leads that reached MQL, SQL and won so far."""
+    lines = []
+    for step, color in ((1, "#2f6fde"), (2, "#e0862b"), (4, "#2a9d6f")):
+        mine = [r for r in rows if r["step"] == step]
+        lines.append({
+            "type": "scatter", "mode": "lines+markers", "name": gettext(f"stage:{mine[0]['stage']}") if mine else "",
+            "x": [r["cohort"] for r in mine], "y": [r["conversion_from_first"] for r in mine],
+            "line": {"color": color}, "hovertemplate": "%{x|%Y-%m}: %{y:.1%}<extra>%{fullData.name}</extra>",
+        })  # fmt: skip
+    return {
+        "data": lines,
+        "layout": {"height": 300, "margin": {"l": 50, "r": 20, "t": 10, "b": 40},
+                   "yaxis": {"tickformat": ".0%", "rangemode": "tozero"}, "xaxis": {"tickformat": "%Y-%m"},
+                   "legend": {"orientation": "h"}, "paper_bgcolor": "rgba(0,0,0,0)",
+                   "plot_bgcolor": "rgba(0,0,0,0)", "font": {"family": "system-ui, sans-serif"}},
+    }  # fmt: skip
+
+
 @router.get("/dashboard")
 def dashboard_page(
     request: Request,
@@ -135,28 +174,37 @@ def dashboard_page(
     period_to: Annotated[date | None, Query(alias="to")] = None,
     sort: Annotated[str, Query(max_length=20)] = "leads",
 ) -> Response:
-    require_role(who.principal, *DASHBOARD_ROLES, action="the dashboard")
     if sort not in CHANNEL_COLUMNS:
         raise ValidationError("sort", f"'{sort}' is not one of: {', '.join(CHANNEL_COLUMNS)}")
     state = state_of(request)
     now = state.now()
     start, end, previous_start, previous_end = _period(period_from, period_to, now.date())
-    engine = state.app.analytics
+    engine, principal = state.app.analytics, who.principal
     with ANALYTICS_LOCK:
-        current = run_kpis(engine=engine, now=now, period_from=start, period_to=end).to_dict()
+        current = run_kpis(engine=engine, now=now, period_from=start, period_to=end,
+                           principal=principal).to_dict()  # fmt: skip
         previous = run_kpis(engine=engine, now=now, period_from=previous_start,
-                            period_to=previous_end).to_dict()  # fmt: skip
+                            period_to=previous_end, principal=principal).to_dict()  # fmt: skip
         channels = run_kpis(engine=engine, now=now, by="channel", period_from=start,
-                            period_to=end).to_dict()  # fmt: skip
-        funnel = run_funnel(engine=engine, now=now, created_from=start, created_to=end).to_dict()
-    first = current["groups"][0] if current["groups"] else {}
-    before = previous["groups"][0] if previous["groups"] else {}
+                            period_to=end, principal=principal).to_dict()  # fmt: skip
+        funnel = run_funnel(engine=engine, now=now, created_from=start, created_to=end,
+                            principal=principal).to_dict()  # fmt: skip
+        trend = run_funnel(engine=engine, now=now, cohort="month", created_from=_trend_start(end),
+                           created_to=end, principal=principal).to_dict()  # fmt: skip
+    first = dict(current["groups"][0]) if current["groups"] else {}
+    before = dict(previous["groups"][0]) if previous["groups"] else {}
+    first["sla_attainment"] = _attainment(state, who, start, end)
+    before["sla_attainment"] = _attainment(state, who, previous_start, previous_end)
+    pipeline = pipeline_value(uow_factory=state.app.uow_factory, principal=principal)
+    first["open_pipeline"] = float(pipeline[0].amount) if pipeline else None
     gettext = language(request_language(request)).gettext
     return render(request, "dashboard.html", {
         "start": start, "end": end, "previous_start": previous_start, "previous_end": previous_end,
-        "tiles": _tiles(first, before), "steps": funnel["rows"],
+        "tiles": _tiles(first, before), "steps": funnel["rows"], "pipeline": pipeline,
         # Inside a <script> element: "</" must not end it early.
         "figure": json.dumps(_figure(funnel["rows"], gettext)).replace("</", "<\\/"),
+        "trend": json.dumps(_trend_figure(trend["rows"], gettext)).replace("</", "<\\/"),
+        "trend_start": _trend_start(end),
         "channels": _sorted_channels(channels["groups"], sort), "sort": sort,
         "channel_columns": CHANNEL_COLUMNS, "cost_attributable": channels["cost_attributable"],
     }, viewer=who)  # fmt: skip
