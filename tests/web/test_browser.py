@@ -33,7 +33,7 @@ def test_a_signed_out_visitor_signs_in_and_comes_back_to_the_page_they_asked_for
     assert "wrong email or password" in page.locator("p.error").inner_text()
     sign_in(page, site, "admin", path="/leads?stage=mql")
     assert page.url.endswith("/leads?stage=mql")
-    stages = set(page.locator("#leads tbody td:nth-child(3)").all_inner_texts())
+    stages = set(page.locator("#leads tbody td:nth-child(4)").all_inner_texts())  # after the tick box
     assert stages == {"MQL"}
 
 

@@ -19,6 +19,7 @@ from leadfunnel.entrypoints.web.pages.dashboard import CHANNEL_COLUMNS, TILES, c
 from leadfunnel.entrypoints.web.pages.explorer import COHORTS, DIMENSIONS, OUTCOMES
 from leadfunnel.entrypoints.web.pages.explorer import MODES as EXPLORER_MODES
 from leadfunnel.entrypoints.web.pages.leads import ACTIVITY_KINDS
+from leadfunnel.services.bulk import BULK_ACTIONS
 from leadfunnel.services.leads import LIST_SORTS
 from leadfunnel.services.sla_report import SLA_GROUPS
 
@@ -42,6 +43,7 @@ def _keys() -> set[str]:
     keyed |= {f"sla:{s}" for s in ("due", "met", "breached")} | {
         f"kpi:{c}" for c in CHANNEL_COLUMNS
     }
+    keyed |= {f"bulk:{a}" for a in BULK_ACTIONS}
     keyed |= {f"mode:{m}" for m in EXPLORER_MODES} | {f"outcome:{o}" for o in OUTCOMES}
     keyed |= {f"cohort:{c or 'none'}" for c in COHORTS} | {f"by:{d}" for d in DIMENSIONS}
     return keyed

@@ -20,14 +20,23 @@ from leadfunnel.rules.sla import policy_for
 from leadfunnel.services.ports import Row, UnitOfWork, UnitOfWorkFactory
 from leadfunnel.services.routing import active_policies, sla_check_job
 
-__all__ = ["AlreadyTaken", "claim_lead", "pool_leads", "push_lead", "release_lead"]
+__all__ = [
+    "AlreadyTaken",
+    "active_rep",
+    "claim_lead",
+    "pool_leads",
+    "push_lead",
+    "release_lead",
+    "start_sla_clock",
+]
 
 
 class AlreadyTaken(DomainError):
     code = "conflict"
 
 
-def _rep(uow: UnitOfWork, user_id: uuid.UUID) -> Row:
+def active_rep(uow: UnitOfWork, user_id: uuid.UUID) -> Row:
+    """The rep's routing profile; not found, or refused when the rep is inactive."""
     rep = uow.routing.rep(user_id)
     if rep is None:
         raise NotFound("rep", user_id)
@@ -36,7 +45,9 @@ def _rep(uow: UnitOfWork, user_id: uuid.UUID) -> Row:
     return rep
 
 
-def _start_clock(uow: UnitOfWork, lead: Row, owner: uuid.UUID, now: datetime) -> None:
+def start_sla_clock(uow: UnitOfWork, lead: Row, owner: uuid.UUID, now: datetime) -> None:
+    """Start ``owner``'s first-response clock on ``lead`` under the active SLA policy that
+    matches it (none matching: no clock), keeping the lead's reclaim count."""
     policy = policy_for(lead_facts(lead), active_policies(uow))
     if policy is None:
         return
@@ -68,7 +79,7 @@ def _give(
                                         "team_id": team, "at": now, "actor": actor, "rule": rule, "reason": reason}])  # fmt: skip
     uow.audit.record(at=now, actor=actor, action=f"lead.{rule}ed" if rule != "push" else "lead.pushed", entity="lead",
                      entity_id=lead_id, data={"to": str(rep["id"]), "reason": reason})  # fmt: skip
-    _start_clock(uow, lead, rep["id"], now)
+    start_sla_clock(uow, lead, rep["id"], now)
 
 
 def claim_lead(
@@ -81,7 +92,7 @@ def claim_lead(
 ) -> None:
     """A rep takes a lead from the pool (within their daily claim limit)."""
     with uow_factory() as uow:
-        rep = _rep(uow, rep_id)
+        rep = active_rep(uow, rep_id)
         limit = rep["max_claims_per_day"]
         if limit is not None:
             today = uow.routing.claims_since(
@@ -105,7 +116,7 @@ def push_lead(
 ) -> None:
     """A manager gives a pool lead to a rep (no claim limit applies)."""
     with uow_factory() as uow:
-        rep = _rep(uow, rep_id)
+        rep = active_rep(uow, rep_id)
         _give(
             uow,
             lead_id,

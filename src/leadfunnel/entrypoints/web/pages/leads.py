@@ -6,6 +6,9 @@
 * **Lead 360** (``/leads/{id}``): profile, score and grade with the active models'
   explanation, owner, first-response SLA clock, and the unified timeline (stage changes,
   touchpoints, activities, owner changes with their reasons), newest first.
+* **Bulk actions** on the list: tick leads (or all on the page) and assign them to a rep,
+  move their stage, or export them as CSV (``services/bulk.py``); a page then lists what
+  was done and each refused lead with the reason.
 * The forms post back here (no script needed). A refused move or activity (an illegal
   transition, a missing reason, a role that may not change the lead) is shown next to the
   form that asked, with the status the API would answer.
@@ -13,25 +16,33 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from datetime import datetime
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
+from starlette.background import BackgroundTask
 
+from leadfunnel.adapters.files.writers import write_csv
 from leadfunnel.domain.access import can_write_lead
-from leadfunnel.domain.errors import DomainError, NotFound
+from leadfunnel.domain.errors import DomainError, NotFound, ValidationError
 from leadfunnel.domain.lifecycle import DEFAULT_LIFECYCLE, Stage
 from leadfunnel.entrypoints.api.problems import status_for
 from leadfunnel.entrypoints.api.security import state_of
 from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.people import people_names
 from leadfunnel.entrypoints.web.rendering import render
-from leadfunnel.entrypoints.web.session import Viewer, ViewerDep, check_csrf
+from leadfunnel.entrypoints.web.session import Viewer, ViewerDep, check_csrf, safe_next
+from leadfunnel.services.auth import list_users
+from leadfunnel.services.bulk import BULK_ACTIONS, assign_leads, export_leads, move_leads
 from leadfunnel.services.leads import LIST_SORTS, get_lead, list_leads
 from leadfunnel.services.lifecycle import move_lead
+from leadfunnel.services.ports import Row
 from leadfunnel.services.routing import sla_clock
 from leadfunnel.services.scoring import explain_lead
 from leadfunnel.services.sla import RESPONSE_KINDS, log_activity
@@ -86,11 +97,66 @@ def leads_page(
     next_url = (
         f"/leads?{urlencode([*kept, ('cursor', page.next_cursor)])}" if page.next_cursor else None
     )
+    here = f"/leads?{urlencode([*kept, *([('cursor', cursor)] if cursor else [])])}"
     return render(request, "leads.html", {
         "leads": page.items, "total": page.total, "next_url": next_url, "first_url": f"/leads?{urlencode(kept)}",
         "paged": bool(cursor), "filters": {k: given[k] or "" for k in _FILTERS},
         "stages": [s.value for s in Stage], "sorts": _sorts(),
         "names": people_names(uow_factory=state.app.uow_factory, principal=who.principal),
+        "reps": _assignable_reps(state, who), "here": here,
+        "may_change": who.principal.role in ("admin", "manager", "rep"),
+    }, viewer=who)  # fmt: skip
+
+
+def _assignable_reps(state: Any, who: Viewer) -> list[Row]:
+    """The active reps the viewer may give leads to: every rep for an admin, the team's for a
+    manager, none for anyone else."""
+    if who.principal.role not in ("admin", "manager"):
+        return []
+    users = list_users(uow_factory=state.app.uow_factory, principal=who.principal)
+    return sorted((u for u in users if u["role"] == "rep" and u["active"]), key=lambda u: u["name"])
+
+
+@router.post("/leads/bulk")
+def bulk_form(
+    request: Request,
+    who: ViewerDep,
+    action: Annotated[str, Form(max_length=16)],
+    ids: Annotated[list[str] | None, Form()] = None,
+    rep: Annotated[str, Form(max_length=64)] = "",
+    to: Annotated[str, Form(max_length=32)] = "",
+    reason: Annotated[str, Form(max_length=1000)] = "",
+    back: Annotated[str, Form(max_length=2000)] = "/leads",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Assign, move or export the checked leads (``services/bulk.py``); a page that says what
+    was done and what was refused, and why."""
+    check_csrf(who, csrf)
+    if action not in BULK_ACTIONS:
+        raise ValidationError("action", f"'{action}' is not one of: {', '.join(BULK_ACTIONS)}")
+    chosen = [_lead_id(i) for i in ids or []]
+    state = state_of(request)
+    uow_factory, now = state.app.uow_factory, state.now()
+    if action == "export":
+        table = export_leads(uow_factory=uow_factory, principal=who.principal, lead_ids=chosen)
+        folder = Path(tempfile.mkdtemp(prefix="leadfunnel-bulk-"))
+        target = folder / "leads.csv"
+        write_csv(target, table.columns, table.rows)
+        return FileResponse(target, media_type="text/csv; charset=utf-8", filename="leads.csv",
+                            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))  # fmt: skip
+    if action == "assign":
+        try:
+            rep_id = uuid.UUID(rep)
+        except ValueError:
+            raise ValidationError("rep", "choose the rep to give the leads to") from None
+        result = assign_leads(uow_factory=uow_factory, principal=who.principal, lead_ids=chosen,
+                              rep_id=rep_id, now=now)  # fmt: skip
+    else:
+        result = move_leads(uow_factory=uow_factory, principal=who.principal, lead_ids=chosen, to=to,
+                            reason=reason.strip() or None, now=now)  # fmt: skip
+    return render(request, "bulk_result.html", {
+        "result": result, "back": safe_next(back) if back.startswith("/leads") else "/leads",
+        "to": to, "rep": rep,
     }, viewer=who)  # fmt: skip
 
 
