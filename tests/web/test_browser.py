@@ -13,8 +13,8 @@ import pytest
 from tests.web.conftest import Site, screenshot, sign_in
 
 MENUS = {
-    "admin": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "SLA board", "Rules"],
-    "marketer": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "Rules"],
+    "admin": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "SLA board", "Rules", "Import"],
+    "marketer": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "Rules", "Import"],
     "rep": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "SLA board"],
 }
 

@@ -18,8 +18,11 @@ from leadfunnel.entrypoints.web.navigation import PAGES, home_for, pages_for
 from leadfunnel.entrypoints.web.pages.dashboard import CHANNEL_COLUMNS, TILES, change
 from leadfunnel.entrypoints.web.pages.explorer import COHORTS, DIMENSIONS, OUTCOMES
 from leadfunnel.entrypoints.web.pages.explorer import MODES as EXPLORER_MODES
+from leadfunnel.entrypoints.web.pages.imports import DELIMITERS
 from leadfunnel.entrypoints.web.pages.leads import ACTIVITY_KINDS
 from leadfunnel.services.bulk import BULK_ACTIONS
+from leadfunnel.services.imports.mapping import OPTION_CHOICES
+from leadfunnel.services.imports.runner import KINDS as IMPORT_KINDS
 from leadfunnel.services.leads import LIST_SORTS
 from leadfunnel.services.sla_report import SLA_GROUPS
 
@@ -46,6 +49,10 @@ def _keys() -> set[str]:
     keyed |= {f"bulk:{a}" for a in BULK_ACTIONS}
     keyed |= {f"mode:{m}" for m in EXPLORER_MODES} | {f"outcome:{o}" for o in OUTCOMES}
     keyed |= {f"cohort:{c or 'none'}" for c in COHORTS} | {f"by:{d}" for d in DIMENSIONS}
+    keyed |= {f"import:{k}" for k in IMPORT_KINDS} | {f"job:{s}" for s in ("running", "completed")}
+    keyed |= {f"delimiter:{d}" for d in DELIMITERS if d} | {
+        f"backdated:{b}" for b in OPTION_CHOICES["backdated_history"]
+    }
     return keyed
 
 

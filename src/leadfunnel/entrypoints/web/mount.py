@@ -13,7 +13,16 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from leadfunnel.entrypoints.web.pages import auth, dashboard, explorer, leads, pipeline, rules, sla
+from leadfunnel.entrypoints.web.pages import (
+    auth,
+    dashboard,
+    explorer,
+    imports,
+    leads,
+    pipeline,
+    rules,
+    sla,
+)
 
 __all__ = ["PLOTLY_JS", "mount_web"]
 
@@ -43,5 +52,5 @@ def mount_web(api: FastAPI) -> None:
                             headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
 
     api.mount("/static", StaticFiles(directory=_STATIC), name="static")
-    for module in (auth, dashboard, explorer, leads, pipeline, sla, rules):
+    for module in (auth, dashboard, explorer, leads, pipeline, sla, rules, imports):
         api.include_router(module.router)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leadfunnel.domain.access import ROLES, Role
+from leadfunnel.services.imports.jobs import IMPORT_ROLES
 
 __all__ = ["DASHBOARD_ROLES", "PAGES", "RULES_ROLES", "SLA_ROLES", "NavPage", "home_for", "pages_for"]
 
@@ -43,6 +44,8 @@ PAGES = (
     NavPage("/explorer", "Funnel explorer", ROLES),
     NavPage("/sla", "SLA board", SLA_ROLES),
     NavPage("/rules", "Rules", RULES_ROLES),
+    # As the API's imports routes: the roles that may import files.
+    NavPage("/imports", "Import", IMPORT_ROLES),
 )
 
 

@@ -45,7 +45,15 @@ from typing import Any, NamedTuple
 
 from leadfunnel.domain.errors import ValidationError
 
-__all__ = ["CUSTOM_PREFIXES", "ColumnMapping", "RowError", "auto_mapping", "load_mapping"]
+__all__ = [
+    "CUSTOM_PREFIXES",
+    "OPTION_CHOICES",
+    "ColumnMapping",
+    "RowError",
+    "auto_mapping",
+    "load_mapping",
+    "parse_mapping",
+]
 
 _SECTIONS = {"kind", "options", "columns", "constants", "values", "formats"}
 _OPTIONS = {
@@ -57,7 +65,7 @@ _OPTIONS = {
     "backdated_history": str,
 }
 #: Options that take one of a few words.
-_OPTION_CHOICES = {"backdated_history": ("refuse", "clamp")}
+OPTION_CHOICES = {"backdated_history": ("refuse", "clamp")}
 #: Field prefixes that collect several source columns into one JSON field.
 CUSTOM_PREFIXES = ("custom_fields.", "properties.")
 
@@ -184,6 +192,12 @@ def load_mapping(path: Path) -> ColumnMapping:
         raise ValidationError("mapping", f"cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError("mapping", f"{path.name} is not valid TOML ({exc})") from None
+    return parse_mapping(doc)
+
+
+def parse_mapping(doc: Mapping[str, Any]) -> ColumnMapping:
+    """Validate a mapping document as read from TOML (the web's column mapper builds one
+    from its form, so both are checked alike); errors name the key."""
     unknown = sorted(set(doc) - _SECTIONS)
     if unknown:
         raise ValidationError(
@@ -197,10 +211,10 @@ def load_mapping(path: Path) -> ColumnMapping:
             )
         if not isinstance(value, _OPTIONS[key]):
             raise ValidationError(f"options.{key}", f"must be {_OPTIONS[key].__name__}")
-        if key in _OPTION_CHOICES and value not in _OPTION_CHOICES[key]:
+        if key in OPTION_CHOICES and value not in OPTION_CHOICES[key]:
             raise ValidationError(
                 f"options.{key}",
-                f"'{value}' is not one of: {', '.join(_OPTION_CHOICES[key])}",
+                f"'{value}' is not one of: {', '.join(OPTION_CHOICES[key])}",
             )
     columns = _table(doc, "columns")
     for target, source in columns.items():
