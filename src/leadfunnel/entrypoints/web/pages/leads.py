@@ -184,7 +184,7 @@ def _lead_response(
         "lead": lead, "timeline": list(reversed(view.timeline)),
         "scores": explain_lead(uow_factory=uow_factory, lead_id=lead_id, now=now),
         "clock": sla_clock(uow_factory=uow_factory, lead_id=lead_id),
-        "due_in": _due_in(lead["sla_due_at"], now),
+        "due_in": _due_in(lead["sla_due_at"], now), "now": now,
         "names": people_names(uow_factory=uow_factory, principal=who.principal),
         "writable": can_write_lead(who.principal, lead),
         "stages": [s.value for s in Stage if s is not current],
