@@ -156,3 +156,22 @@ def test_switching_to_chinese_changes_the_labels_and_is_remembered(page, site: S
     assert page.locator("header nav a").first.inner_text() == "仪表盘"
     page.click("a[data-lang=en]")
     assert page.locator("h1").inner_text() == "Pipeline"
+
+
+@pytest.mark.parametrize("who", ["admin", "rep"])
+def test_the_dashboard_tiles_equal_what_the_api_answers(page, site: Site, who: str):
+    """The same person asks the API (with the page's session cookie) for the KPIs of the
+    same period: every count and rate tile shows the API's figure."""
+    sign_in(page, site, who, path="/dashboard?from=2025-06-01&to=2026-06-30")
+    answer = page.request.get("/api/v1/analytics/kpis?from=2025-06-01&to=2026-06-30")
+    assert answer.ok, answer.text()
+    kpis = answer.json()["groups"][0]
+    tiles = {
+        key: page.locator(f"[data-kpi={key}] .value").inner_text()
+        for key in ("leads", "mql", "sql", "win_rate", "share_responded_5m")
+    }
+    assert int(tiles["leads"].replace(",", "")) == kpis["leads"] > 0
+    assert int(tiles["mql"].replace(",", "")) == kpis["mql"]
+    assert int(tiles["sql"].replace(",", "")) == kpis["sql"]
+    assert tiles["win_rate"] == f"{kpis['win_rate']:.1%}"
+    assert tiles["share_responded_5m"] == f"{kpis['share_responded_5m']:.1%}"
