@@ -388,6 +388,10 @@ class RoutingStore(Protocol):
     def sla_outcome_rows(self) -> list[Row]:
         """Decided clocks and still-open ones, with policy, owner, team, channel, status."""
 
+    def sla_watch_rows(self, *, due_before: datetime, decided_since: datetime) -> list[Row]:
+        """Open clocks due before ``due_before`` and clocks breached or reclaimed since
+        ``decided_since``, each with its lead's name, company and owner (the SLA board)."""
+
 
 class JobStore(Protocol):
     """The job queue, due SLA clocks, and in-app notifications."""

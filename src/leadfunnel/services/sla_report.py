@@ -12,16 +12,33 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import UTC, date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from leadfunnel.domain.access import SYSTEM, Principal
 from leadfunnel.domain.errors import ValidationError
-from leadfunnel.services.ports import UnitOfWorkFactory
+from leadfunnel.services.ports import Row, UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["SLA_GROUPS", "sla_report"]
+__all__ = ["SLA_GROUPS", "SlaWatch", "clocks_of", "sla_report", "sla_watch"]
 
 SLA_GROUPS = {"owner": "owner_id", "team": "team", "channel": "channel", "policy": "policy"}
+
+
+def _team_name(uow: UnitOfWork, principal: Principal) -> str | None:
+    team = uow.auth.team(principal.team_id) if principal.team_id else None
+    return team["name"] if team else None
+
+
+def clocks_of(principal: Principal, clocks: list[Row], team_name: str | None) -> list[Row]:
+    """The clocks ``principal`` reports on: every clock for admins and marketers; a
+    manager's team's (held by its people, or on its leads); a rep's own."""
+    if principal.role == "manager":
+        people = principal.team_members | {principal.user_id}
+        return [c for c in clocks if c["owner_id"] in people or (team_name and c["team"] == team_name)]
+    if principal.role == "rep":
+        return [c for c in clocks if c["owner_id"] == principal.user_id]
+    return clocks
 
 
 def sla_report(
@@ -40,14 +57,7 @@ def sla_report(
             "by", f"cannot group by '{by}'; expected one of: {', '.join(SLA_GROUPS)}"
         )
     with uow_factory(write=False) as uow:
-        clocks = uow.routing.sla_outcome_rows()
-        team = uow.auth.team(principal.team_id) if principal.team_id else None
-    if principal.role == "manager":
-        people = principal.team_members | {principal.user_id}
-        name = team["name"] if team else None
-        clocks = [c for c in clocks if c["owner_id"] in people or (name and c["team"] == name)]
-    elif principal.role == "rep":
-        clocks = [c for c in clocks if c["owner_id"] == principal.user_id]
+        clocks = clocks_of(principal, uow.routing.sla_outcome_rows(), _team_name(uow, principal))
     if started_from is not None or started_to is not None:
         low, high = started_from or date.min, started_to or date.max
         clocks = [c for c in clocks if low <= c["started_at"].astimezone(UTC).date() <= high]
@@ -68,3 +78,38 @@ def sla_report(
             "reclaims": sum(1 for m in members if m["reclaimed"]),
         })  # fmt: skip
     return sorted(rows, key=lambda r: (-r["clocks"], r["group"]))
+
+
+@dataclass(frozen=True)
+class SlaWatch:
+    """What needs attention now: open clocks due soon (overdue first), and recent breaches
+    and reclaims (newest first). Each row has the lead's name, company, owner and team."""
+
+    due_soon: list[Row]
+    breached: list[Row]
+    reclaimed: list[Row]
+
+
+def sla_watch(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    now: datetime,
+    horizon: timedelta = timedelta(hours=4),
+    days: int = 7,
+    limit: int = 50,
+) -> SlaWatch:
+    """Open clocks due within ``horizon`` of ``now`` (or already overdue), and the clocks
+    breached or reclaimed in the last ``days`` days, the caller's only; ``limit`` per list."""
+    if not 1 <= days <= 366:
+        raise ValidationError("days", f"must be between 1 and 366, got {days}")
+    with uow_factory(write=False) as uow:
+        rows = uow.routing.sla_watch_rows(due_before=now + horizon, decided_since=now - timedelta(days=days))
+        rows = clocks_of(principal, rows, _team_name(uow, principal))
+    due = sorted((r for r in rows if r["status"] == "due"), key=lambda r: r["due_at"])
+    decided = sorted((r for r in rows if r["status"] != "due"), key=lambda r: r["at"], reverse=True)
+    return SlaWatch(
+        due_soon=[{**r, "seconds_left": int((r["due_at"] - now).total_seconds())} for r in due][:limit],
+        breached=[r for r in decided if r["status"] == "breached"][:limit],
+        reclaimed=[r for r in decided if r["reclaimed"]][:limit],
+    )

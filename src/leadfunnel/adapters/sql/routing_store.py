@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, literal, or_, select
 
 from leadfunnel.adapters.sql import tables as t
 from leadfunnel.adapters.sql.repositories import _Repo
@@ -263,3 +263,21 @@ class SqlRouting(_Repo):
             .where(s.status == "due")
         )
         return self._rows(decided) + [{**row, "reclaimed": False} for row in self._rows(still_due)]
+
+    def sla_watch_rows(self, *, due_before: datetime, decided_since: datetime) -> list[Row]:
+        o, s, c, tm = t.sla_outcomes.c, t.lead_sla.c, t.leads.c, t.teams.c
+        lead_columns = (c.first_name, c.last_name, c.email, c.company, c.owner_id.label("lead_owner_id"),
+                        c.team_id.label("lead_team_id"), c.in_pool)  # fmt: skip
+        due = (
+            select(s.lead_id, s.policy, s.owner_id, s.due_at, s.status, literal(False).label("reclaimed"),
+                   s.due_at.label("at"), tm.name.label("team"), *lead_columns)
+            .select_from(t.lead_sla.join(t.leads, s.lead_id == c.id).outerjoin(t.teams, c.team_id == tm.id))
+            .where(s.status == "due", s.due_at < due_before)
+        )  # fmt: skip
+        decided = (
+            select(o.lead_id, o.policy, o.owner_id, o.due_at, o.status, o.reclaimed, o.at,
+                   tm.name.label("team"), *lead_columns)
+            .select_from(t.sla_outcomes.join(t.leads, o.lead_id == c.id).outerjoin(t.teams, o.team_id == tm.id))
+            .where(o.at >= decided_since, or_(o.status == "breached", o.reclaimed.is_(True)))
+        )  # fmt: skip
+        return self._rows(due) + self._rows(decided)
