@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from leadfunnel.analytics.funnel_oracle import OTHER_GROUP
 from leadfunnel.analytics.funnel_spec import BREAKDOWNS
@@ -121,8 +121,25 @@ class Question:
         return "/explorer/leads?" + urlencode(cell)
 
 
-def _question(request: Request, **given: Any) -> Question:
-    return Question(**given, today=state_of(request).now().date())
+def _asked(
+    request: Request,
+    steps: Text = None,
+    mode: Text = None,
+    window: Text = None,
+    by: Text = None,
+    attribution: Text = None,
+    cohort: Text = None,
+    top: Annotated[int | None, Query()] = None,
+    period_from: Annotated[date | None, Query(alias="from")] = None,
+    period_to: Annotated[date | None, Query(alias="to")] = None,
+) -> Question:
+    """The question in the URL (both pages take the same parameters)."""
+    return Question(steps=steps, mode=mode, window=window, by=by, attribution=attribution,
+                    cohort=cohort, top=top, start=period_from, end=period_to,
+                    today=state_of(request).now().date())  # fmt: skip
+
+
+Asked = Annotated[Question, Depends(_asked)]
 
 
 def _largest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -182,18 +199,8 @@ def _figure(question: Question, rows: list[dict[str, Any]], labels: dict[str | N
 def explorer_page(
     request: Request,
     who: ViewerDep,
-    steps: Text = None,
-    mode: Text = None,
-    window: Text = None,
-    by: Text = None,
-    attribution: Text = None,
-    cohort: Text = None,
-    top: Annotated[int | None, Query()] = None,
-    period_from: Annotated[date | None, Query(alias="from")] = None,
-    period_to: Annotated[date | None, Query(alias="to")] = None,
+    question: Asked,
 ) -> Response:
-    question = _question(request, steps=steps, mode=mode, window=window, by=by, cohort=cohort,
-                         attribution=attribution, top=top, start=period_from, end=period_to)  # fmt: skip
     state = state_of(request)
     with ANALYTICS_LOCK:
         result = run_funnel(engine=state.app.analytics, now=state.now(), principal=who.principal,
@@ -217,23 +224,13 @@ def explorer_page(
 def explorer_leads_page(
     request: Request,
     who: ViewerDep,
+    question: Asked,
     step: Annotated[str, Query(max_length=60)],
     outcome: Annotated[str, Query(max_length=20)] = "reached",
     value: Text = None,
     cohort_of: Annotated[date | None, Query()] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
-    steps: Text = None,
-    mode: Text = None,
-    window: Text = None,
-    by: Text = None,
-    attribution: Text = None,
-    cohort: Text = None,
-    top: Annotated[int | None, Query()] = None,
-    period_from: Annotated[date | None, Query(alias="from")] = None,
-    period_to: Annotated[date | None, Query(alias="to")] = None,
 ) -> Response:
-    question = _question(request, steps=steps, mode=mode, window=window, by=by, cohort=cohort,
-                         attribution=attribution, top=top, start=period_from, end=period_to)  # fmt: skip
     if value is not None and not question.by:
         raise ValidationError("value", "a breakdown value needs a breakdown (by)")
     state = state_of(request)
