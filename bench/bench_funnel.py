@@ -78,6 +78,7 @@ def generate(n: int, seed: int = 7) -> tuple[pa.Table, pa.Table]:
         "id": ids, "created_at": created.astype("datetime64[us]"), "updated_at": created.astype("datetime64[us]"),
         "stage": current.reindex(ids).to_numpy(), "company_size": rng.integers(1, 10_000, n),
         **{d: np.full(n, None) for d in DIMENSIONS}, "custom_fields": np.full(n, None),
+        "account_id": np.full(n, None),
     }  # fmt: skip
     leads["channel"] = channel
     return pa.table({k: pa.array(v) for k, v in leads.items()}), transitions

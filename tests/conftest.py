@@ -4,6 +4,9 @@ PostgreSQL comes from ``LEADFUNNEL_TEST_POSTGRES_URL`` (CI exports it), else fro
 cluster this session starts with ``.ci/pg-cluster`` when the server binaries exist; without
 either, PostgreSQL tests are skipped with that reason. Each test gets its own database,
 copied from a migrated template, so tests never see each other's rows.
+
+Spark (the ``spark`` extra and Java) is treated the same way: one local session per test
+process, skipped with the reason when it cannot start, and a failure in CI.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -140,6 +144,23 @@ def postgresql_url(pg_admin_url: str | None, pg_template: str | None) -> Iterato
     _admin(pg_admin_url, f"CREATE DATABASE {name} TEMPLATE {pg_template}")
     yield pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
     _admin(pg_admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> Iterator[Any]:
+    """One local Spark session per test process (starting one takes seconds); Spark tests
+    each load their store into a session of their own on top of it (``SparkStore``)."""
+    try:
+        from leadfunnel.adapters.warehouse.spark_store import local_session
+
+        session = local_session()
+    except Exception as error:  # no PySpark (the extra), or no Java to start it with
+        why = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if os.environ.get("CI") == "true":  # CI promises Spark: a skip there would hide a failure
+            pytest.fail(f"Spark is required in CI but unavailable ({why})")
+        pytest.skip(f"Spark: install the 'spark' extra and a Java runtime ({why})")
+    yield session
+    session.stop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -28,13 +28,14 @@ class App:
 
     @property
     def analytics(self) -> AnalyticsEngine:
-        """The analytics engine for this store (DuckDB beside SQLite; PostgreSQL directly).
+        """The analytics engine for this store (DuckDB beside SQLite; PostgreSQL directly;
+        Spark when ``settings.analytics`` says so).
 
         Imported on first use: Ibis and DuckDB take most of a second to load, which commands
         that never ask an analytics question should not pay."""
         from leadfunnel.adapters.warehouse.engine import analytics_engine
 
-        return analytics_engine(self.engine)
+        return analytics_engine(self.engine, self.settings.analytics)
 
 
 def build_app(settings: Settings, *, clock: Clock = utc_now, require_schema: bool = True) -> App:

@@ -5,9 +5,13 @@ setting                        environment variable                 default
 =============================  ===================================  ===========================
 database_url                   ``LEADFUNNEL_DATABASE_URL``          ``sqlite:///./leadfunnel.db``
 default_region                 ``LEADFUNNEL_DEFAULT_REGION``        ``US``
+analytics                      ``LEADFUNNEL_ANALYTICS``             ``auto``
 =============================  ===================================  ===========================
 
 A database given as a plain file path (``./crm.db``) means SQLite at that path.
+``analytics`` picks where analytics questions run: ``auto`` (DuckDB beside SQLite,
+PostgreSQL itself) or ``spark`` (a local Spark session loaded from either; the ``spark``
+extra and a Java runtime).
 """
 
 from __future__ import annotations
@@ -19,16 +23,18 @@ from dataclasses import dataclass
 
 from leadfunnel.domain.errors import ValidationError
 
-__all__ = ["DEFAULT_DATABASE_URL", "Settings", "load_settings"]
+__all__ = ["ANALYTICS_ENGINES", "DEFAULT_DATABASE_URL", "Settings", "load_settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///./leadfunnel.db"
 _REGION = re.compile(r"^[A-Z]{2}$")
+ANALYTICS_ENGINES = ("auto", "spark")
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     default_region: str = "US"
+    analytics: str = "auto"
 
 
 def _as_url(value: str) -> str:
@@ -46,4 +52,10 @@ def load_settings(
         raise ValidationError(
             "LEADFUNNEL_DEFAULT_REGION", f"'{region}' is not an ISO 3166 two-letter region code"
         )
-    return Settings(database_url=_as_url(url), default_region=region)
+    analytics = env.get("LEADFUNNEL_ANALYTICS", "auto").strip().lower() or "auto"
+    if analytics not in ANALYTICS_ENGINES:
+        raise ValidationError(
+            "LEADFUNNEL_ANALYTICS",
+            f"'{analytics}' is not an analytics engine (one of: {', '.join(ANALYTICS_ENGINES)})",
+        )
+    return Settings(database_url=_as_url(url), default_region=region, analytics=analytics)

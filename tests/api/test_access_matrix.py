@@ -151,6 +151,10 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("GET", "/api/v1/pool"): {"ok": ALL - {"marketer"}, "call": {}},
     ("GET", "/api/v1/reports/sla"): {"ok": ALL - {"marketer"}, "call": {}},
+    ("GET", "/api/v1/reps"): {"ok": ALL - {"marketer"}, "call": {}},
+    ("PATCH", "/api/v1/reps/{user_id}"): {
+        "ok": {"admin", "manager"}, "call": {"json": {"max_open": 40}}, "path": "east_rep",
+    },
     ("POST", "/api/v1/users"): {
         "ok": {"admin"},
         "call": {"json": {"email": "x@corp.example", "name": "X", "role": "rep"}},
@@ -190,6 +194,16 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
         "hidden": {"rep_west"},
         "fresh": lambda w, who: {"json": {"to": "proposal"}, "headers": {"If-Match": '"v1"'}},
     },
+    ("PATCH", "/api/v1/opportunities/{opportunity_id}"): {
+        "ok": {"admin", "manager", "rep"},
+        "call": {},
+        "path": "east_deal",
+        "hidden": {"rep_west"},
+        "fresh": lambda w, who: {
+            "json": {"forecast_category": "commit", "next_step": "Send the contract"},
+            "headers": {"If-Match": '"v1"'},
+        },
+    },
     ("GET", "/api/v1/accounts"): {"ok": ALL, "call": {}},
     ("POST", "/api/v1/accounts"): {
         "ok": {"admin", "marketer"}, "call": {}, "fresh": lambda w, who: {"json": {"name": f"Company {who}"}}},
@@ -204,6 +218,16 @@ OTHER_ROUTES: dict[tuple[str, str], dict[str, Any]] = {
     ("GET", "/api/v1/analytics/time-in-stage"): {"ok": {"admin", "marketer"}, "call": {}},
     ("GET", "/api/v1/analytics/stagnant"): {"ok": {"admin", "marketer"}, "call": {}},
     ("GET", "/api/v1/analytics/kpis"): {"ok": ALL, "call": {"params": {"by": "channel"}}},
+    ("GET", "/api/v1/analytics/attribution"): {
+        "ok": ALL,
+        "call": {"params": {"model": "w_shaped", "compare": "markov,shapley"}},
+    },
+    # The forecast: everyone asks, about the deals they may see.
+    ("GET", "/api/v1/forecast"): {"ok": ALL, "call": {"params": {"by": "team", "draws": 200}}},
+    ("GET", "/api/v1/forecast/backtest"): {
+        "ok": ALL,
+        "call": {"params": {"periods": 2, "draws": 100}},
+    },
     ("GET", "/api/v1/exports/leads"): {"ok": ALL, "call": {}},
     ("GET", "/api/v1/accounts/{account_id}"): {
         "ok": ALL - {"rep_west"},
@@ -308,6 +332,8 @@ def _path_values(world: World, kind: str | None) -> dict[str, object]:
                 uow_factory=app.uow_factory, document=MODEL, actor="test", now=now
             ).version,
         }
+    if kind == "east_rep":
+        return {"user_id": world.users["rep"]}
     if kind == "sla_kind":
         return {"kind": "sla"}
     if kind == "sla_version":

@@ -15,6 +15,7 @@ from leadfunnel.adapters.warehouse.engine import analytics_engine
 from leadfunnel.analytics.funnel_oracle import oracle_funnel
 from leadfunnel.analytics.funnel_spec import funnel_spec
 from leadfunnel.services.lifecycle import move_lead
+from tests.builders import submit
 from tests.histories import BASE, as_stored, histories, specs, write_histories
 
 NOW = BASE + timedelta(days=330)
@@ -113,8 +114,12 @@ def test_a_second_sync_reads_only_the_leads_that_changed(app, clock):
     }
     assert len(moved) == 10 and (second.full, second.leads) == (False, len(moved | overlap))
     assert len(moved | overlap) < 20
-    # The moved leads stay inside the overlap of the new watermark until it moves on.
-    assert engine.sync(now=clock.now + timedelta(hours=1)).leads == len(moved)
+    # Nothing written since: the engine does not read the write store again (its change token
+    # is the same), while a sync of the store itself would re-read the overlap: the moved
+    # leads stay inside the overlap of the new watermark until it moves on.
+    assert engine.sync(now=clock.now + timedelta(hours=1)) is second
+    later = engine.store.sync(engine.reader, now=clock.now + timedelta(hours=1))
+    assert later.leads == len(moved)
     after = engine.funnel(funnel_spec(), now=clock.now)
     assert {r.stage: r.reached for r in after.rows}["mql"] >= 10
 
@@ -239,3 +244,15 @@ def test_stagnation_equals_the_oracle(any_app):
             for g, w in zip(got, want, strict=True)
         )
     assert sum(r.stagnant for r in want) > 0
+
+
+def test_the_data_version_changes_with_every_commit_and_only_then(app, clock):
+    engine = analytics_engine(app.engine)
+    before = engine.data_version()
+    if app.engine.dialect.name != "sqlite":
+        assert before is None  # other stores cannot tell cheaply: callers fall back to a TTL
+        return
+    engine.sync(now=clock.now)  # reading (and syncing) writes nothing to the write store
+    assert engine.data_version() == before
+    submit(app, email="new.buyer@client.example")
+    assert engine.data_version() != before

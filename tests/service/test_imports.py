@@ -10,8 +10,10 @@ import pytest
 from leadfunnel.adapters.files.tabular import read_tabular
 from leadfunnel.domain.access import SYSTEM
 from leadfunnel.domain.errors import ValidationError
-from leadfunnel.services.imports.mapping import ColumnMapping
+from leadfunnel.services.imports.lead_rows import LeadRows
+from leadfunnel.services.imports.mapping import ColumnMapping, auto_mapping
 from leadfunnel.services.imports.runner import import_errors, run_import
+from leadfunnel.services.intake import apply_intake
 from leadfunnel.services.leads import get_lead, list_leads
 from tests.builders import count_rows, table_counts
 
@@ -107,6 +109,57 @@ def test_the_same_cells_read_in_another_default_region_are_a_conflict(app, tmp_p
     assert (again.created, again.unchanged, again.rejected) == (0, 0, 1)
     (error,) = import_errors(uow_factory=app.uow_factory, job_id=again.job_id)
     assert "was already used with a different payload" in error["reason"]
+
+
+def test_each_batch_that_changes_something_keeps_one_idempotency_record(app, tmp_path):
+    table = csv_file(tmp_path, "l.csv", LEADS, *lead_rows(25))
+    first = run(app, table, batch_size=10)
+    assert first.created == 25
+    assert count_rows(app, "idempotency_keys") == 3  # one per batch, none per row
+    with app.uow_factory(write=False) as uow:
+        touches = uow.records.select_in("touchpoints", "kind", ["form_submit"])
+    assert len(touches) == 25 and all(
+        t["properties"]["idempotency_key"].startswith("import:leads:") for t in touches
+    )  # each row's key rides on the touchpoint it added
+    again = run(app, table, batch_size=10)  # the same batches: replayed by their records
+    assert (again.created, again.merged, again.unchanged) == (0, 0, 25)
+
+
+def test_a_rerun_after_editing_one_row_merges_that_row_only(app, tmp_path):
+    rows = lead_rows(25)
+    run(app, csv_file(tmp_path, "l.csv", LEADS, *rows), batch_size=10)
+    before = table_counts(app)
+    rows[12] = (*rows[12][:4], "2025-06-01T10:00:00+00:00")  # p12 came back a month later
+    edited = run(app, csv_file(tmp_path, "l2.csv", LEADS, *rows), batch_size=10)
+    assert (edited.created, edited.merged, edited.unchanged, edited.rejected) == (0, 1, 24, 0)
+    after = table_counts(app)
+    assert after["leads"] == before["leads"]
+    assert after["stage_transitions"] == before["stage_transitions"]
+    assert after["touchpoints"] == before["touchpoints"] + 1  # the edited row's touch only
+    assert after["idempotency_keys"] == before["idempotency_keys"] + 1  # its batch, recorded
+    with app.uow_factory(write=False) as uow:
+        (lead,) = uow.records.select_in("leads", "email", ["p12@x.example"])
+    assert lead["last_touch_at"].month == 6 and lead["first_touch_at"].month == 5
+    again = run(app, csv_file(tmp_path, "l3.csv", LEADS, *rows), batch_size=4)
+    assert (again.created, again.merged, again.unchanged) == (0, 0, 25)
+    assert table_counts(app) == after  # any batches: every row replays by its key
+
+
+def test_rows_imported_with_a_record_per_row_still_replay(app, tmp_path):
+    """Imports before keys moved to touchpoints kept one idempotency record per row."""
+    table = csv_file(tmp_path, "l.csv", LEADS, *lead_rows(12))
+    mapping, _ = auto_mapping(LeadRows.fields, table.columns)
+    parsed = [(n, mapping.apply(n, row)[0]) for n, row in table.rows(start=0)]
+    prepared = LeadRows().prepare(parsed, mapping=mapping, default_region="US", now=app.clock())
+    with app.uow_factory() as uow:
+        apply_intake(uow, prepared.items, source="import", actor="test", now=app.clock(),
+                     keys="records")  # fmt: skip
+        uow.commit()
+    before = table_counts(app)
+    assert before["idempotency_keys"] == 12
+    again = run(app, table, batch_size=5)
+    assert (again.created, again.merged, again.unchanged) == (0, 0, 12)
+    assert table_counts(app) == before
 
 
 def test_a_file_missing_a_required_column_fails_before_writing_anything(app, tmp_path):

@@ -13,9 +13,11 @@ import pytest
 from tests.web.conftest import Site, screenshot, sign_in
 
 MENUS = {
-    "admin": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "SLA board", "Rules", "Import"],
-    "marketer": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "Rules", "Import"],
-    "rep": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "SLA board"],
+    "admin": ["Dashboard", "Attribution", "Leads", "Pipeline", "Funnel explorer", "Forecast", "SLA board",
+              "Rules", "Import"],
+    "marketer": ["Dashboard", "Attribution", "Leads", "Pipeline", "Funnel explorer", "Forecast", "Rules",
+                 "Import"],
+    "rep": ["Dashboard", "Leads", "Pipeline", "Funnel explorer", "Forecast", "SLA board"],
 }
 
 

@@ -15,6 +15,7 @@ from leadfunnel.domain.pipeline import PIPELINE
 from leadfunnel.entrypoints.web import errors
 from leadfunnel.entrypoints.web.i18n import LANGUAGES, language_from
 from leadfunnel.entrypoints.web.navigation import PAGES, home_for, pages_for
+from leadfunnel.entrypoints.web.pages.attribution import MODELS
 from leadfunnel.entrypoints.web.pages.dashboard import CHANNEL_COLUMNS, TILES, change
 from leadfunnel.entrypoints.web.pages.explorer import COHORTS, DIMENSIONS, OUTCOMES
 from leadfunnel.entrypoints.web.pages.explorer import MODES as EXPLORER_MODES
@@ -46,6 +47,7 @@ def _keys() -> set[str]:
     keyed |= {f"sla:{s}" for s in ("due", "met", "breached")} | {
         f"kpi:{c}" for c in CHANNEL_COLUMNS
     }
+    keyed |= {f"model:{m}" for m in MODELS}
     keyed |= {f"bulk:{a}" for a in BULK_ACTIONS}
     keyed |= {f"mode:{m}" for m in EXPLORER_MODES} | {f"outcome:{o}" for o in OUTCOMES}
     keyed |= {f"cohort:{c or 'none'}" for c in COHORTS} | {f"by:{d}" for d in DIMENSIONS}
@@ -109,7 +111,7 @@ def test_change_is_relative_for_amounts_and_in_points_for_ratios() -> None:
 
 
 def test_each_role_lands_on_the_first_page_of_its_menu() -> None:
-    assert [p.path for p in pages_for("rep")] == ["/dashboard", "/leads", "/pipeline", "/explorer", "/sla"]
+    assert [p.path for p in pages_for("rep")] == ["/dashboard", "/leads", "/pipeline", "/explorer", "/forecast", "/sla"]
     assert {role: home_for(role) for role in ROLES} == {
         "admin": "/dashboard", "manager": "/dashboard", "marketer": "/dashboard", "rep": "/leads",
     }  # fmt: skip

@@ -17,6 +17,7 @@ from leadfunnel.domain.ids import new_id
 from leadfunnel.domain.pipeline import STAGE_PROBABILITY
 from leadfunnel.services.opportunities import open_opportunity
 from tests.api.conftest import World, build_world
+from tests.builders import submit
 from tests.web.test_pages import _browser
 
 
@@ -81,3 +82,15 @@ def test_the_trend_has_a_point_per_creation_month(world: World) -> None:
     assert [line["name"] for line in figure["data"]] == ["MQL", "SQL", "Won"]
     # The world's three leads were all created in March 2026: one cohort, nobody past lead yet.
     assert figure["data"][0]["x"] == ["2026-03-01"] and figure["data"][0]["y"] == [0.0]
+
+
+def test_a_dashboard_is_answered_again_from_memory_until_the_data_changes(world: World) -> None:
+    admin = _browser(world, "admin")
+    remembered = world.api.state.answers
+    assert _tiles(admin.get("/dashboard").text)["leads"] == "3"
+    hits = remembered.hits
+    assert _tiles(admin.get("/dashboard").text)["leads"] == "3"
+    assert remembered.hits == hits + 1  # same question, same minute, same data
+    submit(world.app, email="fourth@client.example")
+    assert _tiles(admin.get("/dashboard").text)["leads"] == "4"  # the write changed the version
+    assert remembered.hits == hits + 1

@@ -125,12 +125,14 @@ def test_unknown_kinds_and_versions_are_not_found(world: World) -> None:
 
 
 def test_the_admin_edits_a_model_and_sees_the_dry_run_before_activating(page, site: Site):
-    sign_in(page, site, "admin", path="/rules/scoring/new")
+    sign_in(page, site, "admin", path="/leads")
+    stored = int(page.locator("h1 .count").get_attribute("data-total"))  # other tests add leads
+    page.goto("/rules/scoring/new")
     page.fill("#document", STARTERS["scoring"].replace("my-model", "browser-model"))
     page.click("#rule-form button[type=submit]")
     page.wait_for_selector("#dry-run")
     scored = int(page.locator('#dry-run [data-key="scored"]').inner_text().replace(",", ""))
-    assert scored == 2000  # every demo lead is scored by the candidate
+    assert scored == stored >= 2000  # every lead is scored by the candidate
     screenshot(page, "rules-dry-run")
     page.click("#activate-form button")
     page.wait_for_selector("#shown-status:has-text('active')")

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from leadfunnel.domain.errors import IllegalTransition, ValidationError
 
-__all__ = ["CLOSED", "OPEN_STAGES", "PIPELINE", "STAGE_PROBABILITY", "check_opportunity_move"]
+__all__ = [
+    "CLOSED",
+    "FORECAST_CATEGORIES",
+    "OPEN_STAGES",
+    "PIPELINE",
+    "STAGE_PROBABILITY",
+    "check_forecast_category",
+    "check_opportunity_move",
+]
 
 OPEN_STAGES = ("qualification", "proposal", "negotiation")
 CLOSED = ("won", "lost")
@@ -23,6 +31,19 @@ STAGE_PROBABILITY = {
     "won": 1.0,
     "lost": 0.0,
 }
+#: The rep's forecast call on an open deal, weakest first; each includes the ones after it
+#: in roll-ups (best case = best_case + commit + closed won). ``closed won`` is not set by
+#: hand: a won deal is closed won. A deal without a call counts as ``pipeline``.
+FORECAST_CATEGORIES = ("pipeline", "best_case", "commit")
+
+
+def check_forecast_category(value: str) -> None:
+    """Raise unless ``value`` is a forecast category a rep may set."""
+    if value not in FORECAST_CATEGORIES:
+        raise ValidationError(
+            "forecast_category",
+            f"'{value}' is not a forecast category; expected one of: {', '.join(FORECAST_CATEGORIES)}",
+        )
 
 
 def check_opportunity_move(current: str, target: str, lost_reason: str | None) -> None:

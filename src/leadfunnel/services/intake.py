@@ -10,7 +10,10 @@ Semantics (docs/concepts/intake.md has worked examples):
   also end in one lead: the loser of the race retries and merges.
 * **Idempotency.** With a key, the first result is stored in the same transaction. The same
   key with the same payload returns that result again (``replayed=True``) and writes
-  nothing; the same key with another payload is an :class:`IdempotencyConflict`.
+  nothing; the same key with another payload is an :class:`IdempotencyConflict`. Where the
+  key is kept is the caller's choice (``keys``): an idempotency record per submission (the
+  API's ``Idempotency-Key``), or on the touchpoint the submission adds (an import's rows,
+  which thereby write no row of their own; see :func:`apply_intake`).
 * A new lead starts with a stage transition from nothing to its entry stage, so the current
   stage always equals the last transition.
 * **Audit.** Each created or merged lead gets an audit entry (``lead.created``,
@@ -31,9 +34,9 @@ import json
 import operator
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from leadfunnel.domain.errors import DomainError, IdempotencyConflict, StorageError, ValidationError
 from leadfunnel.domain.ids import new_ids
@@ -51,6 +54,8 @@ __all__ = [
 ]
 
 MAX_ATTEMPTS = 5
+#: Where an item's idempotency key is kept (see :func:`apply_intake`).
+KeyStore: TypeAlias = Literal["records", "touchpoints"]
 IDENTITIES = ("email", "phone", "external_id")
 _PROFILE = (
     "email", "phone", "external_id", "first_name", "last_name", "company", "company_key", "title",
@@ -163,17 +168,29 @@ def apply_intake(
     actor: str,
     now: datetime,
     audit_as: tuple[str, uuid.UUID] | None = None,
+    keys: KeyStore = "records",
 ) -> list[IntakeResult | DomainError]:
     """Apply a batch inside an open unit of work. One outcome per item, in order: a result,
     or the error that item alone failed with (the others still apply).
 
     ``audit_as``: an (entity, id), such as ``("import_job", job_id)``, to record the batch as
-    one ``leads.intake`` audit entry on it instead of one entry per lead."""
+    one ``leads.intake`` audit entry on it instead of one entry per lead.
+
+    ``keys``: where items' idempotency keys are kept. ``"records"``: one idempotency record
+    per keyed item. ``"touchpoints"``: in the properties of the touchpoint the item adds
+    (``idempotency_key``, ``request_hash``), so a keyed item writes nothing more than an
+    unkeyed one. A key then replays only through the lead it reached: an item that matches
+    a stored lead replays when one of that lead's touchpoints carries its key (or, for keys
+    stored before, an idempotency record does). For submissions that carry their identity
+    in their content, as an import's rows do (the key is derived from the row), this is
+    the same guarantee: the same row finds the same lead. E.g. the row ``ann@x.example,
+    ACME`` imported twice: the second time it matches Ann's lead by email, finds its key on
+    her touchpoint, and replays (nothing written)."""
     for item in items:
         key = item.idempotency_key
         if key is not None and not 1 <= len(key) <= 200:
             raise ValidationError("idempotency_key", "must be 1 to 200 characters")
-    batch = _Batch(uow, items, source=source, actor=actor, now=now, audit_as=audit_as)
+    batch = _Batch(uow, items, source=source, actor=actor, now=now, audit_as=audit_as, keys=keys)
     outcomes = [batch.apply(item) for item in items]
     batch.flush()
     # Score, qualify and route in the same transaction (services/automation.py).
@@ -195,16 +212,22 @@ class _Batch:
         actor: str,
         now: datetime,
         audit_as: tuple[str, uuid.UUID] | None = None,
+        keys: KeyStore = "records",
     ):
         self.uow, self.source, self.actor, self.now = uow, source, actor, now
         self.created_reason = f"created via {source}"
-        keys = sorted({i.idempotency_key for i in items if i.idempotency_key is not None})
-        self.keys: dict[str, tuple[str, dict[str, Any]]] = {
-            k: (row["request_hash"], row["response"])
-            for k, row in uow.idempotency.get_many(keys).items()
-        }
-        # A submission whose key is stored replays (or conflicts) without matching a lead.
-        fresh = [i for i in items if i.idempotency_key not in self.keys]
+        self.keys_on_touchpoints = keys == "touchpoints"
+        #: key -> (request hash, the result to replay: a stored response or this batch's)
+        self.keys: dict[str, tuple[str, dict[str, Any] | IntakeResult]] = {}
+        fresh = items
+        if not self.keys_on_touchpoints:
+            wanted = sorted({i.idempotency_key for i in items if i.idempotency_key is not None})
+            self.keys = {
+                k: (row["request_hash"], row["response"])
+                for k, row in uow.idempotency.get_many(wanted).items()
+            }
+            # A submission whose key is stored replays (or conflicts) without matching a lead.
+            fresh = [i for i in items if i.idempotency_key not in self.keys]
         found = uow.leads.find_by_identities(
             **{
                 f"{name}s": sorted({v for i in fresh if (v := getattr(i.draft, name))})
@@ -214,6 +237,8 @@ class _Batch:
         self.by_identity: dict[tuple[str, str], Row] = {}
         for lead in found:
             self._index(lead)
+        if self.keys_on_touchpoints:
+            self._keys_of_stored_leads(items, [lead["id"] for lead in found])
         self.new_leads: dict[uuid.UUID, Row] = {}
         self.changed: dict[uuid.UUID, Row] = {}
         self.transitions: list[Row] = []
@@ -230,6 +255,25 @@ class _Batch:
         # Ids are made in bulk, enough for a batch of new leads (three ids each) at a time.
         self.spare_ids: list[uuid.UUID] = []
         self.ids_at_a_time = min(max(3 * len(items) + 1, 16), 4096)
+
+    def _keys_of_stored_leads(self, items: Sequence[IntakeItem], lead_ids: list[uuid.UUID]) -> None:
+        """The keys kept on the touchpoints of the stored leads the items match, and, for
+        keys stored before they were kept there, their idempotency records."""
+        for kept, request_hash, lead_id, touchpoint_id in self.uow.touchpoints.intake_keys(
+            lead_ids
+        ):
+            response = {"outcome": "merged", "lead_id": str(lead_id),
+                        "touchpoint_id": str(touchpoint_id), "matched_on": None}  # fmt: skip
+            self.keys[kept] = (request_hash, response)
+        earlier = sorted(
+            key
+            for i in items
+            if (key := i.idempotency_key) is not None
+            and key not in self.keys
+            and self._match(i.draft) is not None
+        )
+        for key, row in self.uow.idempotency.get_many(earlier).items():
+            self.keys[key] = (row["request_hash"], row["response"])
 
     def _new_id(self) -> uuid.UUID:
         if not self.spare_ids:
@@ -255,11 +299,15 @@ class _Batch:
         request_hash = item.request_hash or payload_hash(draft, self.source)
         if key in self.keys:
             stored_hash, response = self.keys[key]
-            return (
-                IntakeResult.replay(response)
-                if stored_hash == request_hash
-                else IdempotencyConflict(key)
-            )
+            if stored_hash != request_hash:
+                return IdempotencyConflict(key)
+            if isinstance(response, IntakeResult):  # an earlier item of this batch
+                return replace(response, replayed=True)
+            return IntakeResult.replay(response)
+        if self.keys_on_touchpoints:
+            result = self._submit(draft, {"idempotency_key": key, "request_hash": request_hash})
+            self.keys[key] = (request_hash, result)
+            return result
         result = self._submit(draft)
         response = result.to_dict()
         self.keys[key] = (request_hash, response)
@@ -268,8 +316,8 @@ class _Batch:
         )  # fmt: skip
         return result
 
-    def _submit(self, draft: LeadDraft) -> IntakeResult:
-        """Create or merge, and record the touchpoint."""
+    def _submit(self, draft: LeadDraft, kept: dict[str, str] | None = None) -> IntakeResult:
+        """Create or merge, and record the touchpoint (with ``kept``: its idempotency key)."""
         match = self._match(draft)
         if match is None:
             lead, matched_on = self._create(draft), None
@@ -278,6 +326,8 @@ class _Batch:
             self._merge(lead, draft, matched_on)
         touchpoint_id = self._new_id()
         utm = {c: v for c, v in zip(_UTM_COLUMNS, _utm_values(draft), strict=True) if v}
+        if kept:
+            utm.update(kept)
         self.touchpoints.append(
             {
                 "id": touchpoint_id, "lead_id": lead["id"], "kind": draft.touchpoint_kind,

@@ -22,6 +22,7 @@ from leadfunnel.domain.pipeline import (
     OPEN_STAGES,
     PIPELINE,
     STAGE_PROBABILITY,
+    check_forecast_category,
     check_opportunity_move,
 )
 from leadfunnel.services.leads import StaleVersion
@@ -29,7 +30,17 @@ from leadfunnel.services.money import parse_amount, parse_currency
 from leadfunnel.services.paging import Page, check_limit, decode_cursor, encode_cursor
 from leadfunnel.services.ports import Row, UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["get_opportunity", "list_opportunities", "move_opportunity", "open_opportunity"]
+__all__ = [
+    "EDITABLE_FIELDS",
+    "get_opportunity",
+    "list_opportunities",
+    "move_opportunity",
+    "open_opportunity",
+    "update_opportunity",
+]
+
+#: What a PATCH may change on a deal (the stage moves through :func:`move_opportunity`).
+EDITABLE_FIELDS = ("forecast_category", "next_step", "expected_close")
 
 
 def _with_probability(row: Row) -> Row:
@@ -119,7 +130,8 @@ def open_opportunity(
         row: Row = {"id": new_id(), "lead_id": lead_id, "account_id": lead["account_id"],
                     "owner_id": lead["owner_id"] or principal.user_id, "name": name, "amount": parse_amount(amount, field="amount"),
                     "currency": parse_currency(currency), "expected_close": expected_close, "stage": stage,
-                    "lost_reason": None, "closed_at": None, "created_at": now, "updated_at": now, "version": 1}  # fmt: skip
+                    "lost_reason": None, "closed_at": None, "created_at": now, "updated_at": now, "version": 1,
+                    "forecast_category": None, "next_step": None}  # fmt: skip
         uow.crm.add_opportunity(row)
         uow.crm.add_opportunity_history({"id": new_id(), "opportunity_id": row["id"], "from_stage": None,
                                          "to_stage": stage, "at": now, "actor": principal.actor, "reason": None})  # fmt: skip
@@ -185,5 +197,55 @@ def move_opportunity(
         uow.audit.record(at=now, actor=principal.actor, action="opportunity.moved", entity="opportunity",
                          entity_id=opportunity_id, data={"from": row["stage"], "to": to})  # fmt: skip
         updated = uow.crm.opportunity(lead_scope(principal), opportunity_id) or {**row, **changes}
+        uow.commit()
+    return _with_probability(updated)
+
+
+def _checked_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ValidationError(unknown[0], f"may not be changed here; editable: {', '.join(EDITABLE_FIELDS)}")
+    checked = dict(changes)
+    if checked.get("forecast_category") is not None:
+        check_forecast_category(checked["forecast_category"])
+    step = checked.get("next_step")
+    if step is not None:
+        checked["next_step"] = step.strip() or None
+        if checked["next_step"] is not None and len(checked["next_step"]) > 200:
+            raise ValidationError("next_step", "must be at most 200 characters")
+    return checked
+
+
+def update_opportunity(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    opportunity_id: uuid.UUID,
+    changes: dict[str, Any],
+    expected_version: int,
+    now: datetime,
+) -> Row:
+    """Change a deal's forecast category, next step or expected close (``None`` clears one).
+
+    Whoever may move the deal may edit it; the version guards against silent overwrites. A
+    closed deal keeps its history: its category no longer matters and is not accepted."""
+    checked = _checked_changes(changes)
+    with uow_factory() as uow:
+        row = _visible_opportunity(uow, principal, opportunity_id)
+        lead = uow.leads.get(row["lead_id"]) if row["lead_id"] else None
+        if lead is not None:
+            writable_lead(principal, lead, row["lead_id"])
+        elif principal.role not in ("admin",) and row["owner_id"] != principal.user_id:
+            require_role(principal, "admin", action="editing a deal without a lead")
+        if row["version"] != expected_version:
+            raise StaleVersion(opportunity_id, expected_version, row["version"])
+        if row["stage"] not in OPEN_STAGES and checked.get("forecast_category") is not None:
+            raise ValidationError("forecast_category", f"the deal is closed ({row['stage']})")
+        update = {**checked, "updated_at": now, "version": expected_version + 1}
+        if not uow.crm.update_opportunity_if_version(opportunity_id, expected_version, update):
+            raise StaleVersion(opportunity_id, expected_version, expected_version + 1)
+        uow.audit.record(at=now, actor=principal.actor, action="opportunity.updated", entity="opportunity",
+                         entity_id=opportunity_id, data={k: None if v is None else str(v) for k, v in checked.items()})  # fmt: skip
+        updated = uow.crm.opportunity(lead_scope(principal), opportunity_id) or {**row, **update}
         uow.commit()
     return _with_probability(updated)

@@ -13,8 +13,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from leadfunnel.analytics.attribution_journeys import Journeys
+    from leadfunnel.analytics.attribution_spec import AttributionSpec
     from leadfunnel.analytics.drill import DrillSpec
     from leadfunnel.analytics.durations import DurationStats
+    from leadfunnel.analytics.forecast_data import Deal
     from leadfunnel.analytics.funnel_oracle import FunnelResult
     from leadfunnel.analytics.funnel_spec import FunnelSpec
     from leadfunnel.analytics.kpi_spec import KpiSpec
@@ -26,8 +29,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ActivityRepository",
     "AnalyticsEngine",
+    "AttributionEngine",
     "AuthStore",
     "CrmStore",
+    "ForecastEngine",
     "KpiEngine",
     "AuditLog",
     "Clock",
@@ -130,6 +135,10 @@ class TouchpointRepository(Protocol):
 
     def for_lead(self, lead_id: uuid.UUID) -> list[Row]: ...
 
+    def intake_keys(
+        self, lead_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[str, str, uuid.UUID, uuid.UUID]]: ...
+
 
 class ActivityRepository(Protocol):
     def for_lead(self, lead_id: uuid.UUID) -> list[Row]: ...
@@ -229,7 +238,27 @@ class KpiEngine(Protocol):
     def kpis(self, spec: KpiSpec, *, now: datetime) -> KpiResult: ...
 
 
-class AnalyticsEngine(FunnelEngine, KpiEngine, Protocol):
+class AttributionEngine(Protocol):
+    """Loads attribution journeys from the analytics store (``analytics/attribution*.py``)."""
+
+    def attribution_journeys(
+        self, spec: AttributionSpec, *, now: datetime
+    ) -> tuple[Journeys, tuple[str, ...]]:
+        """Every selected lead's journey (its touches of the chosen kinds, its conversion
+        and anchors) and each journey's account (the lead's id when it has none)."""
+
+
+class ForecastEngine(Protocol):
+    """Loads deals with their stage history for the forecast (``analytics/forecast*.py``)."""
+
+    def forecast_deals(
+        self, *, now: datetime, owners: frozenset[uuid.UUID] | None, subject: str = "deals"
+    ) -> list[Deal]:
+        """Every deal owned by ``owners`` (None: every deal), with its stage history; with
+        ``subject="leads"``, every lead with its lifecycle history instead, worth 1 each."""
+
+
+class AnalyticsEngine(FunnelEngine, KpiEngine, AttributionEngine, ForecastEngine, Protocol):
     """Everything the analytics store answers."""
 
 

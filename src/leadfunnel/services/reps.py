@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from leadfunnel.domain.access import SYSTEM, Principal, require_role
 from leadfunnel.domain.errors import NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.services.ports import Row, UnitOfWork, UnitOfWorkFactory
 from leadfunnel.services.routing import assign_lead, calendars_by_name
 
-__all__ = ["RepProfile", "deactivate_rep", "list_reps", "set_rep_profile"]
+__all__ = ["RepProfile", "change_rep_profile", "deactivate_rep", "list_reps", "set_rep_profile"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,12 @@ def _rep(uow: UnitOfWork, user_id: uuid.UUID) -> Row:
 
 
 def set_rep_profile(
-    *, uow_factory: UnitOfWorkFactory, user_id: uuid.UUID, changes: dict[str, Any], now: datetime
+    *,
+    uow_factory: UnitOfWorkFactory,
+    user_id: uuid.UUID,
+    changes: dict[str, Any],
+    now: datetime,
+    actor: str = "admin",
 ) -> Row:
     """Change some of a rep's routing settings (the others keep their values)."""
     with uow_factory() as uow:
@@ -76,17 +82,46 @@ def set_rep_profile(
                "skills": list(profile.skills), "product_lines": list(profile.product_lines),
                "away": [[a.isoformat(), b.isoformat()] for a, b in profile.away], "updated_at": now}  # fmt: skip
         uow.routing.put_rep_profile(row)
-        uow.audit.record(at=now, actor="admin", action="rep.profile_changed", entity="user", entity_id=user_id,
+        uow.audit.record(at=now, actor=actor, action="rep.profile_changed", entity="user", entity_id=user_id,
                          data={k: str(v) for k, v in changes.items()})  # fmt: skip
         uow.commit()
     return row
 
 
-def list_reps(*, uow_factory: UnitOfWorkFactory) -> list[Row]:
-    """Every rep with their team, settings and open leads."""
+def list_reps(*, uow_factory: UnitOfWorkFactory, principal: Principal = SYSTEM) -> list[Row]:
+    """The reps the caller may see, with their team, settings and open leads: every rep for
+    admins (and the command line), a manager's team, a rep themselves; marketers none."""
+    require_role(principal, "admin", "manager", "rep", action="reading rep settings")
     with uow_factory(write=False) as uow:
         open_leads = uow.routing.open_leads_by_owner()
-        return [{**rep, "open_leads": open_leads.get(rep["id"], 0)} for rep in uow.routing.reps()]
+        reps = uow.routing.reps()
+    return [{**rep, "open_leads": open_leads.get(rep["id"], 0)} for rep in reps if _sees(principal, rep["id"])]
+
+
+def _sees(principal: Principal, user_id: uuid.UUID) -> bool:
+    if principal.role == "admin":
+        return True
+    if principal.role == "manager":
+        return user_id in principal.team_members
+    return user_id == principal.user_id
+
+
+def change_rep_profile(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    user_id: uuid.UUID,
+    changes: dict[str, Any],
+    now: datetime,
+) -> Row:
+    """:func:`set_rep_profile` for a caller: admins change any rep's routing settings,
+    managers those of their team's reps (routing for their team); a rep outside the caller's
+    view is *not found*, and reps and marketers may not change settings."""
+    require_role(principal, "admin", "manager", action="changing rep routing settings")
+    if not _sees(principal, user_id):
+        raise NotFound("rep", user_id)
+    return set_rep_profile(uow_factory=uow_factory, user_id=user_id, changes=changes, now=now,
+                           actor=principal.actor)  # fmt: skip
 
 
 def deactivate_rep(*, uow_factory: UnitOfWorkFactory, user_id: uuid.UUID, leads_to: str, actor: str, now: datetime,

@@ -30,6 +30,7 @@ __all__ = [
 
 _UNIQUE_MARKERS = ("unique", "duplicate key")
 _BIND_ROWS = 500
+_LOOKUP_IDS = 5000  # ids per IN list (SQLite binds at most 32,766 parameters)
 
 
 class _Repo:
@@ -192,6 +193,21 @@ class SqlTouchpoints(_Repo):
     def for_lead(self, lead_id: uuid.UUID) -> list[Row]:
         c = t.touchpoints.c
         return self._rows(select(t.touchpoints).where(c.lead_id == lead_id).order_by(c.at, c.id))
+
+    def intake_keys(
+        self, lead_ids: Sequence[uuid.UUID]
+    ) -> list[tuple[str, str, uuid.UUID, uuid.UUID]]:
+        """(idempotency key, request hash, lead id, touchpoint id) of the touchpoints of
+        ``lead_ids`` that keep an intake's idempotency key (``services/intake.py``)."""
+        c = t.touchpoints.c
+        key = c.properties["idempotency_key"].as_string()
+        found: list[tuple[str, str, uuid.UUID, uuid.UUID]] = []
+        for start in range(0, len(lead_ids), _LOOKUP_IDS):
+            statement = select(
+                key, c.properties["request_hash"].as_string(), c.lead_id, c.id
+            ).where(c.lead_id.in_(list(lead_ids[start : start + _LOOKUP_IDS])), key.is_not(None))
+            found += [tuple(r) for r in self._run(statement)]
+        return found
 
 
 class SqlActivities(_Repo):

@@ -246,6 +246,10 @@ opportunities = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("version", Integer, nullable=False),
+    # The rep's call (pipeline, best_case, commit; domain/pipeline.py) and the agreed next
+    # step; the forecast compares the one with its model and flags deals without the other.
+    Column("forecast_category", String(16)),
+    Column("next_step", String(200)),
 )
 
 opportunity_stage_history = Table(

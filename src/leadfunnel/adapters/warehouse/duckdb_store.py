@@ -42,14 +42,17 @@ __all__ = ["DuckDbStore", "FORMAT", "SyncStats", "OVERLAP"]
 OVERLAP = timedelta(minutes=5)
 #: The shape of the store's tables; a store of another shape is rebuilt by a full sync.
 #: 2: leads carry custom fields, ids of owners and teams are dashed, touchpoints are synced.
-FORMAT = "2"
+#: 3: deals carry owner, expected close, forecast category and next step; their stage
+#: history is synced (the forecast).
+#: 4: touchpoints carry their channel and campaign, leads their account (attribution).
+FORMAT = "4"
 _SYNCED = ("leads", "stage_transitions", "milestones", "stage_stays", *RECORD_TABLES)
 _IDS = ("owner_id", "team_id")
 _LEADS_DDL = (
     "CREATE TABLE IF NOT EXISTS leads (id VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP, stage VARCHAR, "
     "company_size BIGINT, "
     + ", ".join(f"{d} VARCHAR" for d in DIMENSIONS)
-    + ", custom_fields VARCHAR)"
+    + ", custom_fields VARCHAR, account_id VARCHAR)"
 )
 _TRANSITIONS_DDL = 'CREATE TABLE IF NOT EXISTS stage_transitions (id VARCHAR, lead_id VARCHAR, to_stage VARCHAR, "at" TIMESTAMP)'
 _STATE_DDL = "CREATE TABLE IF NOT EXISTS sync_state (name VARCHAR PRIMARY KEY, value VARCHAR)"
@@ -60,7 +63,7 @@ _LEADS_INSERT = (
         f"coalesce(CAST(TRY_CAST({d} AS UUID) AS VARCHAR), {d})" if d in _IDS else d
         for d in DIMENSIONS
     )
-    + ", custom_fields FROM batch"
+    + ", custom_fields, account_id FROM batch"
 )
 _TRANSITIONS_INSERT = (
     'INSERT INTO stage_transitions SELECT id, lead_id, to_stage, CAST("at" AS TIMESTAMP) FROM batch'

@@ -18,7 +18,8 @@ _DAY = 86_400
 
 
 def _days(later: Any, earlier: Any) -> Any:
-    return (later.epoch_seconds() - earlier.epoch_seconds()).cast("float64") / _DAY
+    # Microseconds apart, not epoch seconds: Spark's epoch seconds drop the fraction.
+    return later.delta(earlier, unit="microsecond").cast("float64") / (_DAY * 1e6)
 
 
 def _stats(days: Any, where: BooleanValue) -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""Analytics engines behind one port: DuckDB for the embedded default, PostgreSQL directly.
+"""Analytics engines behind one port: DuckDB for the embedded default, PostgreSQL directly,
+and Spark on request (``spark_store.py``: the DuckDB engine's questions over a Spark store).
 
-Both run the same Ibis builders (``funnel_builder.py``) over the same milestone expression
+All run the same Ibis builders (``funnel_builder.py``) over the same milestone expression
 (event funnels also read ``touchpoints``); they differ only in where the tables live and how
-times are typed (DuckDB: naive UTC; PostgreSQL: ``timestamptz`` in a UTC session).
+times are typed (DuckDB: naive UTC; PostgreSQL: ``timestamptz`` in a UTC session; Spark:
+``TIMESTAMP`` in a UTC session, compared with naive UTC like DuckDB's).
 """
 
 from __future__ import annotations
@@ -10,12 +12,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import ibis
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from leadfunnel.adapters.warehouse.attribution_builder import (
+    journey_leads,
+    journey_touches,
+    to_journeys,
+)
 from leadfunnel.adapters.warehouse.duckdb_store import DuckDbStore, SyncStats
 from leadfunnel.adapters.warehouse.durations_builder import (
     stage_time_stats,
@@ -24,7 +31,8 @@ from leadfunnel.adapters.warehouse.durations_builder import (
     step_time_stats,
     to_stats,
 )
-from leadfunnel.adapters.warehouse.funnel_builder import build_drill, build_funnel
+from leadfunnel.adapters.warehouse.forecast_source import forecast_deals, forecast_leads
+from leadfunnel.adapters.warehouse.funnel_builder import build_drill, build_funnel, drill_page
 from leadfunnel.adapters.warehouse.kpi_builder import (
     cost_counts,
     deal_counts,
@@ -36,8 +44,11 @@ from leadfunnel.adapters.warehouse.kpi_builder import (
 from leadfunnel.adapters.warehouse.milestones import milestones
 from leadfunnel.adapters.warehouse.results import funnel_result
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
+from leadfunnel.analytics.attribution_journeys import Journeys
+from leadfunnel.analytics.attribution_spec import AttributionSpec
 from leadfunnel.analytics.drill import DrillSpec
 from leadfunnel.analytics.durations import DurationStats
+from leadfunnel.analytics.forecast_data import Deal
 from leadfunnel.analytics.funnel_oracle import FunnelResult
 from leadfunnel.analytics.funnel_spec import FunnelSpec
 from leadfunnel.analytics.kpi_spec import KpiSpec
@@ -79,7 +90,7 @@ def _drill(
 ) -> tuple[list[uuid.UUID], int]:
     expr = build_drill(milestones_table, transitions, cell, now=now, touchpoints=touchpoints)
     total = int(expr.count().to_pyarrow().as_py())
-    ids = [row["lead_id"] for row in _records(expr.limit(limit, offset=offset))]
+    ids = [row["lead_id"] for row in _records(drill_page(expr, limit=limit, offset=offset))]
     return [
         value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for value in ids
     ], total
@@ -127,15 +138,73 @@ def _kpis(con: Any, milestones_table: Any, spec: KpiSpec, now: datetime) -> KpiR
     )
 
 
+def _attribution(
+    con: Any, milestones_table: Any, spec: AttributionSpec
+) -> tuple[Journeys, tuple[str, ...]]:
+    """Journeys over a connection's ``leads``, ``opportunities`` and ``touchpoints``."""
+    selected = journey_leads(
+        milestones_table, con.table("leads"), con.table("opportunities"), spec
+    )
+    touches = journey_touches(con.table("touchpoints"), selected, spec)
+    return to_journeys(selected.to_pyarrow(), touches.to_pyarrow(), spec)
+
+
+def _owner_ids(owners: frozenset[uuid.UUID] | None) -> list[str] | None:
+    """The caller's owners as the store spells ids (dashed), or None: every deal."""
+    return None if owners is None else sorted(str(o) for o in owners)
+
+
+def _forecast_subjects(con: Any, subject: str, owners: list[str] | None) -> list[Deal]:
+    """Deals with their pipeline history, or (``leads``) leads with their lifecycle."""
+    if subject == "leads":
+        return forecast_leads(con.table("leads"), con.table("stage_transitions"), owners)
+    return forecast_deals(
+        con.table("opportunities"), con.table("leads"), con.table("opportunity_stage_history"), owners
+    )
+
+
+class SyncedStore(Protocol):
+    """A copy of the write store, brought up to date before each question: the DuckDB file,
+    or a Spark session's cached views (``spark_store.py``)."""
+
+    def sync(self, reader: WriteStoreReader, *, now: datetime) -> SyncStats: ...
+
+    def connect(self) -> Any:
+        """An Ibis connection with the synced tables, ``milestones`` and ``stage_stays``."""
+
+
 class DuckDbEngine:
     """Funnels over the DuckDB file beside a SQLite write store, synced before each question."""
 
     def __init__(self, write_engine: Engine, path: Path) -> None:
-        self.store = DuckDbStore(path)
+        self.store: SyncedStore = DuckDbStore(path)
         self.reader = WriteStoreReader(write_engine)
+        #: The write store's change token at the last sync, and that sync's figures.
+        self._synced: tuple[Any, SyncStats] | None = None
+
+    def data_version(self) -> Any:
+        """A token that changes with every commit to the write store (None: cannot tell)."""
+        return self.reader.change_token()
 
     def sync(self, *, now: datetime) -> SyncStats:
-        return self.store.sync(self.reader, now=now)
+        """Bring the store up to date; nothing to read when neither the write store nor the
+        analytics file changed since this process last synced (their stamps say so)."""
+        written = self.reader.change_token()
+        token = None if written is None else (written, self._store_stamp())
+        if token is not None and self._synced is not None and self._synced[0] == token:
+            return self._synced[1]
+        stats = self.store.sync(self.reader, now=now)
+        # The analytics file as this sync left it: changed by anyone else, it is synced again.
+        self._synced = ((written, self._store_stamp()), stats) if written is not None else None
+        return stats
+
+    def _store_stamp(self) -> tuple[int, int] | None:
+        path = getattr(self.store, "path", None)
+        try:
+            info = Path(path).stat() if path is not None else None
+        except FileNotFoundError:
+            return None
+        return None if info is None else (info.st_size, info.st_mtime_ns)
 
     def funnel(self, spec: FunnelSpec, *, now: datetime) -> FunnelResult:
         self.sync(now=now)
@@ -210,6 +279,26 @@ class DuckDbEngine:
         finally:
             con.disconnect()
 
+    def attribution_journeys(
+        self, spec: AttributionSpec, *, now: datetime
+    ) -> tuple[Journeys, tuple[str, ...]]:
+        self.sync(now=now)
+        con = self.store.connect()
+        try:
+            return _attribution(con, con.table("milestones"), spec)
+        finally:
+            con.disconnect()
+
+    def forecast_deals(
+        self, *, now: datetime, owners: frozenset[uuid.UUID] | None, subject: str = "deals"
+    ) -> list[Deal]:
+        self.sync(now=now)
+        con = self.store.connect()
+        try:
+            return _forecast_subjects(con, subject, _owner_ids(owners))
+        finally:
+            con.disconnect()
+
 
 class PostgresEngine:
     """Funnels computed inside PostgreSQL from the write store's own tables (no copy)."""
@@ -272,6 +361,16 @@ class PostgresEngine:
         finally:
             con.disconnect()
 
+    def attribution_journeys(
+        self, spec: AttributionSpec, *, now: datetime
+    ) -> tuple[Journeys, tuple[str, ...]]:
+        con = self._connect()
+        try:
+            m = milestones(con.table("leads"), con.table("stage_transitions"))
+            return _attribution(con, m, spec)
+        finally:
+            con.disconnect()
+
     def drill(
         self, cell: DrillSpec, *, now: datetime, limit: int, offset: int
     ) -> tuple[list[uuid.UUID], int]:
@@ -290,13 +389,28 @@ class PostgresEngine:
         finally:
             con.disconnect()
 
+    def forecast_deals(
+        self, *, now: datetime, owners: frozenset[uuid.UUID] | None, subject: str = "deals"
+    ) -> list[Deal]:
+        con = self._connect()
+        try:
+            return _forecast_subjects(con, subject, _owner_ids(owners))
+        finally:
+            con.disconnect()
+
 
 def analytics_path(database_url: str) -> Path:
     """Where the DuckDB file of a SQLite write store lives: beside it, ``.duckdb`` suffix."""
     return Path(make_url(database_url).database or "leadfunnel.db").with_suffix(".duckdb")
 
 
-def analytics_engine(write_engine: Engine) -> DuckDbEngine | PostgresEngine:
+def analytics_engine(write_engine: Engine, kind: str = "auto") -> DuckDbEngine | PostgresEngine:
+    """``auto``: DuckDB beside SQLite, PostgreSQL directly; ``spark``: a local Spark session
+    loaded from either (needs the ``spark`` extra)."""
+    if kind == "spark":
+        from leadfunnel.adapters.warehouse.spark_store import SparkEngine  # optional extra
+
+        return SparkEngine(write_engine)
     if write_engine.dialect.name == "postgresql":
         return PostgresEngine(write_engine)
     return DuckDbEngine(write_engine, analytics_path(str(write_engine.url)))

@@ -30,7 +30,14 @@ from leadfunnel.analytics.drill import DrillSpec, Outcome
 from leadfunnel.analytics.funnel_oracle import NONE_GROUP
 from leadfunnel.analytics.funnel_spec import CohortBasis, CohortPeriod, FunnelMode, FunnelSpec
 
-__all__ = ["build_drill", "build_funnel", "open_column", "reached_column", "step_times"]
+__all__ = [
+    "build_drill",
+    "build_funnel",
+    "drill_page",
+    "open_column",
+    "reached_column",
+    "step_times",
+]
 
 _TRUNCATE = {
     CohortPeriod.DAY: "D",
@@ -229,3 +236,14 @@ def build_drill(
     # Text ids on every backend (Arrow has no UUID type); dashed or not, they sort alike.
     picked = table.select(lead_id=table.lead_id.cast("string"), at=times[k], keep=keep)
     return picked.filter(picked.keep).select("lead_id", "at").order_by(["at", "lead_id"])
+
+
+def drill_page(drilled: Table, *, limit: int, offset: int) -> Table:
+    """One page of :func:`build_drill`'s rows, in its order.
+
+    Numbered by an explicit window rather than ``LIMIT ... OFFSET``: Ibis pages on Spark
+    with a row number over an unordered window, which need not keep the order."""
+    order = [drilled.at, drilled.lead_id]
+    numbered = drilled.mutate(position=ibis.row_number().over(order_by=order))
+    page = numbered.filter((numbered.position >= offset) & (numbered.position < offset + limit))
+    return page.order_by("position").select("lead_id", "at")

@@ -70,7 +70,8 @@ def _dimension(table: Table, column: str) -> Any:
 
 
 def _seconds(later: Any, earlier: Any) -> Any:
-    return (later.epoch_seconds() - earlier.epoch_seconds()).cast("float64")
+    # Microseconds apart, not epoch seconds: Spark's epoch seconds drop the fraction.
+    return later.delta(earlier, unit="microsecond").cast("float64") / 1e6
 
 
 def selected_leads(milestones: Table, spec: KpiSpec) -> Table:

@@ -59,6 +59,11 @@ def _size_band(size: Any) -> Any:
     return size.isnull().ifelse(ibis.null(str), case)
 
 
+def _earliest(times: list[Any]) -> Any:
+    """``LEAST`` ignoring NULLs; one time is itself (Spark refuses ``LEAST`` of one)."""
+    return times[0] if len(times) == 1 else ibis.least(*times)
+
+
 def milestones(leads: Table, transitions: Table) -> Table:
     """``leads`` and ``transitions`` need the write store's column names; ids may be any type."""
     firsts = transitions.group_by(lead_id=transitions.lead_id).aggregate(
@@ -74,7 +79,7 @@ def milestones(leads: Table, transitions: Table) -> Table:
         custom_fields=joined.custom_fields.cast("string"),
         **{first_column(s): joined[first_column(s)] for s in STAGES},
         **{
-            reach_column(s): ibis.least(*(joined[first_column(x)] for x in _PATH[i:]))
+            reach_column(s): _earliest([joined[first_column(x)] for x in _PATH[i:]])
             for i, s in enumerate(_PATH)
         },
     )

@@ -8,6 +8,8 @@ every table and watermark as they were. Per table, the cheapest correct way:
   the table's watermark (minus the overlap), replace them by id;
 * ``activities`` are only ever added: read those created since the watermark (minus the
   overlap), replace by id the few read twice;
+* ``opportunity_stage_history`` (the deals' stage changes, which the forecast learns from)
+  is append-only with UUIDv7 ids: synced like ``touchpoints`` below;
 * ``campaigns`` and ``campaign_costs`` are small, and an imported cost replaces the amount
   of its day without a time stamp: copied whole every time;
 * ``touchpoints`` are only ever added and have no time stamp of their own, but their ids are
@@ -35,10 +37,14 @@ from leadfunnel.domain.ids import id_at, id_time_ms
 __all__ = ["RECORD_DDL", "RECORD_TABLES", "sync_records"]
 
 RECORD_DDL = (
-    'CREATE TABLE IF NOT EXISTS touchpoints (id VARCHAR, lead_id VARCHAR, kind VARCHAR, "at" TIMESTAMP)',
+    'CREATE TABLE IF NOT EXISTS touchpoints (id VARCHAR, lead_id VARCHAR, kind VARCHAR, "at" TIMESTAMP, '
+    "channel VARCHAR, campaign VARCHAR)",
     "CREATE TABLE IF NOT EXISTS opportunities (id VARCHAR, lead_id VARCHAR, account_id VARCHAR, "
     "amount DECIMAL(18, 2), stage VARCHAR, lost_reason VARCHAR, closed_at TIMESTAMP, "
-    "created_at TIMESTAMP, updated_at TIMESTAMP)",
+    "created_at TIMESTAMP, updated_at TIMESTAMP, owner_id VARCHAR, expected_close DATE, "
+    "forecast_category VARCHAR, next_step VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS opportunity_stage_history (id VARCHAR, opportunity_id VARCHAR, "
+    'to_stage VARCHAR, "at" TIMESTAMP)',
     'CREATE TABLE IF NOT EXISTS activities (id VARCHAR, lead_id VARCHAR, kind VARCHAR, "at" TIMESTAMP, '
     "created_at TIMESTAMP)",
     "CREATE TABLE IF NOT EXISTS campaigns (id VARCHAR, name VARCHAR, channel VARCHAR)",
@@ -46,16 +52,20 @@ RECORD_DDL = (
     "amount DECIMAL(18, 2))",
 )
 _SELECT = {
-    "touchpoints": 'SELECT id, lead_id, kind, CAST("at" AS TIMESTAMP) FROM batch',
+    "touchpoints": 'SELECT id, lead_id, kind, CAST("at" AS TIMESTAMP), channel, campaign FROM batch',
     "opportunities": "SELECT id, lead_id, account_id, CAST(amount AS DECIMAL(18, 2)), stage, lost_reason, "
-    "CAST(closed_at AS TIMESTAMP), CAST(created_at AS TIMESTAMP), CAST(updated_at AS TIMESTAMP) FROM batch",
+    "CAST(closed_at AS TIMESTAMP), CAST(created_at AS TIMESTAMP), CAST(updated_at AS TIMESTAMP), "
+    "coalesce(CAST(TRY_CAST(owner_id AS UUID) AS VARCHAR), owner_id), CAST(expected_close AS DATE), "
+    "forecast_category, next_step FROM batch",
+    "opportunity_stage_history": 'SELECT id, opportunity_id, to_stage, CAST("at" AS TIMESTAMP) FROM batch',
     "activities": 'SELECT id, lead_id, kind, CAST("at" AS TIMESTAMP), CAST(created_at AS TIMESTAMP) FROM batch',
     "campaigns": "SELECT id, name, channel FROM batch",
     "campaign_costs": "SELECT id, campaign_id, CAST(day AS DATE), CAST(amount AS DECIMAL(18, 2)) FROM batch",
 }
 #: Incrementally synced tables -> the column their watermark follows.
 _STAMPS = {"opportunities": "updated_at", "activities": "created_at"}
-RECORD_TABLES = ("touchpoints", "opportunities", "activities", "campaigns", "campaign_costs")
+RECORD_TABLES = ("touchpoints", "opportunities", "opportunity_stage_history", "activities",
+                 "campaigns", "campaign_costs")  # fmt: skip
 
 Copy = Callable[[duckdb.DuckDBPyConnection, Iterator[pa.RecordBatch], str], int]
 
@@ -146,7 +156,8 @@ def sync_records(
 ) -> dict[str, int]:
     """Bring the record tables up to date (``now``: naive UTC); rows read per table."""
     counts = {table: _incremental(db, reader, table, copy, overlap, now) for table in _STAMPS}
-    counts["touchpoints"] = _appended(db, reader, "touchpoints", copy, overlap, now)
+    for table in ("touchpoints", "opportunity_stage_history"):
+        counts[table] = _appended(db, reader, table, copy, overlap, now)
     for table in ("campaigns", "campaign_costs"):
         db.execute(f"DELETE FROM {table}")
         counts[table] = copy(db, reader.records(table), f"INSERT INTO {table} {_SELECT[table]}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 
 import pyarrow as pa
 from sqlalchemy import Engine, text
@@ -26,18 +27,22 @@ LEAD_COLUMNS = (
     "company_size",
     *DIMENSIONS,
     "custom_fields",
+    "account_id",
 )
 TRANSITION_COLUMNS = ("id", "lead_id", "to_stage", "at")
 #: The other tables the KPIs and event funnels read, and the columns copied.
 RECORD_COLUMNS: dict[str, tuple[str, ...]] = {
-    "touchpoints": ("id", "lead_id", "kind", "at"),
+    "touchpoints": ("id", "lead_id", "kind", "at", "channel", "campaign"),
     "opportunities": ("id", "lead_id", "account_id", "amount", "stage", "lost_reason", "closed_at",
-                      "created_at", "updated_at"),
+                      "created_at", "updated_at", "owner_id", "expected_close", "forecast_category",
+                      "next_step"),
+    "opportunity_stage_history": ("id", "opportunity_id", "to_stage", "at"),
     "activities": ("id", "lead_id", "kind", "at", "created_at"),
     "campaigns": ("id", "name", "channel"),
     "campaign_costs": ("id", "campaign_id", "day", "amount"),
 }  # fmt: skip
 _CHUNK = 200_000
+_JSON = frozenset({"custom_fields"})
 
 
 class WriteStoreReader:
@@ -45,6 +50,23 @@ class WriteStoreReader:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def change_token(self) -> tuple[int, ...] | None:
+        """A token that changes with every commit: for SQLite (WAL), the size and modification
+        time of the database file and of its write-ahead log, which every commit appends to
+        and every checkpoint rewrites. None for other stores (they cannot tell cheaply)."""
+        if self.engine.dialect.name != "sqlite" or not self.engine.url.database:
+            return None
+        path = Path(self.engine.url.database)
+        token: list[int] = []
+        for part in (path, path.with_name(path.name + "-wal")):
+            try:
+                info = part.stat()
+            except FileNotFoundError:
+                token += [-1, -1]
+            else:
+                token += [info.st_size, info.st_mtime_ns]
+        return tuple(token)
 
     def changed_lead_ids(self, since: datetime | None) -> list[str]:
         with self.engine.connect() as conn:
@@ -123,13 +145,25 @@ class WriteStoreReader:
         return self._batches("stage_transitions", "lead_id", TRANSITION_COLUMNS, ids)
 
 
+def _json(value: object) -> str | None:
+    """A JSON column's value as JSON text (SQLite gives text, PostgreSQL the parsed document)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
 def _fetch(cursor: object, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
     while True:
         rows = cursor.fetchmany(_CHUNK)  # type: ignore[attr-defined]
         if not rows:
             return
         arrays = [
-            pa.array([None if v is None else str(v) for v in values], pa.string())
-            for values in zip(*rows, strict=True)
+            pa.array(
+                [_json(v) for v in values]
+                if name in _JSON
+                else [None if v is None else str(v) for v in values],
+                pa.string(),
+            )
+            for name, values in zip(columns, zip(*rows, strict=True), strict=True)
         ]
         yield pa.RecordBatch.from_arrays(arrays, names=list(columns))

@@ -15,14 +15,17 @@ from leadfunnel.entrypoints.api.problems import PROBLEM_RESPONSES, install_probl
 from leadfunnel.entrypoints.api.routes import (
     admin,
     analytics,
+    attribution,
     auth,
     crm,
     exports,
+    forecast,
     imports,
     intake,
     leads,
     pool,
     reports,
+    reps,
     rules,
 )
 from leadfunnel.entrypoints.api.security import ApiState
@@ -86,7 +89,10 @@ def create_api(
         pool,
         crm,
         analytics,
+        attribution,
+        forecast,
         reports,
+        reps,
         exports,
         rules,
         imports,

@@ -95,6 +95,14 @@ class OpportunityMove(_Strict):
     lost_reason: str | None = Field(default=None, max_length=200)
 
 
+class OpportunityPatch(_Strict):
+    forecast_category: str | None = Field(
+        default=None, max_length=16, description="pipeline, best_case or commit (null clears)."
+    )
+    next_step: str | None = Field(default=None, max_length=200, description="The agreed next step.")
+    expected_close: date | None = None
+
+
 class CampaignBody(_Strict):
     name: str = Field(max_length=200)
     channel: str = Field(max_length=64)

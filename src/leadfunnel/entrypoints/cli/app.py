@@ -12,8 +12,10 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from leadfunnel.domain.errors import DomainError
+from leadfunnel.entrypoints.cli.attribution import attribution_command
 from leadfunnel.entrypoints.cli.db import db_app
 from leadfunnel.entrypoints.cli.demo import DEMO_DATABASE, demo_command
+from leadfunnel.entrypoints.cli.forecast import forecast_app
 from leadfunnel.entrypoints.cli.funnel import funnel_app
 from leadfunnel.entrypoints.cli.io import export_command, import_command
 from leadfunnel.entrypoints.cli.kpi import kpi_command
@@ -38,6 +40,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(lead_app, name="lead")
 app.add_typer(funnel_app, name="funnel")
+app.add_typer(forecast_app, name="forecast")
 app.add_typer(score_app, name="score")
 app.add_typer(route_app, name="route")
 app.add_typer(pool_app, name="pool")
@@ -45,6 +48,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(team_app, name="team")
 app.add_typer(apikey_app, name="apikey")
 app.command("kpi")(kpi_command)
+app.command("attribution")(attribution_command)
 app.command("times")(times_command)
 app.command("stagnant")(stagnant_command)
 app.command("import")(import_command)

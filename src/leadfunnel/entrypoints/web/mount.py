@@ -13,10 +13,13 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from leadfunnel.entrypoints.web.answers import Answers
 from leadfunnel.entrypoints.web.pages import (
+    attribution,
     auth,
     dashboard,
     explorer,
+    forecast,
     imports,
     leads,
     pipeline,
@@ -51,6 +54,18 @@ def mount_web(api: FastAPI) -> None:
         return FileResponse(PLOTLY_JS, media_type="text/javascript",
                             headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
 
+    api.state.answers = Answers()  # remembered dashboard answers (web/answers.py)
     api.mount("/static", StaticFiles(directory=_STATIC), name="static")
-    for module in (auth, dashboard, explorer, leads, pipeline, sla, rules, imports):
+    for module in (
+        auth,
+        dashboard,
+        explorer,
+        attribution,
+        leads,
+        pipeline,
+        forecast,
+        sla,
+        rules,
+        imports,
+    ):
         api.include_router(module.router)

@@ -4,7 +4,7 @@ The roles here are the pages' own policy (what :func:`~leadfunnel.domain.access.
 is asked on each page); the menu shows a person only the pages that will open for them.
 
 >>> [p.path for p in pages_for("rep")]
-['/dashboard', '/leads', '/pipeline', '/explorer', '/sla']
+['/dashboard', '/leads', '/pipeline', '/explorer', '/forecast', '/sla']
 >>> home_for("marketer"), home_for("rep")
 ('/dashboard', '/leads')
 """
@@ -38,10 +38,13 @@ class NavPage:
 PAGES = (
     # Every role: each sees the figures of the leads its reports cover (a rep's own).
     NavPage("/dashboard", "Dashboard", ROLES),
+    NavPage("/attribution", "Attribution", DASHBOARD_ROLES),
     NavPage("/leads", "Leads", ROLES),
     NavPage("/pipeline", "Pipeline", ROLES),
     # Every role: the funnel counts only the leads the viewer may see (a rep's own).
     NavPage("/explorer", "Funnel explorer", ROLES),
+    # Every role: the forecast covers only the deals the viewer's team or the viewer owns.
+    NavPage("/forecast", "Forecast", ROLES),
     NavPage("/sla", "SLA board", SLA_ROLES),
     NavPage("/rules", "Rules", RULES_ROLES),
     # As the API's imports routes: the roles that may import files.

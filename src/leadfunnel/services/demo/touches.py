@@ -27,7 +27,7 @@ from leadfunnel.services.demo.profiles import Profiles
 from leadfunnel.services.demo.timeframe import US_PER_DAY, US_PER_MINUTE, as_times
 from leadfunnel.services.demo.world import World
 
-__all__ = ["KINDS", "Touches", "touch"]
+__all__ = ["FOLLOW_UP_CHANNELS", "KINDS", "Touches", "touch"]
 
 Ints = npt.NDArray[np.int64]
 Objects = npt.NDArray[np.object_]
@@ -58,6 +58,9 @@ _KIND_CHANNEL = {
     WEBINAR: "webinar",
     AD: "display",
 }
+#: Channels whose touches are also drawn after a lead's creation, from its propensity: a
+#: consequence of a likely conversion, not a cause (see docs/concepts/attribution.md).
+FOLLOW_UP_CHANNELS = tuple(sorted(set(_KIND_CHANNEL.values())))
 _PAGES = (
     "/product/analytics-suite",
     "/product/data-platform",

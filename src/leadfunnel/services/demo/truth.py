@@ -10,6 +10,17 @@ draws leads (profile, routing, rep, response time), it averages the probability 
 
 with ``d`` the channel's direct-to-sql share. It ignores time (every lead has had time to
 close), so it ranks channels; the observed rates of the young history's leads are lower.
+Reaching ``mql`` (itself, or straight ``sql``, which only owned leads may go to) is
+computed the same way: ``owned * d * P(lead->sql) + (1 - owned * d) * P(lead->mql)``.
+
+**Channel effects**, for attribution: a channel's true effect on a conversion is the
+conversions of the leads it brings (without the channel, those leads and what they do would
+not exist): per 1,000 leads, ``1000 * expected lead share * expected conversion rate``, the
+share integrated from the arrival intensity over the history. Touches of the
+:data:`~leadfunnel.services.demo.touches.FOLLOW_UP_CHANNELS` are also drawn after creation
+from the lead's propensity; they cause nothing, so only the *acquisition-only* channels
+(touched only when they bring a lead) have an order an attribution model can be checked
+against (docs/concepts/attribution.md).
 """
 
 from __future__ import annotations
@@ -24,9 +35,17 @@ from leadfunnel.services.demo.marketing import Arrivals
 from leadfunnel.services.demo.model import CompanyModel, Step
 from leadfunnel.services.demo.profiles import draw_profiles
 from leadfunnel.services.demo.sales import route
+from leadfunnel.services.demo.touches import FOLLOW_UP_CHANNELS
 from leadfunnel.services.demo.world import World, stream
 
-__all__ = ["SAMPLES_PER_CHANNEL", "TRUTH_FORMAT", "expected_lead_to_won", "truth_document"]
+__all__ = [
+    "SAMPLES_PER_CHANNEL",
+    "TRUTH_FORMAT",
+    "channel_effects",
+    "expected_lead_to_won",
+    "expected_reach",
+    "truth_document",
+]
 
 SAMPLES_PER_CHANNEL = 20_000
 TRUTH_FORMAT = "leadfunnel-demo-truth/1"
@@ -35,6 +54,11 @@ _TRUTH_STREAM = 5
 
 def expected_lead_to_won(world: World) -> dict[str, float]:
     """Each channel's probability that a lead from it is eventually won (see module doc)."""
+    return {channel: reach["won"] for channel, reach in expected_reach(world).items()}
+
+
+def expected_reach(world: World) -> dict[str, dict[str, float]]:
+    """Each channel's probability that a lead from it reaches ``mql`` and ``won``."""
     model, rng = world.model, stream(world.seed, _TRUTH_STREAM)
     n = SAMPLES_PER_CHANNEL
     out = {}
@@ -49,8 +73,37 @@ def expected_lead_to_won(world: World) -> dict[str, float]:
         d = channel.direct_to_sql
         to_sql = d * sigmoid(odds.direct_sql) + (1 - d) * sigmoid(odds.mql) * sigmoid(odds.sql)
         won = routing.owned * to_sql * sigmoid(odds.opportunity) * sigmoid(odds.won)
-        out[channel.name] = round(float(won.mean()), 5)
+        straight = routing.owned * d  # pool leads can reach mql, but never straight sql
+        mql = straight * sigmoid(odds.direct_sql) + (1 - straight) * sigmoid(odds.mql)
+        out[channel.name] = {"mql": round(float(mql.mean()), 5), "won": round(float(won.mean()), 5)}
     return out
+
+
+def channel_effects(world: World, reach: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Per channel: expected lead share, MQLs and wins per 1,000 leads, whether it is
+    acquisition-only; and the acquisition-only channels ordered by each (see module doc)."""
+    volume = world.intensity.sum(axis=1)  # expected relative leads over the history
+    shares = volume / volume.sum()
+    effects = {
+        channel.name: {
+            "expected_lead_share": round(float(shares[c]), 5),
+            "expected_mqls_per_1000_leads": round(1000 * float(shares[c]) * reach[channel.name]["mql"], 3),
+            "expected_wins_per_1000_leads": round(1000 * float(shares[c]) * reach[channel.name]["won"], 3),
+            "acquisition_only": channel.name not in FOLLOW_UP_CHANNELS,
+        }
+        for c, channel in enumerate(world.model.channels)
+    }  # fmt: skip
+    acquisition = [name for name, e in effects.items() if e["acquisition_only"]]
+
+    def order(key: str) -> list[str]:
+        return sorted(acquisition, key=lambda name: -effects[name][key])
+
+    return {
+        "channels": effects,
+        "follow_up_channels": list(FOLLOW_UP_CHANNELS),
+        "acquisition_order_by_mqls": order("expected_mqls_per_1000_leads"),
+        "acquisition_order_by_wins": order("expected_wins_per_1000_leads"),
+    }
 
 
 def _step(step: Step) -> dict[str, Any]:
@@ -141,7 +194,8 @@ def _response_effect(model: CompanyModel) -> dict[str, Any]:
 
 def truth_document(world: World) -> dict[str, Any]:
     model, history = world.model, world.history
-    expected = expected_lead_to_won(world)
+    reach = expected_reach(world)
+    expected = {channel: r["won"] for channel, r in reach.items()}
     lost = model.funnel.to_won.drops
     total_lost = sum(weight for *_, weight in lost)
     return {
@@ -153,6 +207,7 @@ def truth_document(world: World) -> dict[str, Any]:
         "history": {"first_day": str(history.first_day), "days": history.days},
         "channels": _channels(world, expected),
         "expected_channel_order_by_lead_to_won": sorted(expected, key=lambda c: -expected[c]),
+        "channel_effects": channel_effects(world, reach),
         "response_time_effect": _response_effect(model),
         "lost_reason_shares": {reason: round(w / total_lost, 4) for _, reason, w in lost},
         "propensity": _propensity(model),

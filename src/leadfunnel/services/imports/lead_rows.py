@@ -6,6 +6,25 @@ What the row asked for is fingerprinted as its key plus the default region its p
 read in: a row without ``occurred_at`` (taken as the time of import) still replays when the
 file is imported again later, while the same cells read in another region are a conflict.
 
+Idempotency is recorded per batch, not per row:
+
+* **A batch key.** A batch that changed something stores one idempotency record, keyed by
+  the fingerprints of its rows in order (``import:leads:batch:<sha256>``), in its own
+  transaction. The same batch again (the same file re-run with the same batch size, or a
+  batch of an edited file that the edit did not touch) finds it and replays whole: its rows
+  are unchanged, nothing is looked up or written.
+* **Row keys on touchpoints.** Any other batch runs its rows through intake, which keeps
+  each row's key on the touchpoint the row adds (``keys="touchpoints"`` in
+  :func:`~leadfunnel.services.intake.apply_intake`) instead of in a record of its own. A
+  row that matches a stored lead carrying its key replays: a file re-imported with another
+  batch size, or a second file repeating some rows, adds nothing for them; an edited row
+  merges (a new touchpoint, the fields it fills).
+
+E.g. 2,500 rows in batches of 1,000, then the time of the 1,501st row corrected and the
+file imported again: batches 1 and 3 replay by their records; batch 2 runs, its 999 other
+rows replay by the keys on their leads' touchpoints, and the edited row merges: ``0
+created, 1 merged, 2,499 unchanged`` (docs/how-to/import.md).
+
 A batch is audited as one ``leads.intake`` entry on its import job (what it created and
 merged), not one entry per lead.
 
@@ -46,6 +65,13 @@ _KEY_ENCODER = json.JSONEncoder(sort_keys=True, default=str)
 
 def _request_hash(key: str, default_region: str) -> str:
     return hashlib.sha256(f"{default_region}:{key}".encode()).hexdigest()
+
+
+def _batch_key(items: Sequence[IntakeItem]) -> tuple[str, str]:
+    """The key of a batch's idempotency record, and its digest: the request hashes of its
+    rows in order (each a row key and the default region)."""
+    digest = hashlib.sha256("".join(i.request_hash or "" for i in items).encode()).hexdigest()
+    return f"import:leads:batch:{digest}", digest
 
 
 @dataclass
@@ -101,6 +127,12 @@ class LeadRows:
 
     def write_prepared(self, ctx: BatchContext, prepared: PreparedLeads) -> BatchResult:
         result = BatchResult(errors=list(prepared.errors))
+        if not prepared.items:
+            return result
+        batch_key, digest = _batch_key(prepared.items)
+        if ctx.uow.idempotency.get_many([batch_key]):  # this batch was written before
+            result.unchanged = len(prepared.items)
+            return result
         audit_as = None if ctx.job_id is None else ("import_job", ctx.job_id)
         outcomes = apply_intake(
             ctx.uow,
@@ -109,6 +141,7 @@ class LeadRows:
             actor=ctx.actor,
             now=ctx.now,
             audit_as=audit_as,
+            keys="touchpoints",
         )
         for number, outcome in zip(prepared.numbers, outcomes, strict=True):
             if isinstance(outcome, DomainError):
@@ -119,6 +152,15 @@ class LeadRows:
                 result.created += 1
             else:
                 result.merged += 1
+        # Only a batch that changed something, and that every row passed, is recorded (a
+        # replayed batch counts its rows unchanged, so a row rejected by intake, such as an
+        # idempotency conflict, must meet intake again).
+        if (result.created or result.merged) and len(result.errors) == len(prepared.errors):
+            response = {"job_id": None if ctx.job_id is None else str(ctx.job_id),
+                        "rows": len(prepared.items), "created": result.created, "merged": result.merged}  # fmt: skip
+            ctx.uow.idempotency.put_many(
+                [{"key": batch_key, "request_hash": digest, "response": response, "created_at": ctx.now}]
+            )  # fmt: skip
         return result
 
     def write(self, ctx: BatchContext, rows: Sequence[ParsedRow]) -> BatchResult:

@@ -20,6 +20,7 @@ from leadfunnel.entrypoints.api.schemas import (
     CostBody,
     OpportunityBody,
     OpportunityMove,
+    OpportunityPatch,
 )
 from leadfunnel.entrypoints.api.security import CallerDep, state_of
 from leadfunnel.services.crm import (
@@ -36,6 +37,7 @@ from leadfunnel.services.opportunities import (
     list_opportunities,
     move_opportunity,
     open_opportunity,
+    update_opportunity,
 )
 
 __all__ = ["router"]
@@ -119,6 +121,34 @@ def move_route(
     row = move_opportunity(uow_factory=state.app.uow_factory, principal=who.principal,
                            opportunity_id=_uuid(opportunity_id, "opportunity"), to=body.to,
                            expected_version=int(tag[2:-1]), lost_reason=body.lost_reason, now=state.now())  # fmt: skip
+    return _tagged(row)
+
+
+@router.patch(
+    "/opportunities/{opportunity_id}",
+    summary="Set a deal's forecast category, next step or expected close (needs If-Match)",
+)
+def patch_route(
+    request: Request,
+    who: CallerDep,
+    opportunity_id: str,
+    body: OpportunityPatch,
+    if_match: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    require_scope(who.principal, "leads:write")
+    if if_match is None:
+        raise ApiProblem(428, "send If-Match with the ETag from your last read of this deal",
+                         code="precondition_required")  # fmt: skip
+    tag = if_match.strip().removeprefix("W/")
+    if not (tag.startswith('"v') and tag.endswith('"') and tag[2:-1].isdigit()):
+        raise ApiProblem(
+            412, f"If-Match {if_match!r} is not an ETag of this deal", code="precondition_failed"
+        )
+    state = state_of(request)
+    row = update_opportunity(uow_factory=state.app.uow_factory, principal=who.principal,
+                             opportunity_id=_uuid(opportunity_id, "opportunity"),
+                             changes=body.model_dump(exclude_unset=True),
+                             expected_version=int(tag[2:-1]), now=state.now())  # fmt: skip
     return _tagged(row)
 
 

@@ -14,6 +14,9 @@ cost tiles and cost columns stay empty. The open-pipeline tile is the pipeline n
 has no previous period); SLA attainment counts the first-response clocks started in the
 period.
 
+Answers are remembered until the data changes (``web/answers.py``), so a dashboard opened
+again, by anyone with the same view, costs no analytics query.
+
 The charts are Plotly (``/static/plotly.min.js``, from the installed ``plotly`` package);
 the page carries each figure as JSON and ``static/dashboard.js`` draws them.
 """
@@ -21,7 +24,6 @@ the page carries each figure as JSON and ``static/dashboard.js`` draws them.
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
@@ -30,6 +32,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.entrypoints.api.security import state_of
+from leadfunnel.entrypoints.web.answers import ANALYTICS_LOCK, answers, scope_of
 from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.i18n import language
 from leadfunnel.entrypoints.web.rendering import render, request_language
@@ -44,9 +47,6 @@ __all__ = ["ANALYTICS_LOCK", "CHANNEL_COLUMNS", "DEFAULT_DAYS", "TILES", "Tile",
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 DEFAULT_DAYS = 90
-#: The analytics store is synced before each question; one question at a time per process
-#: keeps two syncs of the same file from racing (every analytics page takes it).
-ANALYTICS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -180,17 +180,26 @@ def dashboard_page(
     now = state.now()
     start, end, previous_start, previous_end = _period(period_from, period_to, now.date())
     engine, principal = state.app.analytics, who.principal
+
+    def ask() -> dict[str, Any]:
+        def kpis(**period: Any) -> dict[str, Any]:
+            return run_kpis(engine=engine, now=now, principal=principal, **period).to_dict()
+
+        def funnel(**options: Any) -> dict[str, Any]:
+            return run_funnel(engine=engine, now=now, principal=principal, **options).to_dict()
+
+        return {
+            "current": kpis(period_from=start, period_to=end),
+            "previous": kpis(period_from=previous_start, period_to=previous_end),
+            "channels": kpis(by="channel", period_from=start, period_to=end),
+            "funnel": funnel(created_from=start, created_to=end),
+            "trend": funnel(cohort="month", created_from=_trend_start(end), created_to=end),
+        }
+
     with ANALYTICS_LOCK:
-        current = run_kpis(engine=engine, now=now, period_from=start, period_to=end,
-                           principal=principal).to_dict()  # fmt: skip
-        previous = run_kpis(engine=engine, now=now, period_from=previous_start,
-                            period_to=previous_end, principal=principal).to_dict()  # fmt: skip
-        channels = run_kpis(engine=engine, now=now, by="channel", period_from=start,
-                            period_to=end, principal=principal).to_dict()  # fmt: skip
-        funnel = run_funnel(engine=engine, now=now, created_from=start, created_to=end,
-                            principal=principal).to_dict()  # fmt: skip
-        trend = run_funnel(engine=engine, now=now, cohort="month", created_from=_trend_start(end),
-                           created_to=end, principal=principal).to_dict()  # fmt: skip
+        answer = answers(request).get(engine, ("dashboard", start, end, scope_of(principal)), now, ask)
+    current, previous, channels = answer["current"], answer["previous"], answer["channels"]
+    funnel, trend = answer["funnel"], answer["trend"]
     first = dict(current["groups"][0]) if current["groups"] else {}
     before = dict(previous["groups"][0]) if previous["groups"] else {}
     first["sla_attainment"] = _attainment(state, who, start, end)

@@ -30,9 +30,9 @@ from leadfunnel.analytics.funnel_spec import BREAKDOWNS
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.domain.lifecycle import FUNNEL_PATH
 from leadfunnel.entrypoints.api.security import state_of
+from leadfunnel.entrypoints.web.answers import ANALYTICS_LOCK, answers, scope_of
 from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.i18n import language
-from leadfunnel.entrypoints.web.pages.dashboard import ANALYTICS_LOCK
 from leadfunnel.entrypoints.web.people import people_names
 from leadfunnel.entrypoints.web.rendering import render, request_language
 from leadfunnel.entrypoints.web.session import ViewerDep
@@ -202,9 +202,15 @@ def explorer_page(
     question: Asked,
 ) -> Response:
     state = state_of(request)
+    engine, now = state.app.analytics, state.now()
+
+    def ask() -> dict[str, Any]:
+        return run_funnel(engine=engine, now=now, principal=who.principal,
+                          **question.funnel_options()).to_dict()  # fmt: skip
+
+    asked = ("explorer", tuple(sorted(question.params().items())), scope_of(who.principal))
     with ANALYTICS_LOCK:
-        result = run_funnel(engine=state.app.analytics, now=state.now(), principal=who.principal,
-                            **question.funnel_options()).to_dict()  # fmt: skip
+        result = answers(request).get(engine, asked, now, ask)
     rows = _largest_first(result["rows"])
     names = people_names(uow_factory=state.app.uow_factory, principal=who.principal)
     labels = {r["group"]: _label(r["group"], names) for r in rows}

@@ -1,0 +1,91 @@
+"""Dashboard and funnel explorer: server time per page on a demo store.
+
+Builds a demo (``leadfunnel demo --leads N --no-serve``; or reuses ``--db``), signs an admin
+in through the login form of the in-process app, and times whole page requests (routing,
+session, analytics, rendering), as the server spends them, for:
+
+* **cold**: the first request after the store was built (it syncs the analytics store and
+  computes every answer);
+* **new question**: a page with parameters not asked before (the store is synced; the
+  answer is computed);
+* **warm**: the same page again (answered from memory: ``web/answers.py``), median of
+  ``--repeat``;
+* **after a write**: one new lead through intake, then the page (the change token moved:
+  an incremental sync and a fresh answer).
+
+    uv run python -m bench.bench_dashboard --leads 1000000 [--db sqlite:///demo.db]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+PASSWORD = "correct horse battery staple"
+PAGES = ("/dashboard", "/explorer", "/explorer?by=channel&cohort=month")
+
+
+def _timed(client: Any, path: str) -> float:
+    start = time.perf_counter()
+    response = client.get(path)
+    elapsed = time.perf_counter() - start
+    assert response.status_code == 200, (path, response.status_code, response.text[:300])
+    return elapsed * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--db", help="an existing demo store (else one is built)")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    db = args.db
+    if db is None:
+        folder = Path(tempfile.mkdtemp(prefix="leadfunnel-bench-dash-"))
+        db = f"sqlite:///{folder / 'demo.db'}"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "leadfunnel.entrypoints.cli", "demo", "--leads", str(args.leads),
+                        "--no-serve", "--db", db], check=True, capture_output=True)  # fmt: skip
+        print(f"demo of {args.leads:,} leads built in {time.perf_counter() - started:.0f} s")
+    os.environ["LEADFUNNEL_DATABASE_URL"] = db
+
+    from fastapi.testclient import TestClient
+
+    from leadfunnel.bootstrap import build_app
+    from leadfunnel.config import load_settings
+    from leadfunnel.entrypoints.api.app import create_api
+    from leadfunnel.services.auth import add_user
+    from leadfunnel.services.intake import intake_lead
+    from leadfunnel.services.lead_input import parse_lead_input
+
+    app = build_app(load_settings())
+    email = f"bench-{int(time.time())}@bench.example"
+    add_user(uow_factory=app.uow_factory, email=email, name="Bench", role="admin", password=PASSWORD,
+             team=None, actor="bench", now=app.clock())  # fmt: skip
+    client = TestClient(create_api(app), base_url="http://127.0.0.1")
+    signed = client.post("/login", data={"email": email, "password": PASSWORD}, follow_redirects=False)
+    assert signed.status_code == 303, signed.text
+    print(f"{os.cpu_count()} CPUs; times are whole requests in this process, in ms")
+    print(f"{'page':<40} {'cold':>8} {'new q.':>8} {'warm':>8} {'write':>8}")
+    for n, path in enumerate(PAGES):
+        cold = _timed(client, path)
+        fresh = _timed(client, f"{path}{'&' if '?' in path else '?'}from=2020-01-0{n + 1}")
+        warm = statistics.median(_timed(client, path) for _ in range(args.repeat))
+        now = app.clock()
+        draft = parse_lead_input({"email": f"bench-{n}-{time.time_ns()}@client.example"}, now=now,
+                                 default_region=app.settings.default_region)  # fmt: skip
+        intake_lead(uow_factory=app.uow_factory, draft=draft, source="bench", actor="bench", now=now)
+        after = _timed(client, path)
+        print(f"{path:<40} {cold:8.0f} {fresh:8.0f} {warm:8.0f} {after:8.0f}")
+    app.close()
+
+
+if __name__ == "__main__":
+    main()

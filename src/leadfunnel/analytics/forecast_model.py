@@ -1,0 +1,388 @@
+"""Learned win probabilities: how likely an open deal is to be won within a period.
+
+The question for a deal in stage ``s`` that has been there ``a`` days, seen at ``t``, and a
+period ``[start, end)``: will it be won between ``max(start, t)`` and ``end``?
+
+**Landmarks, not snapshots.** For each stage and age band ``[L, next L)`` the estimator
+looks at every past deal that *reached* the stage and was still in it ``L`` days after first
+entering it (the landmark), and follows it from that moment to its close. Deals still open at
+``t`` are *censored*: they count while they are observed and then leave the risk set, so a
+young open deal lowers nothing. Winning and losing compete; the Aalen–Johansen estimator
+gives the cumulative incidence of winning ``F(h)``: the probability of being won within ``h``
+days of the landmark. The period probability is ``F(end - t) - F(max(start, t) - t)``.
+
+With no open deals and a long horizon ``F`` is the share of deals that reached the stage
+and were won: the stage's empirical win rate (tested).
+
+**Shrinkage.** Segments (deal size band, product line, channel, team: :data:`SEGMENT_LEVELS`,
+broadest first) split the landmark population ever finer. Each cell is pulled toward its
+parent with ``m`` pseudo-deals (empirical Bayes with a Beta prior of strength ``m``)::
+
+    p_cell = (n * p_observed + m * p_parent) / (n + m)
+
+The parent of a segment cell is the same cell one level broader; the parent of a stage's
+whole population at an age band is the band before it (band 0 stands alone). A cell with no
+deals is its parent. ``n + m`` is also the weight of the cell's Beta posterior, which the
+simulation samples from so that thin evidence widens the range.
+
+Worked example (``m = 20``): proposal, age 0-7 days, all deals: 400 reached it, ``p = 0.30``.
+Size band 20k-50k: 30 deals, observed 0.50 -> ``(30*0.5 + 20*0.30) / 50 = 0.42``.
+
+**Fixed table.** A stage listed in ``fixed`` (e.g. ``domain/pipeline.STAGE_PROBABILITY``)
+keeps the table's eventual win probability; the history decides only *when*: the table's
+value times the share of the stage's eventual wins that land in the period.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from leadfunnel.analytics.forecast_data import SEGMENT_LEVELS, Deal
+
+__all__ = [
+    "AGE_BANDS",
+    "CellEstimate",
+    "DealArrays",
+    "ModelSettings",
+    "WinModel",
+    "cumulative_incidence",
+    "grouped_incidence",
+]
+
+Floats = npt.NDArray[np.float64]
+#: Lower bounds (days in stage) of the age bands.
+AGE_BANDS = (0.0, 3.0, 7.0, 14.0, 21.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 365.0)
+_FOREVER = 1e9
+_CENSORED, _WON, _LOST = 0, 1, 2
+
+
+def cumulative_incidence(
+    durations: Floats, events: npt.NDArray[np.int8], horizons: Sequence[float]
+) -> list[float]:
+    """Aalen–Johansen cumulative incidence of winning at each horizon (days from landmark).
+
+    ``events``: 1 won, 2 lost, 0 censored at that duration. A deal censored at ``h`` is at
+    risk at ``h`` (a close and a censoring on the same day: the close comes first)."""
+    if len(durations) == 0:
+        return [0.0 for _ in horizons]
+    order = np.argsort(durations, kind="stable")
+    times, kinds = durations[order], events[order]
+    unique, first = np.unique(times, return_index=True)
+    at_risk = len(times) - first
+    won = np.add.reduceat((kinds == _WON).astype(np.float64), first)
+    closed = np.add.reduceat((kinds != _CENSORED).astype(np.float64), first)
+    survival_after = np.cumprod(1.0 - closed / at_risk)
+    survival_before = np.concatenate(([1.0], survival_after[:-1]))
+    incidence = np.cumsum(survival_before * won / at_risk)
+    found = np.searchsorted(unique, np.asarray(horizons, dtype=np.float64), side="right")
+    return [float(incidence[i - 1]) if i > 0 else 0.0 for i in found]
+
+
+def grouped_incidence(keys: npt.NDArray[np.int64], durations: Floats, events: npt.NDArray[np.int8],
+                      horizons: Sequence[float], *, time_sorted: bool = False,
+                      ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Floats]:  # fmt: skip
+    """:func:`cumulative_incidence` of every group of ``keys`` at once: the groups' keys
+    (sorted), their deal counts, and their incidence at each horizon (a row per group);
+    ``math.inf`` is a valid horizon. ``time_sorted``: the deals come ordered by duration,
+    closes before censorings at equal times (then only the keys need sorting).
+
+    One sort by (key, duration, events before censorings) and running sums: each deal in
+    turn is one step of the estimator (``n`` at risk: the group's deals not yet passed), which
+    for tied times multiplies out to the grouped formula."""
+    if len(keys) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(horizons)))
+    if time_sorted:  # a stable sort by key keeps each group in time order
+        order = np.argsort(keys, kind="stable")
+    else:
+        order = np.lexsort(((events == _CENSORED), durations, keys))
+    k, t, e = keys[order], durations[order], events[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    ends = np.r_[starts[1:], len(k)]
+    group = np.repeat(np.arange(len(starts)), ends - starts)
+    at_risk = (ends[group] - np.arange(len(k))).astype(np.float64)
+    closes = (e != _CENSORED).astype(np.float64)
+    # log S after each step; a group's last deal (at risk alone) never precedes another of its
+    # group, so its step (log 0 when it closes) is left out rather than poisoning the sums.
+    step = np.log1p(-np.where(at_risk > 1, closes / at_risk, 0.0))
+    log_after = np.cumsum(step)
+    log_before = log_after - step - (log_after[starts] - step[starts])[group]
+    gain = np.exp(log_before) * (e == _WON) / at_risk
+    total = np.cumsum(gain)
+    incidence = total - (total[starts] - gain[starts])[group]
+    # Each group's last deal at or before each horizon: one search over (group, time) pairs.
+    span = float(t.max()) + 1.0
+    finite = [h for h in horizons if math.isfinite(h)]
+    scale = span + (max(finite) if finite else 0.0) + 1.0
+    position = np.arange(len(starts)) * scale
+    composite = group * scale + t
+    table = np.empty((len(starts), len(horizons)))
+    for j, h in enumerate(horizons):
+        last = (
+            ends - 1
+            if not math.isfinite(h)
+            else np.searchsorted(composite, position + min(h, span), side="right") - 1
+        )
+        table[:, j] = np.where(last >= starts, incidence[np.maximum(last, 0)], 0.0)
+    return k[starts], ends - starts, table
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """How the probabilities are learned: segment levels (broadest first), pseudo-count
+    ``m``, age bands, and an optional fixed per-stage table of eventual win probabilities."""
+
+    levels: tuple[str, ...] = SEGMENT_LEVELS
+    pseudo_count: float = 20.0
+    bands: tuple[float, ...] = AGE_BANDS
+    fixed: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CellEstimate:
+    """The probability of one cell, with where it came from (``n`` deals at the landmark,
+    their observed ``raw`` rate) and its Beta posterior weight (``inf``: fixed)."""
+
+    stage: str
+    band: int
+    segment: tuple[str, ...]
+    n: int
+    raw: float | None
+    value: float
+    weight: float
+    basis: str
+
+    @property
+    def alpha(self) -> float:
+        return self.value * self.weight
+
+    @property
+    def beta(self) -> float:
+        return (1.0 - self.value) * self.weight
+
+
+@dataclass
+class _Population:
+    durations: Floats
+    events: npt.NDArray[np.int8]
+    keys: list[npt.NDArray[np.int64]]
+
+
+@dataclass
+class _Groups:
+    index: dict[int, int]
+    counts: npt.NDArray[np.int64]
+    table: Floats
+
+
+Stays = dict[str, tuple[Floats, Floats, Floats, npt.NDArray[np.int8]]]
+
+
+class DealArrays:
+    """What every fit of one forecast reads of the deals, worked out once: per open stage
+    each deal's first entry, when that first stay ended and when the deal closed (NaN: not
+    yet) with its outcome; and per segment level each deal's prefix key.
+
+    A fit as of an earlier moment only masks the times after it (:meth:`stays_at`): a stay
+    that ended later had not ended, a deal closed later was open; the first entries need no
+    mask (a landmark after the moment is never used). So the calibration's six past fits
+    reuse the arrays of the forecast's own."""
+
+    def __init__(self, deals: Sequence[Deal], levels: Sequence[str]) -> None:
+        self.size = len(deals)
+        self.levels = tuple(levels)
+        self.codes = _segment_codes(deals, self.levels)
+        self.stays = _first_stays(deals)
+
+    def stays_at(self, as_of: float) -> Stays:
+        masked: Stays = {}
+        for stage, (entry, leave, closed, outcome) in self.stays.items():
+            with np.errstate(invalid="ignore"):
+                masked[stage] = (entry, np.where(leave <= as_of, leave, np.nan),
+                                 np.where(closed <= as_of, closed, np.nan), outcome)  # fmt: skip
+        return masked
+
+
+def _segment_codes(
+    deals: Sequence[Deal], levels: Sequence[str]
+) -> tuple[list[dict[str, int]], list[npt.NDArray[np.int64]]]:
+    """Per segment level: value -> code, and every deal's prefix key (an int64 that encodes
+    its values of the levels up to this one)."""
+    vocab: list[dict[str, int]] = []
+    keys: list[npt.NDArray[np.int64]] = []
+    prefix = np.zeros(len(deals), dtype=np.int64)
+    for level in levels:
+        values = [d.dimension(level) for d in deals]
+        codes = {v: i for i, v in enumerate(sorted(set(values)))}
+        vocab.append(codes)
+        prefix = prefix * (len(codes) + 1) + np.fromiter(
+            (codes[v] for v in values), np.int64, len(values)
+        )
+        keys.append(prefix)
+    return vocab, keys
+
+
+def _first_stays(deals: Sequence[Deal]) -> Stays:
+    n = len(deals)
+    stages = {s for d in deals for _, s in d.history} - {"won", "lost", "disqualified"}
+    entry = {s: np.full(n, np.nan) for s in stages}
+    leave = {s: np.full(n, np.nan) for s in stages}
+    closed, outcome = np.full(n, np.nan), np.zeros(n, dtype=np.int8)
+    for i, deal in enumerate(deals):
+        history = deal.history or ((deal.created, "qualification"),)
+        for k, (at, stage) in enumerate(history):
+            if stage in entry and math.isnan(entry[stage][i]):
+                entry[stage][i] = at
+                if k + 1 < len(history):
+                    leave[stage][i] = history[k + 1][0]
+        if deal.outcome != "open":
+            closed[i] = history[-1][0]
+            outcome[i] = _WON if deal.outcome == "won" else _LOST
+    return {s: (entry[s], leave[s], closed, outcome) for s in stages}
+
+
+class WinModel:
+    """Probabilities learned from ``deals`` as known at ``as_of`` (later stage changes are
+    ignored, so the deals may be rewound or not) for the period ``[start, end)``; cells are
+    estimated when first asked and remembered. ``arrays``: the deals' :class:`DealArrays`,
+    when several fits share them."""
+
+    def __init__(self, deals: Sequence[Deal], *, as_of: float, start: float, end: float,
+                 settings: ModelSettings | None = None, arrays: DealArrays | None = None) -> None:  # fmt: skip
+        self.settings = settings or ModelSettings()
+        self.as_of = as_of
+        self.horizons = (max(start - as_of, 0.0), max(end - as_of, 0.0))
+        if arrays is None:
+            arrays = DealArrays(deals, self.settings.levels)
+        if arrays.size != len(deals) or arrays.levels != self.settings.levels:
+            raise ValueError("the arrays were built from other deals or segment levels")
+        self._arrays = arrays
+        self._cells: dict[tuple[str, int, tuple[str, ...]], CellEstimate] = {}
+        self._populations: dict[tuple[str, int], _Population] = {}
+        self._grouped: dict[tuple[str, int, int], _Groups] = {}
+
+    @property
+    def _codes(self) -> tuple[list[dict[str, int]], list[npt.NDArray[np.int64]]]:
+        return self._arrays.codes
+
+    @cached_property
+    def _stays(self) -> Stays:
+        """Per open stage, as known at ``as_of`` (see :class:`DealArrays`)."""
+        return self._arrays.stays_at(self.as_of)
+
+    def _population(self, stage: str, band: int) -> _Population:
+        """Deals still in ``stage`` ``bands[band]`` days after first entering it, by then."""
+        if (stage, band) not in self._populations:
+            if stage not in self._stays:  # nothing known ever was in it
+                empty = np.zeros(0)
+                self._populations[stage, band] = _Population(
+                    empty, np.zeros(0, np.int8), [np.zeros(0, np.int64)] * len(self.settings.levels)
+                )
+                return self._populations[stage, band]
+            entry, leave, closed, outcome = self._stays[stage]
+            landmark = entry + self.settings.bands[band]
+            with np.errstate(invalid="ignore"):
+                member = (landmark <= self.as_of) & ~(leave <= landmark)
+            ended = member & ~np.isnan(closed)
+            durations = np.where(ended, closed - landmark, self.as_of - landmark)[member]
+            events = np.where(ended, outcome, _CENSORED)[member].astype(np.int8)
+            # Sorted by time once here, so each segment level only sorts by its keys.
+            order = np.lexsort(((events == _CENSORED), durations))
+            keys = [k[member][order] for k in self._codes[1]]
+            self._populations[stage, band] = _Population(durations[order], events[order], keys)
+        return self._populations[stage, band]
+
+    def band_of(self, age: float) -> int:
+        return max(0, bisect.bisect_right(self.settings.bands, age) - 1)
+
+    def _groups(self, stage: str, band: int, level: int) -> _Groups:
+        """Every segment prefix of ``level`` levels at the stage and band: deals, and the
+        incidence at the period's start, end and forever."""
+        key = (stage, band, level)
+        if key not in self._grouped:
+            pop = self._population(stage, band)
+            keys = (
+                pop.keys[level - 1] if level > 0 else np.zeros(len(pop.durations), dtype=np.int64)
+            )
+            found, counts, table = grouped_incidence(
+                keys, pop.durations, pop.events, (*self.horizons, math.inf), time_sorted=True
+            )
+            self._grouped[key] = _Groups(
+                dict(zip(found.tolist(), range(len(found)), strict=True)), counts, table
+            )
+        return self._grouped[key]
+
+    def _observed(
+        self, stage: str, band: int, segment: tuple[str, ...]
+    ) -> tuple[int, float | None, float]:
+        """Deals in the cell, their period win probability, and their eventual one."""
+        vocab = self._codes[0]
+        key = 0
+        for j, value in enumerate(segment):
+            code = vocab[j].get(value)
+            if code is None:
+                return 0, None, 0.0
+            key = key * (len(vocab[j]) + 1) + code
+        groups = self._groups(stage, band, len(segment))
+        row = groups.index.get(key)
+        if row is None:
+            return 0, None, 0.0
+        early, late, forever = groups.table[row].tolist()
+        return int(groups.counts[row]), late - early, forever
+
+    def cell(self, stage: str, band: int, segment: tuple[str, ...] = ()) -> CellEstimate:
+        """The shrunk estimate for a stage, age band and segment prefix (values of the first
+        ``len(segment)`` levels)."""
+        key = (stage, band, segment)
+        if key not in self._cells:
+            self._cells[key] = self._estimate(stage, band, segment)
+        return self._cells[key]
+
+    def _estimate(self, stage: str, band: int, segment: tuple[str, ...]) -> CellEstimate:
+        m = self.settings.pseudo_count
+        n, raw, eventual = self._observed(stage, band, segment)
+        label = f"{stage}, {_band_label(self.settings.bands, band)}"
+        if segment:
+            parent = self.cell(stage, band, segment[:-1])
+            label += ", " + ", ".join(
+                f"{lv}={v}" for lv, v in zip(self.settings.levels, segment, strict=False)
+            )
+        elif band > 0:
+            parent = self.cell(stage, band - 1)
+        else:
+            parent = None
+        if stage in self.settings.fixed and not segment:
+            share = raw / eventual if raw is not None and eventual > 0 else 1.0
+            value = self.settings.fixed[stage] * share
+            return CellEstimate(
+                stage, band, segment, n, raw, value, math.inf, f"{label}: fixed table x timing"
+            )
+        if stage in self.settings.fixed and parent is not None:
+            return CellEstimate(stage, band, segment, n, raw, parent.value, math.inf, parent.basis)
+        if parent is None:
+            if raw is None:  # nothing reached the stage yet: nothing to learn from
+                return CellEstimate(stage, band, segment, 0, None, 0.0, 1.0, f"{label}: no history")
+            return CellEstimate(stage, band, segment, n, raw, raw, n + 1.0, f"{label} (n={n})")
+        if raw is None:
+            return CellEstimate(
+                stage, band, segment, 0, None, parent.value, parent.weight, parent.basis
+            )
+        value = (n * raw + m * parent.value) / (n + m)
+        return CellEstimate(stage, band, segment, n, raw, value, n + m, f"{label} (n={n})")
+
+    def estimate(self, deal: Deal) -> CellEstimate:
+        """The finest cell of an open deal: its stage, its age in it, all its segments."""
+        band = self.band_of(self.as_of - deal.stage_entered)
+        segment = tuple(deal.dimension(level) for level in self.settings.levels)
+        return self.cell(deal.stage, band, segment)
+
+
+def _band_label(bands: Sequence[float], band: int) -> str:
+    low = bands[band]
+    return f"{low:g}+ days" if band + 1 == len(bands) else f"{low:g}-{bands[band + 1]:g} days"
