@@ -271,7 +271,7 @@ class SqlRecords(_Repo):
             "users", "assignments", "touchpoints", "activities", "opportunities",
             "opportunity_stage_history", "campaigns", "campaign_costs", "import_jobs", "import_errors",
             "leads", "stage_transitions", "audit_log",
-            "predictive_models", "lead_predictions",
+            "predictive_models", "lead_predictions", "saved_views",
         )
     }  # fmt: skip
 

@@ -279,6 +279,19 @@ assignments = Table(
     Column("reason", Text, nullable=False),
 )
 
+# A person's named filter sets of a list page (the leads list's URL parameters).
+saved_views = Table(
+    "saved_views",
+    metadata,
+    _id(),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False),
+    Column("page", String(32), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("query", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id", "page", "name"),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

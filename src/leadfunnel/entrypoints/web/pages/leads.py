@@ -6,6 +6,8 @@
 * **Lead 360** (``/leads/{id}``): profile, score and grade with the active models'
   explanation, owner, first-response SLA clock, and the unified timeline (stage changes,
   touchpoints, activities, owner changes with their reasons), newest first.
+* **Saved views**: the list's filters and sort saved under a name, per person, listed above
+  the filters; one click opens the list with them (``services/saved_views.py``).
 * **Bulk actions** on the list: tick leads (or all on the page) and assign them to a rep,
   move their stage, or export them as CSV (``services/bulk.py``); a page then lists what
   was done and each refused lead with the reason.
@@ -44,6 +46,7 @@ from leadfunnel.services.leads import LIST_SORTS, get_lead, list_leads
 from leadfunnel.services.lifecycle import move_lead
 from leadfunnel.services.ports import Row
 from leadfunnel.services.routing import sla_clock
+from leadfunnel.services.saved_views import delete_view, list_views, save_view
 from leadfunnel.services.scoring import explain_lead
 from leadfunnel.services.sla import RESPONSE_KINDS, log_activity
 
@@ -103,9 +106,39 @@ def leads_page(
         "paged": bool(cursor), "filters": {k: given[k] or "" for k in _FILTERS},
         "stages": [s.value for s in Stage], "sorts": _sorts(),
         "names": people_names(uow_factory=state.app.uow_factory, principal=who.principal),
-        "reps": _assignable_reps(state, who), "here": here,
+        "reps": _assignable_reps(state, who), "here": here, "query": urlencode(kept),
+        "views": list_views(uow_factory=state.app.uow_factory, principal=who.principal, page="leads"),
         "may_change": who.principal.role in ("admin", "manager", "rep"),
     }, viewer=who)  # fmt: skip
+
+
+@router.post("/leads/views")
+def save_view_form(
+    request: Request,
+    who: ViewerDep,
+    name: Annotated[str, Form(max_length=200)],
+    query: Annotated[str, Form(max_length=2000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Save the list's current filters under a name (``services/saved_views.py``)."""
+    check_csrf(who, csrf)
+    state = state_of(request)
+    view = save_view(uow_factory=state.app.uow_factory, principal=who.principal, page="leads",
+                     name=name, query=query, now=state.now())  # fmt: skip
+    return RedirectResponse(f"/leads?{view.query}", status_code=303)
+
+
+@router.post("/leads/views/{view_id}/delete")
+def delete_view_form(
+    request: Request, who: ViewerDep, view_id: str, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    check_csrf(who, csrf)
+    try:
+        key = uuid.UUID(view_id)
+    except ValueError:
+        raise NotFound("saved view", view_id) from None
+    delete_view(uow_factory=state_of(request).app.uow_factory, principal=who.principal, view_id=key)
+    return RedirectResponse("/leads", status_code=303)
 
 
 def _assignable_reps(state: Any, who: Viewer) -> list[Row]:
