@@ -92,8 +92,10 @@ _EVENTS = (*KINDS[:3], "lead", "mql", "sql", "opportunity", "won", "nurture", "d
 
 @st.composite
 def event_specs(draw):
-    """Event funnels: 1-4 steps over kinds and stages (repeats allowed), exclusions, windows."""
-    events = draw(st.lists(st.sampled_from(_EVENTS), min_size=1, max_size=4))
+    """Event funnels: 1-4 steps over kinds and stages (repeats allowed but in mode any),
+    exclusions, windows, every mode."""
+    mode = draw(st.sampled_from(["ordered", "strict", "any"]))
+    events = draw(st.lists(st.sampled_from(_EVENTS), min_size=1, max_size=4, unique=mode == "any"))
     exclude = draw(
         st.lists(
             st.sampled_from(["unsubscribe", "lost", "nurture", "sql"]), max_size=2, unique=True
@@ -103,10 +105,11 @@ def event_specs(draw):
     step_windows = (
         draw(st.none() | st.lists(st.sampled_from([None, "1d", "30d"]),
                                   min_size=len(events) - 1, max_size=len(events) - 1))
-        if len(events) > 1 else None
+        if len(events) > 1 and mode != "any" else None
     )  # fmt: skip
     return funnel_spec(
         events=events,
+        mode=mode,
         exclude=exclude or None,
         window=draw(st.sampled_from([None, "36h", "30d", "120d"])),
         step_windows=step_windows,

@@ -52,3 +52,23 @@ def test_company_wide_stage_reports_are_for_admins_and_marketers(world: World) -
     assert world.client.get("/api/v1/analytics/time-in-stage", headers=world.as_("rep")).status_code == 403
     bad = world.client.get("/api/v1/analytics/funnel", params={"steps": "lead,banana"}, headers=world.as_("admin"))
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+
+def test_time_to_convert_takes_event_steps_as_the_funnel_does(world: World) -> None:
+    _move(world, "east", "mql", "sql")
+    _move(world, "west", "mql")
+    url, admin = "/api/v1/analytics/time-to-convert", world.as_("admin")
+    events = world.client.get(url, params={"events": "mql,sql", "mode": "strict"}, headers=admin)
+    assert events.status_code == 200, events.text
+    assert [(i["from"], i["to"], i["count"]) for i in events.json()["items"]] == [("mql", "sql", 1)]
+    excluded = world.client.get(url, params={"events": "lead,sql", "exclude": "mql"}, headers=admin)
+    # The world's clock stands still: east entered mql at the instant it entered sql, and an
+    # excluded event at the same instant as a step is not between two steps.
+    assert [i["count"] for i in excluded.json()["items"]] == [1]
+    by = world.client.get(url, params={"steps": "lead,mql", "by": "region"}, headers=admin)
+    assert by.status_code == 200, by.text
+    assert sum(i["count"] for i in by.json()["items"]) == 2 and all("group" in i for i in by.json()["items"])
+    rep = world.client.get(url, params={"steps": "lead,mql", "by": "region"}, headers=world.as_("rep"))
+    assert sum(i["count"] for i in rep.json()["items"]) == 1  # the rep's own lead only
+    bad = world.client.get(url, params={"events": "mql,mql", "mode": "any"}, headers=admin)
+    assert bad.status_code == 422 and "mode" in bad.text

@@ -53,6 +53,45 @@ def test_an_event_funnel_with_an_exclusion_step(cli, journeys):
     assert [lead["id"] for lead in dropped["items"]] == [journeys["unsubscribed"]]
 
 
+def test_event_funnels_in_modes_strict_and_any(cli, journeys):
+    reversed_steps = ("--events", "form_submit,ad_click")
+    assert [r["reached"] for r in cli.json("funnel", *reversed_steps)["rows"]] == [3, 0]
+    any_order = cli.json("funnel", *reversed_steps, "--mode", "any")
+    assert [r["reached"] for r in any_order["rows"]] == [3, 2]
+    # The unsubscribe came between the click and the form: not strict.
+    strict = cli.json("funnel", "--events", "ad_click,form_submit", "--mode", "strict")
+    assert [r["reached"] for r in strict["rows"]] == [2, 1]
+    drilled = cli.json("funnel", "drill", "--step", "ad_click", "--dropped", "--events",
+                       "ad_click,form_submit", "--mode", "strict")  # fmt: skip
+    assert [lead["id"] for lead in drilled["items"]] == [journeys["unsubscribed"]]
+
+
+def test_time_to_convert_between_event_steps(cli, journeys):
+    data = cli.json("times", *EVENTS)
+    assert [(t["from"], t["to"], t["count"]) for t in data["time_to_convert"]] == [
+        ("ad_click", "form_submit", 2), ("form_submit", "mql", 1),
+    ]  # fmt: skip
+    excluded = cli.json("times", *EVENTS, "--exclude", "unsubscribe", "--mode", "strict")
+    assert [t["count"] for t in excluded["time_to_convert"]] == [1, 1]
+    assert all(t["median_days"] >= 0 for t in excluded["time_to_convert"])
+    code, out, _ = cli("times", "--events", "form_submit,ad_click", "--mode", "any")
+    assert code == 0 and "form_submit -> ad_click" in out
+    code, _, err = cli("times", "--events", "ad_click", "--steps", "mql")
+    assert code == 1 and err.startswith("error: events: give lifecycle steps or event steps")
+
+
+def test_time_to_convert_by_a_custom_field(cli, journeys):
+    data = cli.json("times", *EVENTS, "--by", "custom.plan")
+    assert [(t["group"], t["from"], t["to"], t["count"]) for t in data["time_to_convert"]] == [
+        ("(none)", "ad_click", "form_submit", 1), ("(none)", "form_submit", "mql", 0),
+        ("gold", "ad_click", "form_submit", 1), ("gold", "form_submit", "mql", 1),
+    ]  # fmt: skip
+    code, out, _ = cli("times", "--steps", "lead,mql", "--by", "channel")
+    assert code == 0 and "-> mql" in out
+    code, _, err = cli("times", "--by", "custom.no-dashes")
+    assert code == 1 and err.startswith("error: breakdown:")
+
+
 def test_custom_field_breakdowns_and_cohorts_by_entry(cli, journeys):
     by_plan = cli.json("funnel", *EVENTS, "--by", "custom.plan")
     assert {(r["group"], r["stage"]): r["reached"] for r in by_plan["rows"]} == {
@@ -92,7 +131,8 @@ def test_owner_ids_print_as_dashed_uuids(cli, sqlite_url, journeys):
         (["--events", "ad click"], "error: events: 'ad click' is not a touchpoint kind"),
         (["--events", "stage:closed"], "error: events: unknown stage 'closed'"),
         (["--events", "ad_click,unsubscribe", "--exclude", "unsubscribe"], "error: exclude: 'unsubscribe' is a step of this funnel"),
-        (["--events", "ad_click", "--mode", "strict"], "error: mode: event funnels (events or exclusions) are ordered"),
+        (["--steps", "mql,won", "--exclude", "nurture", "--mode", "strict"], "error: mode: lifecycle steps with exclusions are an ordered event funnel"),
+        (["--events", "page_view,page_view", "--mode", "any"], "error: mode: mode any: step 'page_view' repeats"),
         (["--cohort-by", "entered"], "error: cohort_by: needs a cohort period"),
         (["--cohort", "month", "--cohort-by", "step1"], "error: cohort_by: 'step1' is not one of: created, entered"),
         (["--by", "custom.no-dashes"], "error: breakdown: 'custom.no-dashes': a custom field is custom.NAME"),

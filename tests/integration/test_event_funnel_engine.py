@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from leadfunnel.adapters.warehouse.engine import analytics_engine
 from leadfunnel.analytics.drill import drill_spec, oracle_drill
-from leadfunnel.analytics.durations import oracle_step_times
+from leadfunnel.analytics.durations import oracle_step_times, oracle_step_times_by
 from leadfunnel.analytics.funnel_oracle import LeadHistory, oracle_funnel
 from leadfunnel.analytics.funnel_spec import funnel_spec
 from leadfunnel.domain.ids import id_at, new_id
@@ -94,6 +94,14 @@ FIXED_SPECS = [
         steps=["mql", "sql", "won"], cohort="quarter", cohort_by="entered", breakdown="custom.plan"
     ),
     funnel_spec(steps=["lead", "sql"], mode="strict", cohort="month", cohort_by="entered"),
+    funnel_spec(events=["ad_click", "form_submit", "mql"], mode="strict", window="60d"),
+    funnel_spec(
+        events=["demo_request", "ad_click", "sql"],
+        mode="any",
+        window="60d",
+        exclude=["unsubscribe"],
+        breakdown="channel",
+    ),
 ]
 
 
@@ -124,13 +132,24 @@ def test_event_funnel_drill_down_and_time_to_convert_equal_the_oracle(any_app):
         drill_spec(FIXED_SPECS[1], step="mql", outcome="converted", group="gold"),
         drill_spec(FIXED_SPECS[2], step="ad_click", outcome="reached", cohort=BASE.date().replace(month=4)),
         drill_spec(FIXED_SPECS[3], step="mql", outcome="dropped"),
+        drill_spec(FIXED_SPECS[6], step="ad_click", outcome="dropped"),
+        drill_spec(FIXED_SPECS[6], step="form_submit", outcome="converted"),
+        drill_spec(FIXED_SPECS[7], step="demo_request", outcome="open"),
+        drill_spec(FIXED_SPECS[7], step="ad_click", outcome="converted", group="webinar"),
     ]  # fmt: skip
     for cell in cells:
         expected = oracle_drill(pairs, cell, now=NOW)
         assert engine.drill(cell, now=NOW, limit=1000, offset=0) == (expected, len(expected)), cell
     assert sum(engine.drill(c, now=NOW, limit=1, offset=0)[1] for c in cells) > 20
     stored = [lead for _, lead in pairs]
-    for spec in FIXED_SPECS[:3]:
+    for spec in (FIXED_SPECS[1], FIXED_SPECS[7]):  # by custom.plan, by channel
+        got_by, want_by = engine.step_times_by(spec, now=NOW), oracle_step_times_by(stored, spec)
+        assert set(got_by) == set(want_by) and len(want_by) > 2, spec
+        for group, want_gaps in want_by.items():
+            assert [(g.count, g.histogram) for g in got_by[group]] == [
+                (w.count, w.histogram) for w in want_gaps
+            ], (spec, group)
+    for spec in [*FIXED_SPECS[:3], *FIXED_SPECS[6:]]:
         got, want = engine.step_times(spec, now=NOW), oracle_step_times(stored, spec)
         assert [(g.count, g.histogram) for g in got] == [(w.count, w.histogram) for w in want]
         assert all(

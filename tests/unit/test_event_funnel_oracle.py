@@ -242,7 +242,12 @@ def test_event_steps_parse_and_their_labels_parse_back(text, event):
         ({"events": ["stage:closed"]}, "events"),
         ({"events": ["event:ad_click"]}, "events"),
         ({"events": ["ad_click"], "steps": ["mql"]}, "events"),
-        ({"events": ["ad_click"], "mode": "strict"}, "mode"),
+        ({"events": ["page_view", "page_view"], "mode": "any"}, "mode"),
+        (
+            {"events": ["ad_click", "form_submit"], "mode": "any", "step_windows": ["1d"]},
+            "step_windows",
+        ),
+        ({"events": ["ad_click"], "mode": "sideways"}, "mode"),
         ({"steps": ["mql", "sql"], "exclude": ["nurture"], "mode": "strict"}, "mode"),
         ({"events": ["ad_click", "unsubscribe"], "exclude": ["unsubscribe"]}, "exclude"),
         ({"events": ["ad_click"], "exclude": ["stage:gone"]}, "exclude"),
@@ -257,3 +262,67 @@ def test_bad_event_specs_name_the_field(options, field):
     with pytest.raises(ValidationError) as caught:
         funnel_spec(**options)
     assert caught.value.field == field
+
+
+# The worked examples of docs/concepts/funnels.md, "Modes of event funnels".
+straight_through = person(("ad_click", 0), ("form_submit", 1), ("demo_request", 3))
+browsed_in_between = person(
+    ("ad_click", 0), ("page_view", 0.5), ("form_submit", 1), ("demo_request", 2)
+)
+became_mql_in_between = person(
+    ("ad_click", 0), ("form_submit", 1), ("demo_request", 3), stages=(("lead", 0), ("mql", 2))
+)
+nothing_since_the_form = person(("ad_click", 0), ("form_submit", 1))
+STRICT_EXAMPLE = [
+    straight_through,
+    browsed_in_between,
+    became_mql_in_between,
+    nothing_since_the_form,
+]
+demo_first = person(("demo_request", 0), ("form_submit", 2))
+demo_too_late = person(("form_submit", 0), ("demo_request", 40))
+form_only_lately = person(("form_submit", 0), created=datetime(2025, 5, 25, tzinfo=UTC))
+unsubscribed_in_between = person(("form_submit", 0), ("unsubscribe", 1), ("demo_request", 3))
+ANY_EXAMPLE = [demo_first, demo_too_late, form_only_lately, unsubscribed_in_between]
+
+
+def test_strict_event_funnels_allow_no_other_event_between_two_steps():
+    steps = ["ad_click", "form_submit", "demo_request"]
+    strict = run(STRICT_EXAMPLE, events=steps, mode="strict")
+    # A page view, then a stage change, came between two steps; the last lead did nothing since.
+    assert counts(strict) == [(4, 3, 0, 1), (3, 1, 1, 1), (1, 0, 0, 0)]
+    assert counts(run(STRICT_EXAMPLE, events=steps)) == [(4, 4, 0, 0), (4, 3, 1, 0), (3, 0, 0, 0)]
+    spec = funnel_spec(events=steps, mode="strict")
+    pairs = list(enumerate(STRICT_EXAMPLE))
+    assert oracle_drill(
+        pairs, drill_spec(spec, step="form_submit", outcome="dropped"), now=NOW
+    ) == [2]
+    assert oracle_drill(pairs, drill_spec(spec, step="form_submit", outcome="open"), now=NOW) == [3]
+
+
+def test_events_at_the_same_instant_as_a_step_do_not_break_a_strict_funnel():
+    tie = person(
+        ("ad_click", 0), ("page_view", 1), ("form_submit", 1), stages=(("lead", 0), ("mql", 1))
+    )
+    assert counts(run([tie], events=["ad_click", "form_submit", "mql"], mode="strict"))[2][0] == 1
+
+
+def test_any_order_event_funnels_take_each_steps_first_time_within_one_window():
+    spec = {"events": ["form_submit", "demo_request"], "mode": "any", "window": "30d"}
+    assert counts(run(ANY_EXAMPLE, **spec, exclude=["unsubscribe"])) == [(4, 1, 1, 2), (1, 0, 0, 0)]
+    assert counts(run(ANY_EXAMPLE, **spec)) == [(4, 2, 1, 1), (2, 0, 0, 0)]
+    # Ordered, the demo before the form does not count.
+    ordered = run(ANY_EXAMPLE, events=["form_submit", "demo_request"], window="30d")
+    assert counts(ordered)[1][0] == 1
+    pairs = list(enumerate(ANY_EXAMPLE))
+    cell = drill_spec(funnel_spec(**spec), step="form_submit", outcome="converted")
+    assert oracle_drill(pairs, cell, now=NOW) == [3, 0]  # by time at the step: day 0, day 2
+
+
+def test_any_order_time_to_convert_runs_from_having_done_the_earlier_steps():
+    from leadfunnel.analytics.durations import oracle_step_times
+
+    spec = funnel_spec(events=["form_submit", "demo_request"], mode="any", window="30d")
+    (gap,) = oracle_step_times(ANY_EXAMPLE, spec)
+    # demo_first had done both when it submitted the form (0 days); the last lead took 3 days.
+    assert (gap.count, gap.median_days) == (2, 1.5)

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from leadfunnel.analytics.funnel_oracle import LeadHistory, lead_step_times
+from leadfunnel.analytics.funnel_oracle import LeadHistory, lead_group, lead_step_times
 from leadfunnel.analytics.funnel_spec import FunnelSpec
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "duration_stats",
     "oracle_stage_times",
     "oracle_step_times",
+    "oracle_step_times_by",
     "percentile",
 ]
 
@@ -90,6 +91,18 @@ def oracle_stage_times(leads: Iterable[LeadHistory]) -> dict[str, DurationStats]
         stage: duration_stats(stays.get(stage, []), open_count=still.get(stage, 0))
         for stage in sorted(set(stays) | set(still))
     }
+
+
+def oracle_step_times_by(
+    leads: Iterable[LeadHistory], spec: FunnelSpec
+) -> dict[str, list[DurationStats]]:
+    """:func:`oracle_step_times` per breakdown value (as the funnel groups leads, ``(none)``
+    when empty), for the values with a lead at step 1."""
+    groups: dict[str, list[LeadHistory]] = defaultdict(list)
+    for lead in leads:
+        if lead_step_times(lead, spec) is not None:
+            groups[str(lead_group(lead, spec))].append(lead)
+    return {group: oracle_step_times(members, spec) for group, members in sorted(groups.items())}
 
 
 def oracle_step_times(leads: Iterable[LeadHistory], spec: FunnelSpec) -> list[DurationStats]:

@@ -35,7 +35,19 @@ Amplitude/Mixpanel way, first attempt only:
 * **open** at step k: as above, with the current stage in ``spec.open_stages(k)`` and no
   excluded event after its time at step k (an exclusion is final: the lead is dropped).
 
-An event funnel over path stages only, without exclusions, equals the lifecycle funnel.
+* **strict** (event funnels): as ordered, and a lead counts at step k only if it did no
+  other event at all (no touchpoint of any kind, no stage change) strictly between its times
+  at steps k-1 and k. The first attempt decides, as above; an event strictly after its time at
+  step k ends its chance, so it is not **open** there.
+* **any** (event funnels): a step's time is the lead's first occurrence of its event, in any
+  order; the lead counts at step k if it counts at step k-1, did step k, and the span of its
+  times at steps 1..k (earliest to latest) fits ``window_days``, with no excluded event
+  strictly inside that span. Its **time at step k** (for time to convert, drill-down) is the
+  latest of those times: when it had done steps 1..k. **open** at step k: not done step k+1 at
+  all, within ``window_days`` of the earliest time, no excluded event after it. Repeated steps
+  and per-step windows need an order and are refused.
+
+An event funnel over path stages only, ordered, without exclusions, equals the lifecycle funnel.
 """
 
 from __future__ import annotations
@@ -236,12 +248,45 @@ def _excluded(
     )
 
 
+def _any_event(lead: LeadHistory, after: datetime, before: datetime | None) -> bool:
+    """Whether the lead did any event (touchpoint or stage change) strictly between."""
+    moments = [at for _, at in lead.touches] + [at for _, at in lead.transitions]
+    return any(after < at and (before is None or at < before) for at in moments)
+
+
 def _event_counted(lead: LeadHistory, spec: FunnelSpec, times: list[datetime | None]) -> list[bool]:
     counted = _counted(times, spec)
+    strict = spec.mode is FunnelMode.STRICT
     for k in range(1, len(counted)):
-        if counted[k] and _excluded(lead, spec, times[k - 1], times[k]):  # type: ignore[arg-type]
+        if counted[k] and (
+            _excluded(lead, spec, times[k - 1], times[k])  # type: ignore[arg-type]
+            or (strict and _any_event(lead, times[k - 1], times[k]))  # type: ignore[arg-type]
+        ):
             return counted[:k] + [False] * (len(counted) - k)
     return counted
+
+
+def _first_times(lead: LeadHistory, events: Sequence[FunnelEvent]) -> list[datetime | None]:
+    """Any order: each step's first occurrence, wherever it lies."""
+    return [min(_occurrences(lead, event), default=None) for event in events]
+
+
+def _any_counted(lead: LeadHistory, spec: FunnelSpec, raw: list[datetime | None]) -> list[bool]:
+    counted: list[bool] = []
+    for k, at in enumerate(raw):
+        ok = at is not None and (k == 0 or counted[k - 1])
+        if ok and k:
+            low, high = min(raw[: k + 1]), max(raw[: k + 1])  # type: ignore[type-var]
+            if spec.window_days is not None:
+                ok = high - low <= timedelta(days=spec.window_days)  # type: ignore[operator]
+            ok = ok and not _excluded(lead, spec, low, high)  # type: ignore[arg-type]
+        counted.append(ok)
+    return counted
+
+
+def _running_latest(raw: list[datetime | None], counted: list[bool]) -> list[datetime | None]:
+    """Any order: the time at step k is when the lead had done steps 1..k."""
+    return [max(raw[: k + 1]) if ok else None for k, ok in enumerate(counted)]  # type: ignore[type-var]
 
 
 def is_open(
@@ -250,6 +295,17 @@ def is_open(
     if lead.current_stage not in spec.open_stages(k):
         return False
     days = timedelta(days=1)
+    if spec.events is not None and spec.mode is FunnelMode.ANY:
+        raw = _first_times(lead, spec.events)
+        low = min(raw[: k + 1])  # type: ignore[type-var]
+        if raw[k + 1] is not None:  # did the next step, but too late or too early: final
+            return False
+        if spec.window_days is not None and now >= low + spec.window_days * days:  # type: ignore[operator]
+            return False
+        return not (spec.exclusions and _excluded(lead, spec, low, None))  # type: ignore[arg-type]
+    strict = spec.events is not None and spec.mode is FunnelMode.STRICT
+    if strict and _any_event(lead, times[k], None):  # type: ignore[arg-type]
+        return False  # the next event was not step k+1: strict can no longer hold
     if spec.window_days is not None and now >= times[0] + spec.window_days * days:  # type: ignore[operator]
         return False
     window = spec.step_windows[k] if spec.step_windows else None
@@ -298,7 +354,11 @@ def lead_step_times(
         return None
     if spec.owners is not None and str(lead.dims.get("owner_id")) not in spec.owners:
         return None
-    if spec.events is not None:
+    if spec.events is not None and spec.mode is FunnelMode.ANY:
+        raw = _first_times(lead, spec.events)
+        counted = _any_counted(lead, spec, raw)
+        times = _running_latest(raw, counted)
+    elif spec.events is not None:
         times = _event_times(lead, spec.events)
         counted = _event_counted(lead, spec, times)
     else:

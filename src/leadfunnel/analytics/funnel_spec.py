@@ -47,10 +47,11 @@ __all__ = [
 class FunnelMode(StrEnum):
     #: Steps reached in funnel order (skipped stages count as reached).
     ORDERED = "ordered"
-    #: Each step's stage entered directly from the previous step's, nothing in between.
+    #: Each step's stage entered directly from the previous step's, nothing in between (event
+    #: funnels: no other event of any kind between two steps).
     STRICT = "strict"
-    #: Steps reached in any order (for lifecycle steps the same as ordered; event funnels
-    #: are ordered only).
+    #: Steps reached in any order (for lifecycle steps the same as ordered; event funnels:
+    #: every step done, the span of their first times within the window).
     ANY = "any"
 
 
@@ -237,11 +238,20 @@ def _events(
     )
     if not parsed:
         raise ValidationError("events", "at least one step is needed")
-    if mode is not FunnelMode.ORDERED:
+    if events is None and mode is not FunnelMode.ORDERED:
         raise ValidationError(
             "mode",
-            "event funnels (events or exclusions) are ordered; strict and any apply to lifecycle funnels",
+            f"lifecycle steps with exclusions are an ordered event funnel; for mode {mode.value} "
+            "give the steps as events (events/--events)",
         )
+    if mode is FunnelMode.ANY:
+        repeated = next((e for i, e in enumerate(parsed) if e in parsed[:i]), None)
+        if repeated is not None:
+            raise ValidationError(
+                "mode",
+                f"mode any: step '{repeated.label}' repeats; a repeated step needs an order "
+                "(use ordered or strict)",
+            )
     for excluded in exclusions:
         if excluded in parsed:
             raise ValidationError(
@@ -289,6 +299,11 @@ def funnel_spec(
         windows = tuple(
             parse_window(w, field=f"step_windows[{i}]") for i, w in enumerate(step_windows)
         )
+        if event_steps is not None and chosen_mode is FunnelMode.ANY:
+            raise ValidationError(
+                "step_windows",
+                "an event funnel in mode any has no step order; give one window from the first step",
+            )
     basis = _choice(CohortBasis, cohort_by, "cohort_by") or CohortBasis.CREATED
     if basis is CohortBasis.ENTERED and cohort is None:
         raise ValidationError("cohort_by", "needs a cohort period (day, week, month or quarter)")

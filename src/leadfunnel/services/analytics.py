@@ -26,6 +26,7 @@ __all__ = [
     "stagnant_leads",
     "time_in_stage",
     "time_to_convert",
+    "time_to_convert_by",
 ]
 
 
@@ -73,11 +74,40 @@ def time_to_convert(
     steps: list[str] | None = None,
     window: str | None = None,
     mode: str | None = None,
+    events: list[str] | None = None,
+    exclude: list[str] | None = None,
     principal: Principal = SYSTEM,
 ) -> tuple[FunnelSpec, list[DurationStats]]:
-    """Time from each funnel step to the next, for the leads counted at both."""
-    spec = funnel_spec(steps=steps, window=window, mode=mode, owners=analytics_owners(principal))
+    """Time from each funnel step to the next, for the leads counted at both; the steps are
+    lifecycle ``steps`` or, as for :func:`run_funnel`, event steps (``events``) with
+    exclusions (``exclude``)."""
+    spec = funnel_spec(
+        steps=steps, events=events, exclude=exclude, window=window, mode=mode,
+        owners=analytics_owners(principal),
+    )  # fmt: skip
     return spec, engine.step_times(spec, now=now)
+
+
+def time_to_convert_by(
+    *,
+    engine: FunnelEngine,
+    now: datetime,
+    breakdown: str,
+    steps: list[str] | None = None,
+    window: str | None = None,
+    mode: str | None = None,
+    events: list[str] | None = None,
+    exclude: list[str] | None = None,
+    attribution: str | None = None,
+    principal: Principal = SYSTEM,
+) -> tuple[FunnelSpec, dict[str, list[DurationStats]]]:
+    """:func:`time_to_convert` per value of a breakdown (a dimension or ``custom.NAME``),
+    grouped as the funnel groups its leads."""
+    spec = funnel_spec(
+        steps=steps, events=events, exclude=exclude, window=window, mode=mode, breakdown=breakdown,
+        attribution=attribution, owners=analytics_owners(principal),
+    )  # fmt: skip
+    return spec, engine.step_times_by(spec, now=now)
 
 
 def stagnant_leads(*, engine: FunnelEngine, now: datetime, threshold: str) -> list[StagnationRow]:

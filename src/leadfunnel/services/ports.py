@@ -228,6 +228,9 @@ class FunnelEngine(Protocol):
 
     def step_times(self, spec: FunnelSpec, *, now: datetime) -> list[DurationStats]: ...
 
+    def step_times_by(self, spec: FunnelSpec, *, now: datetime) -> dict[str, list[DurationStats]]:
+        """Time to convert per value of the spec's breakdown."""
+
     def stagnation(self, spec: StagnationSpec, *, now: datetime) -> list[StagnationRow]:
         """Per open stage: open leads, stagnant ones, the longest stay (``analytics/stagnation.py``)."""
 

@@ -8,11 +8,18 @@ from typing import Any
 import ibis
 from ibis.expr.types import BooleanValue, Table
 
-from leadfunnel.adapters.warehouse.funnel_builder import step_times
+from leadfunnel.adapters.warehouse.funnel_builder import breakdown_group, step_times
 from leadfunnel.analytics.durations import BUCKETS, DurationStats
 from leadfunnel.analytics.funnel_spec import FunnelSpec
 
-__all__ = ["stage_time_stats", "stagnation_counts", "stays", "step_time_stats", "to_stats"]
+__all__ = [
+    "stage_time_stats",
+    "stagnation_counts",
+    "stays",
+    "step_time_stats",
+    "step_time_stats_by",
+    "to_stats",
+]
 
 _DAY = 86_400
 
@@ -58,6 +65,29 @@ def step_time_stats(
     parts = [
         table.aggregate(k=ibis.literal(k), **_stats(_days(times[k + 1], times[k]), counted[k + 1]))
         for k in range(len(spec.steps) - 1)
+    ]
+    return ibis.union(*parts) if len(parts) > 1 else parts[0]
+
+
+def step_time_stats_by(
+    milestones: Table, transitions: Table, spec: FunnelSpec, touchpoints: Table | None = None
+) -> Table:
+    """As :func:`step_time_stats`, one row per breakdown value ``grp`` and step pair ``k``,
+    for the groups with a lead at step 1."""
+    table, times, counted = step_times(milestones, transitions, spec, touchpoints)
+    pairs = range(len(spec.steps) - 1)
+    flags = table.mutate(
+        grp=breakdown_group(table, spec, times),
+        c0=counted[0],
+        **{f"gap{k}": _days(times[k + 1], times[k]) for k in pairs},
+        **{f"ok{k}": counted[k + 1] for k in pairs},
+    )
+    flags = flags.filter(flags.c0)
+    parts = [
+        flags.group_by("grp").aggregate(
+            k=ibis.literal(k), **_stats(flags[f"gap{k}"], flags[f"ok{k}"])
+        )
+        for k in pairs
     ]
     return ibis.union(*parts) if len(parts) > 1 else parts[0]
 

@@ -29,6 +29,7 @@ from leadfunnel.adapters.warehouse.durations_builder import (
     stagnation_counts,
     stays,
     step_time_stats,
+    step_time_stats_by,
     to_stats,
 )
 from leadfunnel.adapters.warehouse.forecast_source import forecast_deals, forecast_leads
@@ -77,6 +78,19 @@ def _step_times(
         key=lambda r: r["k"],
     )
     return [to_stats(r) for r in rows]
+
+
+def _step_times_by(
+    milestones_table: Any, transitions: Any, touchpoints: Any, spec: FunnelSpec
+) -> dict[str, list[DurationStats]]:
+    """Time to convert per breakdown value (``analytics/durations.py``)."""
+    if len(spec.steps) < 2:
+        return {}
+    rows = _records(step_time_stats_by(milestones_table, transitions, spec, touchpoints))
+    groups: dict[str, list[DurationStats]] = {}
+    for r in sorted(rows, key=lambda r: (str(r["grp"]), r["k"])):
+        groups.setdefault(str(r["grp"]), []).append(to_stats(r))
+    return groups
 
 
 def _drill(
@@ -261,6 +275,19 @@ class DuckDbEngine:
         finally:
             con.disconnect()
 
+    def step_times_by(self, spec: FunnelSpec, *, now: datetime) -> dict[str, list[DurationStats]]:
+        self.sync(now=now)
+        con = self.store.connect()
+        try:
+            return _step_times_by(
+                con.table("milestones"),
+                con.table("stage_transitions"),
+                con.table("touchpoints"),
+                spec,
+            )
+        finally:
+            con.disconnect()
+
     def stagnation(self, spec: StagnationSpec, *, now: datetime) -> list[StagnationRow]:
         self.sync(now=now)
         con = self.store.connect()
@@ -341,6 +368,15 @@ class PostgresEngine:
             transitions = con.table("stage_transitions")
             m = milestones(con.table("leads"), transitions)
             return _step_times(m, transitions, con.table("touchpoints"), spec)
+        finally:
+            con.disconnect()
+
+    def step_times_by(self, spec: FunnelSpec, *, now: datetime) -> dict[str, list[DurationStats]]:
+        con = self._connect()
+        try:
+            transitions = con.table("stage_transitions")
+            m = milestones(con.table("leads"), transitions)
+            return _step_times_by(m, transitions, con.table("touchpoints"), spec)
         finally:
             con.disconnect()
 

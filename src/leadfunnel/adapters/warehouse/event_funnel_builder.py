@@ -10,17 +10,34 @@ step k's occurrences with the leads that did step k-1, then a group-by. So each 
 only its own events, never the whole log. Exclusions are one more join and group-by: per lead
 and step, how many excluded events lie strictly between its times at step k and step k+1
 (a lead not yet at step k+1: after step k).
+
+Strict: one more join, of every event the lead did (touchpoints and stage changes), counting
+per step those strictly between its times at steps k and k+1, and those after step k. Any
+order: each step's time is the ``MIN`` over all its occurrences (no chain); the funnel builder
+compares the span of those times (``earliest_time``/``latest_time``) with the window, and
+exclusions are counted inside that span.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import ibis
 from ibis.expr.types import Table
 
 from leadfunnel.analytics.funnel_events import EventSource, FunnelEvent
-from leadfunnel.analytics.funnel_spec import FunnelSpec
+from leadfunnel.analytics.funnel_spec import FunnelMode, FunnelSpec
 
-__all__ = ["event_times", "excluded_after_column", "excluded_between_column", "time_column"]
+__all__ = [
+    "earliest_time",
+    "event_times",
+    "excluded_after_column",
+    "excluded_between_column",
+    "latest_time",
+    "other_after_column",
+    "other_between_column",
+    "time_column",
+]
 
 
 def time_column(k: int) -> str:
@@ -38,6 +55,29 @@ def excluded_after_column(k: int) -> str:
     return f"excluded_after_{k}"
 
 
+def other_between_column(k: int) -> str:
+    """Strict: events of any kind strictly between the lead's times at steps k and k+1."""
+    return f"other_between_{k}"
+
+
+def other_after_column(k: int) -> str:
+    """Strict: events of any kind strictly after the lead's time at step k."""
+    return f"other_after_{k}"
+
+
+def earliest_time(t: Table, k: int) -> Any:
+    """Any order: the earliest of the lead's times at steps 0..k (``LEAST`` of one is the
+    time itself: Spark refuses ``LEAST`` of one)."""
+    columns = [t[time_column(j)] for j in range(k + 1)]
+    return columns[0] if k == 0 else ibis.least(*columns)
+
+
+def latest_time(t: Table, k: int) -> Any:
+    """Any order: the latest of the lead's times at steps 0..k."""
+    columns = [t[time_column(j)] for j in range(k + 1)]
+    return columns[0] if k == 0 else ibis.greatest(*columns)
+
+
 def _occurrences(event: FunnelEvent, transitions: Table, touchpoints: Table) -> Table:
     """``lead_id`` and ``at`` of every occurrence of ``event``."""
     if event.source is EventSource.TOUCH:
@@ -53,6 +93,12 @@ def _exclusions(times: Table, spec: FunnelSpec, transitions: Table, touchpoints:
     j = excluded.inner_join(times, "lead_id")
     counts = {}
     for k in range(len(spec.steps) - 1):
+        if spec.mode is FunnelMode.ANY:
+            # Inside the span of steps 0..k+1; open: after the earliest of steps 0..k.
+            low, high = earliest_time(j, k + 1), latest_time(j, k + 1)
+            counts[excluded_between_column(k)] = j.at.count(where=(j.at > low) & (j.at < high))
+            counts[excluded_after_column(k)] = j.at.count(where=j.at > earliest_time(j, k))
+            continue
         after = j.at > j[time_column(k)]
         before_next = j[time_column(k + 1)].isnull() | (j.at < j[time_column(k + 1)])
         counts[excluded_between_column(k)] = j.at.count(where=after & before_next)
@@ -62,9 +108,42 @@ def _exclusions(times: Table, spec: FunnelSpec, transitions: Table, touchpoints:
     return joined.mutate(**{name: joined[name].fill_null(0) for name in counts})
 
 
+def _others(times: Table, spec: FunnelSpec, transitions: Table, touchpoints: Table) -> Table:
+    """Strict: per lead and step, the events of any kind between and after its step times."""
+    every = ibis.union(
+        touchpoints.select(lead_id=touchpoints.lead_id, at=touchpoints.at),
+        transitions.select(lead_id=transitions.lead_id, at=transitions.at),
+        distinct=False,
+    )
+    j = every.inner_join(times, "lead_id")
+    counts = {}
+    for k in range(len(spec.steps) - 1):
+        after = j.at > j[time_column(k)]
+        counts[other_between_column(k)] = j.at.count(where=after & (j.at < j[time_column(k + 1)]))
+        counts[other_after_column(k)] = j.at.count(where=after)
+    flags = j.group_by("lead_id").aggregate(**counts)
+    joined = times.left_join(flags, "lead_id").drop("lead_id_right")
+    return joined.mutate(**{name: joined[name].fill_null(0) for name in counts})
+
+
+def _first_times(transitions: Table, touchpoints: Table, spec: FunnelSpec) -> Table:
+    """Any order: per lead that did step 1, its first occurrence of every step."""
+    events = spec.step_events
+    times: Table | None = None
+    for k, event in enumerate(events):
+        occurrences = _occurrences(event, transitions, touchpoints)
+        first = occurrences.group_by("lead_id").aggregate(**{time_column(k): occurrences.at.min()})
+        times = first if times is None else times.left_join(first, "lead_id").drop("lead_id_right")
+    assert times is not None
+    return times
+
+
 def event_times(transitions: Table, touchpoints: Table, spec: FunnelSpec) -> Table:
     """One row per lead that did step 1: ``lead_id``, ``t{k}`` per step (NULL where it did
     not get there) and, with exclusions, the ``excluded_*`` counts per step."""
+    if spec.mode is FunnelMode.ANY:
+        times = _first_times(transitions, touchpoints, spec)
+        return _exclusions(times, spec, transitions, touchpoints) if spec.exclusions else times
     events = spec.step_events
     first = _occurrences(events[0], transitions, touchpoints)
     times = first.group_by("lead_id").aggregate(**{time_column(0): first.at.min()})
@@ -81,4 +160,6 @@ def event_times(transitions: Table, touchpoints: Table, spec: FunnelSpec) -> Tab
         times = times.left_join(reached, "lead_id").drop("lead_id_right")
     if spec.exclusions:
         times = _exclusions(times, spec, transitions, touchpoints)
+    if spec.mode is FunnelMode.STRICT and len(events) > 1:
+        times = _others(times, spec, transitions, touchpoints)
     return times

@@ -20,9 +20,13 @@ import ibis
 from ibis.expr.types import BooleanValue, Table
 
 from leadfunnel.adapters.warehouse.event_funnel_builder import (
+    earliest_time,
     event_times,
     excluded_after_column,
     excluded_between_column,
+    latest_time,
+    other_after_column,
+    other_between_column,
     time_column,
 )
 from leadfunnel.adapters.warehouse.milestones import custom_field, reach_column
@@ -31,6 +35,7 @@ from leadfunnel.analytics.funnel_oracle import NONE_GROUP
 from leadfunnel.analytics.funnel_spec import CohortBasis, CohortPeriod, FunnelMode, FunnelSpec
 
 __all__ = [
+    "breakdown_group",
     "build_drill",
     "build_funnel",
     "drill_page",
@@ -66,16 +71,26 @@ def _counted(table: Table, times: list[Any], spec: FunnelSpec) -> list[BooleanVa
     "has a time at k, within the window of step 1": it implies every earlier step. Per-step
     windows, strict runs (whose later times may be missing) and exclusions need the chain.
     """
-    chained = spec.mode is FunnelMode.STRICT or bool(spec.step_windows) or bool(spec.exclusions)
+    any_order = spec.is_event_funnel and spec.mode is FunnelMode.ANY
+    if any_order:  # the raw first times; ``times`` may be the running latest
+        times = [table[time_column(k)] for k in range(len(spec.steps))]
+    chained = (
+        spec.mode is not FunnelMode.ORDERED or bool(spec.step_windows) or bool(spec.exclusions)
+    )
     counted: list[BooleanValue] = []
     for k, at in enumerate(times):
         ok = at.notnull() if k == 0 or not chained else counted[k - 1] & at.notnull()
-        if k and spec.window_days is not None:
+        if k and spec.window_days is not None and any_order:
+            window = _seconds(spec.window_days)
+            ok = ok & (latest_time(table, k) <= earliest_time(table, k) + window)
+        elif k and spec.window_days is not None:
             ok = ok & (at <= times[0] + _seconds(spec.window_days))
         if k and spec.step_windows and spec.step_windows[k - 1] is not None:
             ok = ok & (at <= times[k - 1] + _seconds(spec.step_windows[k - 1]))  # type: ignore[arg-type]
         if k and spec.exclusions:
             ok = ok & (table[excluded_between_column(k - 1)] == 0)
+        if k and spec.is_event_funnel and spec.mode is FunnelMode.STRICT:
+            ok = ok & (table[other_between_column(k - 1)] == 0)
         counted.append(ok.fill_null(False))
     return counted
 
@@ -87,6 +102,17 @@ def _open(
     if not stages:
         return ibis.literal(False)
     ok = counted[k] & ~counted[k + 1] & m.current_stage.isin(list(stages))
+    if spec.is_event_funnel and spec.mode is FunnelMode.ANY:
+        # Any order: not done step k+1 at all (a late or early one is final); the window
+        # runs from the earliest of steps 0..k.
+        ok = ok & m[time_column(k + 1)].isnull()
+        if spec.window_days is not None:
+            ok = ok & (ibis.literal(now) < earliest_time(m, k) + _seconds(spec.window_days))
+        if spec.exclusions:
+            ok = ok & (m[excluded_after_column(k)] == 0)
+        return ok.fill_null(False)
+    if spec.is_event_funnel and spec.mode is FunnelMode.STRICT:
+        ok = ok & (m[other_after_column(k)] == 0)
     if spec.window_days is not None:
         ok = ok & (ibis.literal(now) < times[0] + _seconds(spec.window_days))
     if spec.step_windows and spec.step_windows[k] is not None:
@@ -119,6 +145,11 @@ def _group_and_cohort(m: Table, spec: FunnelSpec, times: list[Any]) -> tuple[Any
         return group, ibis.null("date")
     moment = times[0] if spec.cohort_by is CohortBasis.ENTERED else m.created_at
     return group, moment.truncate(_TRUNCATE[spec.cohort]).date()
+
+
+def breakdown_group(table: Table, spec: FunnelSpec, times: list[Any]) -> Any:
+    """The lead's breakdown value as the funnel groups it (NULL without a breakdown)."""
+    return _group_and_cohort(table, spec, times)[0]
 
 
 def _aggregate(m: Table, spec: FunnelSpec, times: list[Any], now: datetime) -> Table:
@@ -190,7 +221,11 @@ def step_times(
         table, times = _strict_times(m, transitions, spec)
     else:
         table, times = _ordered_times(m, spec)
-    return table, times, _counted(table, times, spec)
+    counted = _counted(table, times, spec)
+    if spec.is_event_funnel and spec.mode is FunnelMode.ANY:
+        # Any order: a lead's time at step k is when it had done steps 0..k.
+        times = [latest_time(table, k) for k in range(len(spec.steps))]
+    return table, times, counted
 
 
 def build_funnel(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from leadfunnel.analytics.durations import DurationStats
 from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
-from leadfunnel.services.analytics import stagnant_leads, time_in_stage, time_to_convert
+from leadfunnel.services.analytics import (
+    stagnant_leads,
+    time_in_stage,
+    time_to_convert,
+    time_to_convert_by,
+)
 
 __all__ = ["stagnant_command", "times_command"]
 
@@ -39,27 +44,69 @@ def times_command(
         str | None, typer.Option(help="Conversion window from the first step, e.g. 90d.")
     ] = None,
     mode: Annotated[str | None, typer.Option(help="ordered (default), strict or any.")] = None,
+    events: Annotated[
+        str | None,
+        typer.Option(
+            help="Event steps instead of --steps, as for leadfunnel funnel: touchpoint kinds and "
+            "stages, e.g. ad_click,form_submit,opportunity."
+        ),
+    ] = None,
+    exclude: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated events that drop a lead between two steps, e.g. unsubscribe."
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="Time to convert per value of a lead dimension, e.g. channel, or a custom field: "
+            "custom.NAME."
+        ),
+    ] = None,
+    attribution: Annotated[
+        str | None, typer.Option(help="With --by: first_touch (default) or last_touch.")
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """How long leads stay in each stage, and take from each funnel step to the next (days)."""
+    question: dict[str, Any] = {
+        "steps": steps.split(",") if steps else None, "window": window, "mode": mode,
+        "events": events.split(",") if events is not None else None,
+        "exclude": exclude.split(",") if exclude is not None else None,
+    }  # fmt: skip
     with open_app(db) as app:
         now = app.clock()
         stages = time_in_stage(engine=app.analytics, now=now)
-        step_names = steps.split(",") if steps else None
-        spec, gaps = time_to_convert(
-            engine=app.analytics, now=now, steps=step_names, window=window, mode=mode
-        )
-    pairs = [f"{a} -> {b}" for a, b in zip(spec.steps, spec.steps[1:], strict=False)]
-    data = {"time_in_stage": {k: v.to_dict() for k, v in stages.items()},
-            "time_to_convert": [{"from": a, "to": b, **g.to_dict()} for (a, b), g in zip(zip(spec.steps, spec.steps[1:], strict=False), gaps, strict=True)]}  # fmt: skip
+        if by is None:
+            spec, gaps = time_to_convert(engine=app.analytics, now=now, **question)
+            groups: dict[str | None, list[DurationStats]] = {None: gaps}
+        else:
+            spec, by_group = time_to_convert_by(
+                engine=app.analytics, now=now, breakdown=by, attribution=attribution, **question
+            )
+            groups = {group: gaps for group, gaps in by_group.items()}
+    steps_pairs = list(zip(spec.steps, spec.steps[1:], strict=False))
+    converts = [{**({"group": group} if by is not None else {}), "from": a, "to": b, **g.to_dict()}
+                for group, gaps_of in groups.items() for (a, b), g in zip(steps_pairs, gaps_of, strict=True)]  # fmt: skip
+    data = {
+        "time_in_stage": {k: v.to_dict() for k, v in stages.items()},
+        "time_to_convert": converts,
+    }
+    rows = [
+        (f"{group}: " if by is not None else "") + f"{a} -> {b}"
+        for group in groups
+        for a, b in steps_pairs
+    ]
+    flat = [g for gaps_of in groups.values() for g in gaps_of]
 
     def render() -> None:
         console.print(
             _table("Time in stage (finished stays)", "stage", list(stages.items()), with_open=True)
         )
         console.print(
-            _table("Time to convert", "steps", list(zip(pairs, gaps, strict=True)), with_open=False)
+            _table("Time to convert", "steps", list(zip(rows, flat, strict=True)), with_open=False)
         )
 
     emit(as_json, data, render)

@@ -21,6 +21,7 @@ from leadfunnel.services.analytics import (
     stagnant_leads,
     time_in_stage,
     time_to_convert,
+    time_to_convert_by,
 )
 from leadfunnel.services.kpis import run_kpis
 
@@ -135,11 +136,20 @@ async def drill_route(
     "/time-to-convert", summary="Time from each funnel step to the next (mean, median, p90)"
 )
 async def convert_route(
-    request: Request, who: CallerDep, steps: Csv = None, window: Text = None, mode: Text = None
-) -> dict[str, Any]:
+    request: Request, who: CallerDep, steps: Csv = None, window: Text = None, mode: Text = None,
+    events: Csv = None, exclude: Csv = None, by: Text = None, attribution: Text = None,
+) -> dict[str, Any]:  # fmt: skip
     require_scope(who.principal, "analytics")
-    spec, stats = await _answer(state_of(request), time_to_convert, steps=_list(steps), window=window, mode=mode,
-                                principal=who.principal)  # fmt: skip
+    question = {"steps": _list(steps), "window": window, "mode": mode, "events": _list(events),
+                "exclude": _list(exclude), "principal": who.principal}  # fmt: skip
+    if by is not None:
+        spec, groups = await _answer(state_of(request), time_to_convert_by, breakdown=by,
+                                     attribution=attribution, **question)  # fmt: skip
+        pairs = list(zip(spec.steps, spec.steps[1:], strict=False))
+        return _json({"items": [{"group": group, "from": a, "to": b, **s.to_dict()}
+                                for group, stats in groups.items()
+                                for (a, b), s in zip(pairs, stats, strict=True)]})  # fmt: skip
+    spec, stats = await _answer(state_of(request), time_to_convert, **question)
     pairs = list(zip(spec.steps, spec.steps[1:], strict=False))
     return _json({"items": [{"from": a, "to": b, **s.to_dict()} for (a, b), s in zip(pairs, stats,
                                                                                                  strict=True)]})  # fmt: skip
