@@ -26,9 +26,15 @@ import numpy as np
 from leadfunnel.analytics.forecast_calibration import period_widening, shock_sigma
 from leadfunnel.analytics.forecast_categories import CategoryRollup, category_disagreement, roll_up
 from leadfunnel.analytics.forecast_data import Deal, day_time, known_at
-from leadfunnel.analytics.forecast_health import DealHealth, RepHealth, deal_health, rep_health
-from leadfunnel.analytics.forecast_model import CellEstimate, DealArrays, WinModel
-from leadfunnel.analytics.forecast_runrate import new_pipeline
+from leadfunnel.analytics.forecast_health import (
+    DealHealth,
+    RepHealth,
+    deal_health,
+    p75_of,
+    rep_health,
+)
+from leadfunnel.analytics.forecast_model import CellEstimate, DealArrays, DealStates, WinModel
+from leadfunnel.analytics.forecast_runrate import new_pipeline_arrays
 from leadfunnel.analytics.forecast_simulation import EXACT_LIMIT, OpenBook, simulate
 from leadfunnel.analytics.forecast_spec import ForecastSpec
 
@@ -134,22 +140,26 @@ def _group_of(spec: ForecastSpec, deal: Deal) -> str:
 
 
 def _deal_rows(
-    spec: ForecastSpec, model: WinModel, open_deals: list[Deal]
-) -> tuple[list[DealForecast], list[CellEstimate]]:
-    rows, cells = [], []
+    spec: ForecastSpec, model: WinModel, known: list[Deal], rows: np.ndarray[Any, np.dtype[np.int64]],
+    states: DealStates, group_names: list[str],
+) -> tuple[list[DealForecast], list[CellEstimate]]:  # fmt: skip
+    """The open deals ``known[rows]``, each with its cell (one estimate per distinct cell)
+    and group (``group_names``: every known deal's)."""
+    found, inverse = model.estimate_many(known, rows, states)
+    cells = [found[i] for i in inverse.tolist()]
+    out = []
     period = spec.period
-    for deal in open_deals:
-        cell = model.estimate(deal)
-        cells.append(cell)
+    for i, cell in zip(rows.tolist(), cells, strict=True):
+        deal = known[i]
         close = deal.expected_close
         in_period = close is not None and period.start <= close < period.end
-        rows.append(DealForecast(
-            deal.id, _group_of(spec, deal), deal.owner, deal.stage, spec.as_of - deal.stage_entered,
+        out.append(DealForecast(
+            deal.id, group_names[i], deal.owner, deal.stage, spec.as_of - deal.stage_entered,
             deal.amount, cell.value, deal.category,
             None if close is None else day_time(close).date().isoformat(), in_period,
             category_disagreement(deal.category, cell.value) if in_period else None, cell.basis,
         ))  # fmt: skip
-    return rows, cells
+    return out, cells
 
 
 def _book(
@@ -185,20 +195,25 @@ def run_forecast(
     model = WinModel(
         known, as_of=spec.as_of, start=start, end=end, settings=spec.settings, arrays=arrays
     )
-    open_deals = [d for d in known if d.outcome == "open"] if end > spec.as_of else []
+    states = arrays.state_at(spec.as_of)  # the deals are known at as_of already
+    open_rows = (
+        np.flatnonzero(states.outcome == 0) if end > spec.as_of else np.zeros(0, dtype=np.int64)
+    )
     won = [
         d
         for d in known
         if d.outcome == "won" and d.closed_at is not None and start <= d.closed_at < end
     ]
-    names = sorted(
-        {_group_of(spec, d) for d in (*open_deals, *won)}
-        | ({_group_of(spec, d) for d in known} if spec.by else {ALL})
-    )
+    # Every open or won deal is known: the groups are the known deals' (or the one group).
+    group_names = [_group_of(spec, d) for d in known] if spec.by else [ALL] * len(known)
+    names = sorted(set(group_names) if spec.by else {ALL})
     groups = {g: i for i, g in enumerate(names)}
-    deal_rows, cells = _deal_rows(spec, model, open_deals)
-    new = new_pipeline(known, as_of=spec.as_of, start=start, end=end, groups=names,
-                       group_of=lambda d: _group_of(spec, d), lookback=spec.lookback_days)  # fmt: skip
+    deal_rows, cells = _deal_rows(spec, model, known, open_rows, states, group_names)
+    new = new_pipeline_arrays(
+        created=arrays.created, closed=states.closed, outcome=states.outcome, amount=arrays.amount,
+        group=np.fromiter((groups[g] for g in group_names), np.int64, len(known)),
+        as_of=spec.as_of, start=start, end=end, groups=len(names), lookback=spec.lookback_days,
+    )  # fmt: skip
     closed_money, closed_count = np.zeros(len(names)), np.zeros(len(names))
     for d in won:
         closed_money[groups[_group_of(spec, d)]] += d.amount
@@ -226,7 +241,11 @@ def run_forecast(
     ]
     total = _total(rows, deal_rows, money.sum(axis=0), count.sum(axis=0))
     # Leads have no close dates or next steps: their health says nothing.
-    health = deal_health(known, as_of=spec.as_of) if spec.subject == "deals" else []
+    health = (
+        deal_health(known, as_of=spec.as_of, p75=p75_of(arrays.finished_stays()))
+        if spec.subject == "deals"
+        else []
+    )
     return Forecast(
         spec,
         rows,

@@ -28,9 +28,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from leadfunnel.analytics.forecast_data import Deal, known_at
+import numpy as np
+import numpy.typing as npt
+
+from leadfunnel.analytics.forecast_data import Deal
 from leadfunnel.analytics.forecast_model import DealArrays, ModelSettings, WinModel
-from leadfunnel.analytics.forecast_runrate import new_pipeline
+from leadfunnel.analytics.forecast_runrate import new_pipeline_arrays
 from leadfunnel.analytics.forecast_spec import Period
 
 __all__ = ["period_widening", "scored_moments", "shock_sigma"]
@@ -44,22 +47,38 @@ _COVERAGE = 0.8
 _MAX_SIGMA = 1.0
 
 
+def _sequential_sum(values: npt.NDArray[np.float64]) -> float:
+    """``values`` added left to right, as a Python loop would (a cumulative sum is not
+    pairwise), so the figures do not depend on how they were computed."""
+    return float(np.cumsum(values)[-1]) if len(values) else 0.0
+
+
 def scored_moments(deals: Sequence[Deal], period: Period, settings: ModelSettings,
                    lookback: float, arrays: DealArrays | None = None) -> tuple[float, float]:  # fmt: skip
     """Expected bookings of ``period`` as of its start, and their variance under the
     independent-deals model (``deals`` may be known up to any later moment; ``arrays``:
-    their :class:`DealArrays`, which the fit masks to the period's start)."""
-    known = [k for d in deals if (k := known_at(d, period.start)) is not None]
+    their :class:`DealArrays`, which the fit masks to the period's start).
+
+    Works on the arrays throughout: the deals as known at the start
+    (:meth:`DealArrays.state_at`, what :func:`~.forecast_data.known_at` gives one by one), one
+    estimate per distinct cell (:meth:`WinModel.estimate_many`)."""
+    if arrays is None:
+        arrays = DealArrays(deals, settings.levels)
+    states = arrays.state_at(period.start)
     model = WinModel(deals, as_of=period.start, start=period.start, end=period.end, settings=settings,
                      arrays=arrays)  # fmt: skip
-    expected = variance = 0.0
-    for deal in known:
-        if deal.outcome == "open":
-            p = model.estimate(deal).value
-            expected += deal.amount * p
-            variance += deal.amount**2 * p * (1 - p)
-    new = new_pipeline(known, as_of=period.start, start=period.start, end=period.end, groups=["all"],
-                       group_of=lambda _: "all", lookback=lookback)  # fmt: skip
+    rows = np.flatnonzero(states.exists & (states.outcome == 0))
+    cells, inverse = model.estimate_many(deals, rows, states)
+    p = np.array([c.value for c in cells], dtype=np.float64)[inverse]
+    a = arrays.amount[rows]
+    expected = _sequential_sum(a * p)
+    variance = _sequential_sum(a**2 * p * (1 - p))
+    known = np.flatnonzero(states.exists)
+    new = new_pipeline_arrays(
+        created=arrays.created[known], closed=states.closed[known], outcome=states.outcome[known],
+        amount=arrays.amount[known], group=np.zeros(len(known), dtype=np.int64),
+        as_of=period.start, start=period.start, end=period.end, groups=1, lookback=lookback,
+    )  # fmt: skip
     pool = new.simulation.amounts[0]
     second = float((pool**2).mean()) if len(pool) else 0.0
     return expected + new.won_amount[0], variance + new.won[0] * second
@@ -69,14 +88,20 @@ def period_widening(deals: Sequence[Deal], *, before: Period, as_of: float, peri
                     settings: ModelSettings, lookback: float, arrays: DealArrays | None = None) -> float:  # fmt: skip
     """The widening ``c`` (at least 1), from up to ``periods`` complete periods that ended
     by ``as_of`` and came before ``before`` (``deals`` as known at ``as_of``)."""
+    if periods <= 0:
+        return 1.0
+    if arrays is None:
+        arrays = DealArrays(deals, settings.levels)
+    now = arrays.state_at(math.inf)  # the deals are known at as_of already
     scores = []
     past = before.previous()
     for _ in range(periods):
         while past.end > as_of:
             past = past.previous()
         expected, variance = scored_moments(deals, past, settings, lookback, arrays)
-        booked = sum(d.amount for d in deals if d.outcome == "won" and d.closed_at is not None
-                     and past.start <= d.closed_at < past.end)  # fmt: skip
+        with np.errstate(invalid="ignore"):
+            won = (now.outcome == 1) & (past.start <= now.closed) & (now.closed < past.end)
+        booked = _sequential_sum(arrays.amount[won])
         if expected > 0 and variance > 0:
             scores.append(abs(booked - expected) / math.sqrt(variance))
         past = past.previous()

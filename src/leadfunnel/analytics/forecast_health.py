@@ -17,14 +17,23 @@ a deal 31 days in proposal is stagnant.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from leadfunnel.analytics.forecast_data import Deal, day_time
 
-__all__ = ["MIN_STAYS", "DealHealth", "RepHealth", "deal_health", "rep_health", "stage_p75"]
+__all__ = [
+    "MIN_STAYS",
+    "DealHealth",
+    "RepHealth",
+    "deal_health",
+    "p75_of",
+    "rep_health",
+    "stage_p75",
+]
 
 MIN_STAYS = 5
 
@@ -35,6 +44,11 @@ def stage_p75(deals: Sequence[Deal]) -> dict[str, float]:
     for deal in deals:
         for (at, stage), (left, _) in zip(deal.history, deal.history[1:], strict=False):
             stays[stage].append(left - at)
+    return p75_of(stays)
+
+
+def p75_of(stays: Mapping[str, Sequence[float] | npt.NDArray[np.float64]]) -> dict[str, float]:
+    """Per stage with at least :data:`MIN_STAYS` finished stays, their 75th percentile."""
     return {s: float(np.percentile(v, 75)) for s, v in stays.items() if len(v) >= MIN_STAYS}
 
 
@@ -61,10 +75,19 @@ class DealHealth:
                 "reasons": list(self.reasons)}  # fmt: skip
 
 
-def deal_health(deals: Sequence[Deal], *, as_of: float) -> list[DealHealth]:
+def _day(days: float) -> str:
+    """``f"{day_time(days):%Y-%m-%d}"``, without strftime (which dominated this loop)."""
+    at = day_time(days)
+    return at.date().isoformat() if at.year >= 1000 else f"{at:%Y-%m-%d}"
+
+
+def deal_health(
+    deals: Sequence[Deal], *, as_of: float, p75: dict[str, float] | None = None
+) -> list[DealHealth]:
     """The open deals (``deals`` as known at ``as_of``) showing a sign, worst first (most
-    signs, then largest amount)."""
-    p75 = stage_p75(deals)
+    signs, then largest amount). ``p75``: :func:`stage_p75` of ``deals``, when known."""
+    if p75 is None:
+        p75 = stage_p75(deals)
     found = []
     for deal in deals:
         if deal.outcome != "open":
@@ -75,7 +98,7 @@ def deal_health(deals: Sequence[Deal], *, as_of: float) -> list[DealHealth]:
         slipped = None
         if deal.expected_close is not None and deal.expected_close + 1 <= as_of:
             slipped = float(np.floor(as_of - deal.expected_close))
-            reasons.append(f"expected close {day_time(deal.expected_close):%Y-%m-%d} has passed")
+            reasons.append(f"expected close {_day(deal.expected_close)} has passed")
         stagnant = limit is not None and age > limit
         if stagnant:
             reasons.append(f"{age:.0f} days in {deal.stage} (p75 {limit:.0f})")

@@ -40,6 +40,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
+from operator import attrgetter, itemgetter
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +52,7 @@ __all__ = [
     "AGE_BANDS",
     "CellEstimate",
     "DealArrays",
+    "DealStates",
     "ModelSettings",
     "WinModel",
     "cumulative_incidence",
@@ -85,7 +88,7 @@ def cumulative_incidence(
     return [float(incidence[i - 1]) if i > 0 else 0.0 for i in found]
 
 
-def grouped_incidence(keys: npt.NDArray[np.int64], durations: Floats, events: npt.NDArray[np.int8],
+def grouped_incidence(keys: npt.NDArray[np.integer], durations: Floats, events: npt.NDArray[np.int8],
                       horizons: Sequence[float], *, time_sorted: bool = False,
                       ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Floats]:  # fmt: skip
     """:func:`cumulative_incidence` of every group of ``keys`` at once: the groups' keys
@@ -130,7 +133,7 @@ def grouped_incidence(keys: npt.NDArray[np.int64], durations: Floats, events: np
             else np.searchsorted(composite, position + min(h, span), side="right") - 1
         )
         table[:, j] = np.where(last >= starts, incidence[np.maximum(last, 0)], 0.0)
-    return k[starts], ends - starts, table
+    return k[starts].astype(np.int64), ends - starts, table
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ class CellEstimate:
 class _Population:
     durations: Floats
     events: npt.NDArray[np.int8]
-    keys: list[npt.NDArray[np.int64]]
+    keys: list[npt.NDArray[np.integer]]
 
 
 @dataclass
@@ -182,6 +185,21 @@ class _Groups:
 
 
 Stays = dict[str, tuple[Floats, Floats, Floats, npt.NDArray[np.int8]]]
+_OUTCOME_CODES = {"won": _WON, "lost": _LOST, "disqualified": _LOST}
+
+
+@dataclass(frozen=True)
+class DealStates:
+    """Every deal as it stood at a moment, as arrays (what :func:`~.forecast_data.known_at`
+    gives one deal at a time): whether it existed, its stage (a code of
+    :attr:`DealArrays.stage_names`), when it entered it, when it closed (NaN: open) and how
+    (0 open, 1 won, 2 lost)."""
+
+    exists: npt.NDArray[np.bool_]
+    stage: npt.NDArray[np.int64]
+    entered: Floats
+    closed: Floats
+    outcome: npt.NDArray[np.int8]
 
 
 class DealArrays:
@@ -198,7 +216,100 @@ class DealArrays:
         self.size = len(deals)
         self.levels = tuple(levels)
         self.codes = _segment_codes(deals, self.levels)
-        self.stays = _first_stays(deals)
+        # Per level, the prefix keys as dense small codes (and the key of each code): a
+        # stable sort of 16-bit codes is a radix sort, which each fit does per level.
+        self.dense: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.integer]]] = []
+        for key in self.codes[1]:
+            found, dense = np.unique(key, return_inverse=True)
+            small = np.uint16 if len(found) <= np.iinfo(np.uint16).max else np.int64
+            self.dense.append((found, dense.reshape(-1).astype(small)))
+        self.amount = np.fromiter(map(attrgetter("amount"), deals), np.float64, self.size)
+        self.created = np.fromiter(map(attrgetter("created"), deals), np.float64, self.size)
+        histories = list(map(attrgetter("history"), deals))
+        lengths = np.fromiter(map(len, histories), np.int64, self.size)
+        flat = list(chain.from_iterable(histories))
+        stages = list(map(itemgetter(1), flat))
+        self.stage_names = ["qualification", *sorted(set(stages) - {"qualification"})]
+        vocab = {s: i for i, s in enumerate(self.stage_names)}
+        self._times = np.fromiter(map(itemgetter(0), flat), np.float64, len(flat))
+        self._stages = np.fromiter(map(vocab.__getitem__, stages), np.int64, len(stages))
+        self._outcomes = np.array(
+            [_OUTCOME_CODES.get(s, 0) for s in self.stage_names], dtype=np.int8
+        )[self._stages]
+        self._starts = (np.cumsum(lengths) - lengths)[lengths > 0]
+        self._nonempty = lengths > 0
+        self._lengths = lengths
+        self.stays = self._first_stays(lengths)
+
+    def _first_stays(self, lengths: npt.NDArray[np.int64]) -> Stays:
+        """Per open stage in any history: each deal's first entry into it, when that stay
+        ended (the next change) and when the deal closed, with how (a deal with no history
+        is in qualification since its creation)."""
+        n, names = self.size, self.stage_names
+        seen = set(np.unique(self._stages).tolist())
+        owner = np.repeat(np.arange(n), lengths)
+        ends = np.cumsum(lengths)
+        if len(self._times):
+            last = ends[self._nonempty] - 1
+            closed, outcome = np.full(n, np.nan), np.zeros(n, dtype=np.int8)
+            outcome[self._nonempty] = self._outcomes[last]
+            closed[self._nonempty] = np.where(
+                outcome[self._nonempty] > 0, self._times[last], np.nan
+            )
+        else:
+            closed, outcome = np.full(n, np.nan), np.zeros(n, dtype=np.int8)
+        stays: Stays = {}
+        for code in sorted(seen):
+            stage = names[code]
+            if stage in _OUTCOME_CODES:
+                continue
+            entry, leave = np.full(n, np.nan), np.full(n, np.nan)
+            at = np.flatnonzero(self._stages == code)
+            deals, first = np.unique(owner[at], return_index=True)
+            at = at[first]  # each deal's first entry into the stage
+            entry[deals] = self._times[at]
+            follows = at + 1 < ends[deals]
+            leave[deals[follows]] = self._times[at[follows] + 1]
+            if stage == "qualification":
+                entry[~self._nonempty] = self.created[~self._nonempty]
+            stays[stage] = (entry, leave, closed, outcome)
+        return stays
+
+    def finished_stays(self) -> dict[str, Floats]:
+        """Per stage: the length of every stay in it that a later change ended (in deal and
+        history order), as :func:`~.forecast_health.stage_p75` collects them."""
+        if len(self._times) < 2:
+            return {}
+        ended = np.ones(len(self._times), dtype=bool)
+        ended[np.cumsum(self._lengths)[self._nonempty] - 1] = False  # each deal's last change
+        lengths = self._times[1:] - self._times[:-1]
+        ended = ended[:-1]
+        stage = self._stages[:-1][ended]
+        lengths = lengths[ended]
+        return {
+            self.stage_names[code]: lengths[stage == code] for code in np.unique(stage).tolist()
+        }
+
+    def state_at(self, as_of: float) -> DealStates:
+        """The deals as known at ``as_of``: the last stage change made by then (in history
+        order, as :func:`~.forecast_data.known_at` keeps them); none, or no history: in
+        qualification since creation."""
+        last = np.full(self.size, -1, dtype=np.int64)
+        if len(self._times):
+            made = np.where(self._times <= as_of, np.arange(len(self._times)), -1)
+            last[self._nonempty] = np.maximum.reduceat(made, self._starts)
+        has = last >= 0
+        at = np.maximum(last, 0)
+        if len(self._times):
+            stage = np.where(has, self._stages[at], 0)
+            entered = np.where(has, self._times[at], self.created)
+            outcome = np.where(has, self._outcomes[at], 0).astype(np.int8)
+        else:
+            stage = np.zeros(self.size, dtype=np.int64)
+            entered = self.created.copy()
+            outcome = np.zeros(self.size, dtype=np.int8)
+        closed = np.where(outcome > 0, entered, np.nan)
+        return DealStates(self.created <= as_of, stage, entered, closed, outcome)
 
     def stays_at(self, as_of: float) -> Stays:
         masked: Stays = {}
@@ -218,33 +329,19 @@ def _segment_codes(
     keys: list[npt.NDArray[np.int64]] = []
     prefix = np.zeros(len(deals), dtype=np.int64)
     for level in levels:
-        values = [d.dimension(level) for d in deals]
-        codes = {v: i for i, v in enumerate(sorted(set(values)))}
+        # Deal.dimension, a level at a time: str() only when some value is not a string.
+        values = list(map(attrgetter("owner" if level == "rep" else level), deals))
+        distinct = set(values)
+        if level != "rep" and not all(type(v) is str for v in distinct):
+            values = list(map(str, values))
+            distinct = set(values)
+        codes = {v: i for i, v in enumerate(sorted(distinct))}
         vocab.append(codes)
         prefix = prefix * (len(codes) + 1) + np.fromiter(
-            (codes[v] for v in values), np.int64, len(values)
+            map(codes.__getitem__, values), np.int64, len(values)
         )
         keys.append(prefix)
     return vocab, keys
-
-
-def _first_stays(deals: Sequence[Deal]) -> Stays:
-    n = len(deals)
-    stages = {s for d in deals for _, s in d.history} - {"won", "lost", "disqualified"}
-    entry = {s: np.full(n, np.nan) for s in stages}
-    leave = {s: np.full(n, np.nan) for s in stages}
-    closed, outcome = np.full(n, np.nan), np.zeros(n, dtype=np.int8)
-    for i, deal in enumerate(deals):
-        history = deal.history or ((deal.created, "qualification"),)
-        for k, (at, stage) in enumerate(history):
-            if stage in entry and math.isnan(entry[stage][i]):
-                entry[stage][i] = at
-                if k + 1 < len(history):
-                    leave[stage][i] = history[k + 1][0]
-        if deal.outcome != "open":
-            closed[i] = history[-1][0]
-            outcome[i] = _WON if deal.outcome == "won" else _LOST
-    return {s: (entry[s], leave[s], closed, outcome) for s in stages}
 
 
 class WinModel:
@@ -265,6 +362,9 @@ class WinModel:
         self._arrays = arrays
         self._cells: dict[tuple[str, int, tuple[str, ...]], CellEstimate] = {}
         self._populations: dict[tuple[str, int], _Population] = {}
+        self._subsets: dict[
+            str, tuple[npt.NDArray[np.int64], Floats, Floats, Floats, npt.NDArray[np.int8]]
+        ] = {}
         self._grouped: dict[tuple[str, int, int], _Groups] = {}
 
     @property
@@ -276,6 +376,19 @@ class WinModel:
         """Per open stage, as known at ``as_of`` (see :class:`DealArrays`)."""
         return self._arrays.stays_at(self.as_of)
 
+    def _entered(
+        self, stage: str
+    ) -> tuple[npt.NDArray[np.int64], Floats, Floats, Floats, npt.NDArray[np.int8]]:
+        """The deals that had entered ``stage`` early enough for some landmark by ``as_of``
+        (their indices, then their stay arrays): each band's population is taken from these
+        (in deal order, so the results are those of the full arrays)."""
+        if stage not in self._subsets:
+            entry, leave, closed, outcome = self._stays[stage]
+            with np.errstate(invalid="ignore"):
+                base = np.flatnonzero(entry <= self.as_of - min(0.0, *self.settings.bands))
+            self._subsets[stage] = (base, entry[base], leave[base], closed[base], outcome[base])
+        return self._subsets[stage]
+
     def _population(self, stage: str, band: int) -> _Population:
         """Deals still in ``stage`` ``bands[band]`` days after first entering it, by then."""
         if (stage, band) not in self._populations:
@@ -285,16 +398,19 @@ class WinModel:
                     empty, np.zeros(0, np.int8), [np.zeros(0, np.int64)] * len(self.settings.levels)
                 )
                 return self._populations[stage, band]
-            entry, leave, closed, outcome = self._stays[stage]
+            base, entry, leave, closed, outcome = self._entered(stage)
             landmark = entry + self.settings.bands[band]
             with np.errstate(invalid="ignore"):
                 member = (landmark <= self.as_of) & ~(leave <= landmark)
-            ended = member & ~np.isnan(closed)
-            durations = np.where(ended, closed - landmark, self.as_of - landmark)[member]
-            events = np.where(ended, outcome, _CENSORED)[member].astype(np.int8)
+            rows = np.flatnonzero(member)
+            at, done = landmark[rows], closed[rows]
+            ended = ~np.isnan(done)
+            durations = np.where(ended, done - at, self.as_of - at)
+            events = np.where(ended, outcome[rows], _CENSORED).astype(np.int8)
             # Sorted by time once here, so each segment level only sorts by its keys.
             order = np.lexsort(((events == _CENSORED), durations))
-            keys = [k[member][order] for k in self._codes[1]]
+            rows = base[rows[order]]
+            keys = [dense[rows] for _, dense in self._arrays.dense]
             self._populations[stage, band] = _Population(durations[order], events[order], keys)
         return self._populations[stage, band]
 
@@ -308,11 +424,13 @@ class WinModel:
         if key not in self._grouped:
             pop = self._population(stage, band)
             keys = (
-                pop.keys[level - 1] if level > 0 else np.zeros(len(pop.durations), dtype=np.int64)
+                pop.keys[level - 1] if level > 0 else np.zeros(len(pop.durations), dtype=np.uint8)
             )
             found, counts, table = grouped_incidence(
                 keys, pop.durations, pop.events, (*self.horizons, math.inf), time_sorted=True
             )
+            if level > 0:  # dense codes back to prefix keys
+                found = self._arrays.dense[level - 1][0][found]
             self._grouped[key] = _Groups(
                 dict(zip(found.tolist(), range(len(found)), strict=True)), counts, table
             )
@@ -375,6 +493,33 @@ class WinModel:
             )
         value = (n * raw + m * parent.value) / (n + m)
         return CellEstimate(stage, band, segment, n, raw, value, n + m, f"{label} (n={n})")
+
+    def estimate_many(self, deals: Sequence[Deal], rows: npt.NDArray[np.int64],
+                      states: DealStates) -> tuple[list[CellEstimate], npt.NDArray[np.int64]]:  # fmt: skip
+        """:meth:`estimate` of the open deals ``deals[rows]`` in the states ``states`` (of
+        this model's :class:`DealArrays`, at its ``as_of``), once per distinct cell: the
+        cells, and each row's index into them."""
+        if len(rows) == 0:
+            return [], np.zeros(0, dtype=np.int64)
+        bands = np.asarray(self.settings.bands, dtype=np.float64)
+        age = self.as_of - states.entered[rows]
+        band = np.maximum(np.searchsorted(bands, age, side="right") - 1, 0)
+        keys = self._codes[1]
+        segment = keys[-1][rows] if keys else np.zeros(len(rows), dtype=np.int64)
+        table = np.stack([states.stage[rows], band, segment], axis=1)
+        names = self._arrays.stage_names
+        cells_per_stage = len(bands) * (int(segment.max()) + 1)
+        if len(names) * cells_per_stage < 2**62:  # one int64 per cell: a flat unique
+            flat = (table[:, 0] * len(bands) + table[:, 1]) * (int(segment.max()) + 1) + segment
+            _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+        else:
+            _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+        cells = []
+        for i in first.tolist():
+            deal = deals[int(rows[i])]
+            found = tuple(deal.dimension(level) for level in self.settings.levels)
+            cells.append(self.cell(names[int(table[i, 0])], int(table[i, 1]), found))
+        return cells, inverse.reshape(-1).astype(np.int64)
 
     def estimate(self, deal: Deal) -> CellEstimate:
         """The finest cell of an open deal: its stage, its age in it, all its segments."""
