@@ -2,8 +2,7 @@
 # Both create the virtual environment themselves from uv.lock; uv is bootstrapped into
 # .tools/ when it is not on PATH.
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
-# loadgroup: tests marked xdist_group (the Spark tests: one JVM) run on one worker.
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+PYTEST_ARGS ?= -n 2
 # The checks install the `spark` extra too (the Spark engine's tests; CI runs this same
 # command); the demo does not need it. --inexact: neither sync removes what the other added.
 TEST_EXTRAS ?= --extra spark
@@ -32,8 +31,11 @@ lint: .venv/.synced-test
 	$(UV) run --frozen mypy
 	$(UV) run --frozen lint-imports
 
+# The Spark tests share one local Spark session (one JVM); they run on their own, after the
+# rest, in one process: two xdist workers would each start a JVM on a 2-core machine.
 test: lint
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	$(UV) run --frozen pytest $(PYTEST_ARGS) -m "not spark"
+	$(UV) run --frozen pytest -p no:xdist -m spark
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache leadfunnel-demo.db*

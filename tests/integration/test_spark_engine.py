@@ -27,8 +27,8 @@ from tests.integration import test_funnel_engine as lifecycle_tests
 from tests.integration import test_kpi_engine as kpi_tests
 from tests.kpi_data import random_data, write_kpi_data
 
-# One worker runs them all (make test: --dist loadgroup), so one JVM starts.
-pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
+# make test runs them apart, in one process (pytest -p no:xdist -m spark): one JVM.
+pytestmark = [pytest.mark.spark]
 
 NOW = BASE + timedelta(days=330)
 LIFECYCLE_SPECS = [
