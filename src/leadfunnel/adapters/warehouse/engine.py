@@ -10,6 +10,8 @@ times are typed (DuckDB: naive UTC; PostgreSQL: ``timestamptz`` in a UTC session
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -212,6 +214,16 @@ class DuckDbEngine:
         self._synced = ((written, self._store_stamp()), stats) if written is not None else None
         return stats
 
+    @contextmanager
+    def _asked(self, now: datetime) -> Iterator[Any]:
+        """A connection to the store, synced first; closed after the question."""
+        self.sync(now=now)
+        con = self.store.connect()
+        try:
+            yield con
+        finally:
+            con.disconnect()
+
     def _store_stamp(self) -> tuple[int, int] | None:
         path = getattr(self.store, "path", None)
         try:
@@ -221,9 +233,7 @@ class DuckDbEngine:
         return None if info is None else (info.st_size, info.st_mtime_ns)
 
     def funnel(self, spec: FunnelSpec, *, now: datetime) -> FunnelResult:
-        self.sync(now=now)
-        con = self.store.connect()
-        try:
+        with self._asked(now) as con:
             expr = build_funnel(
                 con.table("milestones"),
                 con.table("stage_transitions"),
@@ -232,15 +242,11 @@ class DuckDbEngine:
                 touchpoints=con.table("touchpoints"),
             )
             return funnel_result(_records(expr), spec)
-        finally:
-            con.disconnect()
 
     def drill(
         self, cell: DrillSpec, *, now: datetime, limit: int, offset: int
     ) -> tuple[list[uuid.UUID], int]:
-        self.sync(now=now)
-        con = self.store.connect()
-        try:
+        with self._asked(now) as con:
             naive = now.astimezone(UTC).replace(tzinfo=None)
             return _drill(
                 con.table("milestones"),
@@ -251,80 +257,50 @@ class DuckDbEngine:
                 limit,
                 offset,
             )
-        finally:
-            con.disconnect()
 
     def stage_times(self, *, now: datetime) -> dict[str, DurationStats]:
-        self.sync(now=now)
-        con = self.store.connect()
-        try:
+        with self._asked(now) as con:
             return _stage_times(con.table("stage_stays"))
-        finally:
-            con.disconnect()
 
     def step_times(self, spec: FunnelSpec, *, now: datetime) -> list[DurationStats]:
-        self.sync(now=now)
-        con = self.store.connect()
-        try:
+        with self._asked(now) as con:
             return _step_times(
                 con.table("milestones"),
                 con.table("stage_transitions"),
                 con.table("touchpoints"),
                 spec,
             )
-        finally:
-            con.disconnect()
 
     def step_times_by(self, spec: FunnelSpec, *, now: datetime) -> dict[str, list[DurationStats]]:
-        self.sync(now=now)
-        con = self.store.connect()
-        try:
+        with self._asked(now) as con:
             return _step_times_by(
                 con.table("milestones"),
                 con.table("stage_transitions"),
                 con.table("touchpoints"),
                 spec,
             )
-        finally:
-            con.disconnect()
 
     def stagnation(self, spec: StagnationSpec, *, now: datetime) -> list[StagnationRow]:
-        self.sync(now=now)
-        con = self.store.connect()
-        try:
+        with self._asked(now) as con:
             naive = now.astimezone(UTC).replace(tzinfo=None)
             return _stagnation(con.table("milestones"), con.table("stage_transitions"), spec, naive)
-        finally:
-            con.disconnect()
 
     def kpis(self, spec: KpiSpec, *, now: datetime) -> KpiResult:
-        self.sync(now=now)
-        con = self.store.connect()
-        try:
+        with self._asked(now) as con:
             naive = now.astimezone(UTC).replace(tzinfo=None)
             return _kpis(con, con.table("milestones"), spec, naive)
-        finally:
-            con.disconnect()
 
     def attribution_journeys(
         self, spec: AttributionSpec, *, now: datetime
     ) -> tuple[Journeys, tuple[str, ...]]:
-        self.sync(now=now)
-        con = self.store.connect()
-        try:
+        with self._asked(now) as con:
             return _attribution(con, con.table("milestones"), spec)
-        finally:
-            con.disconnect()
 
     def forecast_deals(
         self, *, now: datetime, owners: frozenset[uuid.UUID] | None, subject: str = "deals"
     ) -> list[Deal]:
-        self.sync(now=now)
-        con = self.store.connect()
-        try:
+        with self._asked(now) as con:
             return _forecast_subjects(con, subject, _owner_ids(owners))
-        finally:
-            con.disconnect()
 
 
 class PostgresEngine:
@@ -340,78 +316,64 @@ class PostgresEngine:
             password=url.password, database=url.database, options="-c TimeZone=UTC",
         )  # fmt: skip
 
+    @contextmanager
+    def _connected(self) -> Iterator[Any]:
+        con = self._connect()
+        try:
+            yield con
+        finally:
+            con.disconnect()
+
     def sync(self, *, now: datetime) -> None:
         """Nothing to do: PostgreSQL is queried directly."""
 
     def funnel(self, spec: FunnelSpec, *, now: datetime) -> FunnelResult:
-        con = self._connect()
-        try:
+        with self._connected() as con:
             transitions = con.table("stage_transitions")
             m = milestones(con.table("leads"), transitions)
             expr = build_funnel(
                 m, transitions, spec, now=now.astimezone(UTC), touchpoints=con.table("touchpoints")
             )
             return funnel_result(_records(expr), spec)
-        finally:
-            con.disconnect()
 
     def stage_times(self, *, now: datetime) -> dict[str, DurationStats]:
-        con = self._connect()
-        try:
+        with self._connected() as con:
             return _stage_times(stays(con.table("stage_transitions")))
-        finally:
-            con.disconnect()
 
     def step_times(self, spec: FunnelSpec, *, now: datetime) -> list[DurationStats]:
-        con = self._connect()
-        try:
+        with self._connected() as con:
             transitions = con.table("stage_transitions")
             m = milestones(con.table("leads"), transitions)
             return _step_times(m, transitions, con.table("touchpoints"), spec)
-        finally:
-            con.disconnect()
 
     def step_times_by(self, spec: FunnelSpec, *, now: datetime) -> dict[str, list[DurationStats]]:
-        con = self._connect()
-        try:
+        with self._connected() as con:
             transitions = con.table("stage_transitions")
             m = milestones(con.table("leads"), transitions)
             return _step_times_by(m, transitions, con.table("touchpoints"), spec)
-        finally:
-            con.disconnect()
 
     def stagnation(self, spec: StagnationSpec, *, now: datetime) -> list[StagnationRow]:
-        con = self._connect()
-        try:
+        with self._connected() as con:
             transitions = con.table("stage_transitions")
             m = milestones(con.table("leads"), transitions)
             return _stagnation(m, transitions, spec, now.astimezone(UTC))
-        finally:
-            con.disconnect()
 
     def kpis(self, spec: KpiSpec, *, now: datetime) -> KpiResult:
-        con = self._connect()
-        try:
+        with self._connected() as con:
             m = milestones(con.table("leads"), con.table("stage_transitions"))
             return _kpis(con, m, spec, now.astimezone(UTC))
-        finally:
-            con.disconnect()
 
     def attribution_journeys(
         self, spec: AttributionSpec, *, now: datetime
     ) -> tuple[Journeys, tuple[str, ...]]:
-        con = self._connect()
-        try:
+        with self._connected() as con:
             m = milestones(con.table("leads"), con.table("stage_transitions"))
             return _attribution(con, m, spec)
-        finally:
-            con.disconnect()
 
     def drill(
         self, cell: DrillSpec, *, now: datetime, limit: int, offset: int
     ) -> tuple[list[uuid.UUID], int]:
-        con = self._connect()
-        try:
+        with self._connected() as con:
             transitions = con.table("stage_transitions")
             return _drill(
                 milestones(con.table("leads"), transitions),
@@ -422,17 +384,12 @@ class PostgresEngine:
                 limit,
                 offset,
             )
-        finally:
-            con.disconnect()
 
     def forecast_deals(
         self, *, now: datetime, owners: frozenset[uuid.UUID] | None, subject: str = "deals"
     ) -> list[Deal]:
-        con = self._connect()
-        try:
+        with self._connected() as con:
             return _forecast_subjects(con, subject, _owner_ids(owners))
-        finally:
-            con.disconnect()
 
 
 def analytics_path(database_url: str) -> Path:
