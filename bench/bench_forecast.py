@@ -9,7 +9,9 @@ channels, amounts log-normal. Then times, best of ``--repeat`` runs:
   deal at its learned probability, broken down by rep;
 * ``forecast``: the whole ``run_forecast`` (rewind to the as-of moment, learn the
   probabilities with shrinkage, new pipeline, the calibration of the range from the past
-  periods, the simulation, categories, deal health), by team.
+  periods, the simulation, categories, deal health), by team;
+* ``forecast_with_json``: the same and its ``to_dict()``, as the API and CLI answer it (the
+  per-deal and health rows are built when read, so this is where they are built).
 
     uv run python -m bench.bench_forecast [--open 100000] [--history 100000] [--draws 10000]
 """
@@ -91,6 +93,7 @@ def main() -> None:
         "forecast_seconds": round(_best(args.repeat, lambda: run_forecast(deals, spec)), 2),
         "forecast_without_calibration_seconds": round(_best(args.repeat, lambda: run_forecast(
             deals, forecast_spec(period=period, as_of=NOW, now=NOW, by="team", draws=args.draws, calibration_periods=0))), 2),
+        "forecast_with_json_seconds": round(_best(args.repeat, lambda: run_forecast(deals, spec).to_dict()), 2),
         "expected": round(first.total.expected), "p10": first.total.bookings.p10, "p90": first.total.bookings.p90,
     }  # fmt: skip
     print(json.dumps(figures, indent=2))

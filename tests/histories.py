@@ -1,7 +1,8 @@
 """Random lead histories for engine-vs-oracle tests, and writing them into a real store.
 
 ``histories()`` draws stage histories; ``event_histories()`` adds touchpoints and custom
-fields, for event funnels and custom-field breakdowns (``event_specs()``).
+fields, for event funnels and custom-field breakdowns (``event_specs()``). Both kinds of
+spec draw dimension filters (``where()``), ``(none)`` and values no lead has included.
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ def histories(draw) -> LeadHistory:
     )
 
 
+#: Filter values as the store gives them back (an unknown channel is stored as 'unknown').
+_WHERE = ("channel=webinar", "channel=email", "channel=unknown", "channel=(none)", "region=East",
+          "region=(none)", "region=Mars")  # fmt: skip
+_CUSTOM_WHERE = ("custom.plan=gold", "custom.plan=42", "custom.plan=true", "custom.plan=(none)")
+
+
+def where(custom: bool = False):
+    """Up to three ``DIMENSION=VALUE`` filters (values of one dimension are alternatives)."""
+    return st.lists(st.sampled_from(_WHERE + (_CUSTOM_WHERE if custom else ())), max_size=3)
+
+
 @st.composite
 def specs(draw):
     path = [s.value for s in FUNNEL_PATH]
@@ -67,6 +79,7 @@ def specs(draw):
         attribution=draw(st.sampled_from(["first_touch", "last_touch"])),
         cohort=draw(st.sampled_from([None, "week", "month", "quarter"])),
         top_n=draw(st.sampled_from([None, 1, 2])),
+        filters=draw(where()),
     )
 
 
@@ -117,6 +130,8 @@ def event_specs(draw):
         cohort=(cohort := draw(st.sampled_from([None, "week", "month"]))),
         cohort_by=draw(st.sampled_from(["created", "entered"])) if cohort else None,
         top_n=draw(st.sampled_from([None, 1, 2])),
+        attribution=draw(st.sampled_from(["first_touch", "last_touch"])),
+        filters=draw(where(custom=True)),
     )
 
 

@@ -102,6 +102,8 @@ def random_data(rng: random.Random, n: int = 200, base: datetime = JAN) -> KpiDa
         dims = {"channel": rng.choice(_CHANNELS), "last_channel": rng.choice(_CHANNELS),
                 "campaign": rng.choice(["Spring", "Autumn", None]), "region": rng.choice(["EMEA", "APAC", None]),
                 "owner_id": str(OWNER) if rng.random() < 0.7 else None}  # fmt: skip
+        plan = ("gold", 42, None, "", "absent")[i % 5]  # not drawn: the rest of the data stays
+        dims["custom_fields"] = {} if plan == "absent" else {"plan": plan}
         leads.append((lead_id, LeadHistory(created, stage.value, tuple(transitions), dims)))
         for _ in range(rng.randrange(4)):
             minutes = rng.choice([-10, 0, 1, 5, 5.5, 30, 600, 5000]) + rng.choice([0, 0.001])
@@ -140,7 +142,7 @@ def write_kpi_data(app, data: KpiData, *, written_at: datetime | None = None) ->
             "id": lead_id, "external_id": f"k{lead_id.int}", "channel": lead.dims.get("channel") or "",
             "last_channel": lead.dims.get("last_channel"), "campaign": lead.dims.get("campaign"),
             "region": lead.dims.get("region"), "owner_id": OWNER if lead.dims.get("owner_id") else None,
-            "source": "test", "custom_fields": {}, "in_pool": True, "stage": lead.current_stage,
+            "source": "test", "custom_fields": lead.dims.get("custom_fields") or {}, "in_pool": True, "stage": lead.current_stage,
             "stage_entered_at": lead.transitions[-1][1], "created_at": lead.created_at,
             "updated_at": written_at or lead.created_at, "version": 1,
         })  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import Engine
 
@@ -26,13 +27,15 @@ class App:
     def close(self) -> None:
         self.engine.dispose()
 
-    @property
+    @cached_property
     def analytics(self) -> AnalyticsEngine:
         """The analytics engine for this store (DuckDB beside SQLite; PostgreSQL directly;
         Spark when ``settings.analytics`` says so).
 
         Imported on first use: Ibis and DuckDB take most of a second to load, which commands
-        that never ask an analytics question should not pay."""
+        that never ask an analytics question should not pay. One per app: the engine
+        remembers what it last synced, so a question asked when nothing was written since
+        the last one skips the sync (an engine per question would sync every time)."""
         from leadfunnel.adapters.warehouse.engine import analytics_engine
 
         return analytics_engine(self.engine, self.settings.analytics)

@@ -72,3 +72,27 @@ def test_time_to_convert_takes_event_steps_as_the_funnel_does(world: World) -> N
     assert sum(i["count"] for i in rep.json()["items"]) == 1  # the rep's own lead only
     bad = world.client.get(url, params={"events": "mql,mql", "mode": "any"}, headers=admin)
     assert bad.status_code == 422 and "mode" in bad.text
+
+
+def test_funnel_drill_and_time_to_convert_take_where_filters_as_kpis_do(world: World) -> None:
+    _move(world, "east", "mql", "sql")
+    _move(world, "west", "mql")
+    admin, east, west = world.as_("admin"), str(world.teams["East"]), str(world.teams["West"])
+    steps = "lead,mql,sql"
+    assert _reached(world, "admin", steps=steps, where=f"team_id={east}") == {"lead": 1, "mql": 1, "sql": 1}
+    both = world.client.get("/api/v1/analytics/funnel", headers=admin,
+                            params={"steps": steps, "where": [f"team_id={east}", f"team_id={west}"]})  # fmt: skip
+    assert {r["stage"]: r["reached"] for r in both.json()["rows"]} == {"lead": 2, "mql": 2, "sql": 1}
+    assert _reached(world, "admin", steps=steps, where="team_id=(none)") == {"lead": 1, "mql": 0, "sql": 0}
+    kpis = world.client.get("/api/v1/analytics/kpis", params={"where": f"team_id={west}"}, headers=admin)
+    assert kpis.json()["groups"][0]["leads"] == 1
+    # Filters narrow what a caller may see, never widen it.
+    assert _reached(world, "rep", steps=steps, where=f"team_id={west}") == {}
+    drill = world.client.get("/api/v1/analytics/funnel/drill", headers=admin,
+                             params={"step": "mql", "where": f"team_id={west}"})  # fmt: skip
+    assert [item["id"] for item in drill.json()["items"]] == [str(world.leads["west"])]
+    times = world.client.get("/api/v1/analytics/time-to-convert", headers=admin,
+                             params={"steps": "lead,mql", "where": f"team_id={east}"})  # fmt: skip
+    assert [i["count"] for i in times.json()["items"]] == [1]
+    bad = world.client.get("/api/v1/analytics/funnel", params={"where": "colour=red"}, headers=admin)
+    assert bad.status_code == 422 and "where" in bad.text and "colour" in bad.text

@@ -124,6 +124,21 @@ def test_owner_ids_print_as_dashed_uuids(cli, sqlite_url, journeys):
     assert cell["total"] == 1
 
 
+def test_where_filters_funnels_drill_downs_and_times(cli, journeys):
+    gold = cli.json("funnel", *EVENTS, "--where", "custom.plan=gold")
+    assert [r["reached"] for r in gold["rows"]] == [1, 1, 1]
+    either = cli.json("funnel", *EVENTS, "--where", "custom.plan=gold", "--where", "custom.plan=(none)")
+    assert [r["reached"] for r in either["rows"]] == [2, 2, 1]
+    none = cli.json("funnel", "drill", "--step", "form_submit", *EVENTS, "--where", "custom.plan=(none)")
+    assert [lead["id"] for lead in none["items"]] == [journeys["unsubscribed"]]
+    data = cli.json("times", *EVENTS, "--where", "custom.plan=gold")
+    assert [t["count"] for t in data["time_to_convert"]] == [1, 1]
+    code, _, err = cli("funnel", "--where", "colour=red")
+    assert code == 1 and err.startswith("error: where: cannot filter by 'colour'"), err
+    code, _, err = cli("times", "--where", "channel")
+    assert code == 1 and err.startswith("error: where: 'channel' is not DIMENSION=VALUE"), err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

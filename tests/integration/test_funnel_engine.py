@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -50,6 +52,13 @@ FIXED_SPECS = [
         top_n=2,
     ),
     funnel_spec(cohort="week", breakdown="region"),
+    funnel_spec(breakdown="region", filters=["channel=webinar", "channel=email", "region=East"]),
+    funnel_spec(
+        steps=["lead", "sql", "won"],
+        mode="strict",
+        attribution="last_touch",
+        filters={"channel": "social", "region": "(none)"},
+    ),
 ]
 
 
@@ -81,6 +90,24 @@ def test_engines_agree_with_each_other_and_the_oracle_on_a_fixed_data_set(any_ap
         result = engine.funnel(spec, now=NOW)
         assert result.rows == oracle_funnel(stored, spec, now=NOW).rows, spec
         assert result.rows  # the fixed set is not trivially empty
+
+
+def test_filters_keep_only_matching_leads_values_or_ed_dimensions_and_ed(app):
+    leads = _walks(random.Random(11))
+    write_histories(app, leads)
+    engine = analytics_engine(app.engine)
+
+    def first(spec):
+        return {r.group: r.reached for r in engine.funnel(spec, now=NOW).rows if r.step == 0}
+
+    by_channel = first(funnel_spec(breakdown="channel"))
+    either = first(funnel_spec(filters=["channel=webinar", "channel=email"]))
+    assert either == {None: by_channel["webinar"] + by_channel["email"]}
+    both = first(funnel_spec(breakdown="channel", filters=["channel=webinar", "region=East"]))
+    east = first(funnel_spec(breakdown="channel", filters=["region=East"]))
+    assert both == {"webinar": east["webinar"]} and 0 < east["webinar"] < by_channel["webinar"]
+    social = first(funnel_spec(breakdown="channel", attribution="last_touch"))["social"]
+    assert first(funnel_spec(attribution="last_touch", filters=["channel=social"])) == {None: social}
 
 
 def test_an_empty_store_gives_an_empty_valid_result(app):
@@ -161,6 +188,36 @@ def test_a_sync_that_crashes_leaves_the_store_as_it_was_and_the_next_one_complet
     assert after.rows[0].reached == before.rows[0].reached + 50
 
 
+def test_questions_from_many_threads_while_the_store_changes_all_get_answers(app):
+    """One engine serves a server's threads: a sync (a read-write DuckDB connection) must
+    not collide with questions still reading (read-only ones), which DuckDB refuses."""
+    write_histories(app, _walks(random.Random(11))[:100])
+    engine = analytics_engine(app.engine)
+    engine.sync(now=NOW)
+    stop, failures, answers = threading.Event(), [], []
+
+    def ask():
+        while not stop.is_set():
+            try:
+                answers.append(engine.funnel(funnel_spec(), now=NOW).rows[0].reached)
+            except Exception as error:
+                failures.append(error)
+
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        for i in range(8):  # each write moves the change token: the next question syncs
+            submit(app, email=f"writer-{i}@client.example")
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    assert failures == [] and answers
+    assert engine.funnel(funnel_spec(), now=NOW).rows[0].reached == 108
+
+
 def _close(a, b):
     if a.count != b.count or a.histogram != b.histogram or a.open != b.open:
         return False
@@ -215,6 +272,8 @@ def test_drill_down_lists_exactly_the_leads_of_each_cell_in_stable_pages(any_app
             FIXED_SPECS[2], step="mql", outcome="reached", cohort=BASE.date().replace(month=3)
         ),
         drill_spec(FIXED_SPECS[0], step="won"),
+        drill_spec(FIXED_SPECS[5], step="mql", outcome="dropped", group="West"),
+        drill_spec(FIXED_SPECS[6], step="lead", outcome="reached"),
     ]
     for cell in cells:
         expected = oracle_drill(pairs, cell, now=NOW)

@@ -33,6 +33,8 @@ SPECS = [
     kpi_spec(filters=["region=(none)"], period_to=date(2025, 3, 1)),
     kpi_spec(by="owner_id", filters=["region=EMEA"]),
     kpi_spec(filters=[f"owner_id={OWNER}"]),
+    kpi_spec(by="channel", filters=["custom.plan=gold", "custom.plan=42", "region=EMEA"]),
+    kpi_spec(by="region", filters=["custom.plan=(none)"]),
 ]  # fmt: skip
 
 
@@ -62,7 +64,8 @@ def kpi_specs(draw):
     if start and end and start > end:
         start, end = end, start
     where = draw(st.lists(st.sampled_from(["channel=webinar", "channel=(none)", "campaign=Spring",
-                                           "region=EMEA", "region=(none)"]), max_size=2))  # fmt: skip
+                                           "region=EMEA", "region=(none)", "custom.plan=gold",
+                                           "custom.plan=(none)"]), max_size=2))  # fmt: skip
     return kpi_spec(
         by=draw(st.sampled_from([None, "channel", "campaign", "region"])),
         attribution=draw(st.sampled_from(["first_touch", "last_touch"])),

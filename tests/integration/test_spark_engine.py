@@ -118,7 +118,7 @@ def test_event_funnels_and_custom_field_breakdowns_on_spark_equal_duckdb(app, sp
     groups = set()
     # Of the two event funnels in modes strict and any, one (any: LEAST/GREATEST of the
     # step times, exclusions inside their span) keeps this shared-session test short.
-    for spec in [*event_tests.FIXED_SPECS[:6], event_tests.FIXED_SPECS[7]]:
+    for spec in [*event_tests.FIXED_SPECS[:6], *event_tests.FIXED_SPECS[7:]]:  # filters: 8, 9
         got, expected = spark.funnel(spec, now=NOW), duck.funnel(spec, now=NOW)
         assert got.rows == expected.rows, spec
         assert sum(r.converted for r in expected.rows) > 0, spec
@@ -128,6 +128,7 @@ def test_event_funnels_and_custom_field_breakdowns_on_spark_equal_duckdb(app, sp
         drill_spec(event_tests.FIXED_SPECS[0], step="form_submit", outcome="dropped"),
         drill_spec(event_tests.FIXED_SPECS[1], step="mql", outcome="converted", group="gold"),
         drill_spec(event_tests.FIXED_SPECS[3], step="mql", outcome="dropped"),
+        drill_spec(event_tests.FIXED_SPECS[8], step="ad_click", outcome="dropped", group="email"),
     ]
     for cell in cells:
         assert spark.drill(cell, now=NOW, limit=1000, offset=0) == duck.drill(
@@ -143,10 +144,11 @@ def test_event_funnels_and_custom_field_breakdowns_on_spark_equal_duckdb(app, sp
 def test_kpis_on_spark_equal_duckdb(app, spark_session):
     write_kpi_data(app, random_data(random.Random(4)))
     duck, spark = analytics_engine(app.engine), _spark(app, spark_session)
-    # All leads; by channel, last touch, in a period; by campaign, filtered; by owner (dashed ids).
+    # All leads; by channel, last touch, in a period; by campaign, filtered; by owner (dashed
+    # ids); filtered by a custom field.
     now = kpi_tests.NOW
     specs = kpi_tests.SPECS
-    for spec in (specs[0], specs[2], specs[3], kpi_spec(by="owner_id")):
+    for spec in (specs[0], specs[2], specs[3], kpi_spec(by="owner_id"), specs[8]):
         kpi_tests.assert_same(spark.kpis(spec, now=now), duck.kpis(spec, now=now))
     (row,) = spark.kpis(kpi_tests.SPECS[0], now=now).rows
     assert row.counts.won_deals > 20 and row.counts.cost and row.counts.cost > 0

@@ -143,6 +143,7 @@ def test_an_event_funnel_over_path_stages_equals_the_lifecycle_funnel(leads, spe
     as_events = funnel_spec(
         events=list(spec.steps), window=spec.window_days, step_windows=spec.step_windows,
         breakdown=spec.breakdown, attribution=spec.attribution, cohort=spec.cohort, top_n=spec.top_n,
+        filters=dict(spec.filters),
     )  # fmt: skip
     assert oracle_funnel(leads, as_events, now=NOW).rows == oracle_funnel(leads, spec, now=NOW).rows
 

@@ -154,6 +154,28 @@ def test_creation_filters_and_rates():
     assert rows["mql"]["drop_rate"] == 0.25 and rows["won"]["drop_rate"] is None
 
 
+def test_filters_keep_leads_matching_any_value_of_each_dimension_and_every_dimension():
+    either = table(run(ALL, filters=["channel=webinar", "channel=social_ads"]))
+    assert either[(None, None, "lead")] == (3, 2, 1, 0)  # both webinar leads and waiting_as_lead
+    emea = journey(("lead", 0), ("mql", 1), channel="webinar", region="EMEA")
+    both = table(run([*ALL, emea], filters={"channel": "webinar", "region": ["EMEA"]}))
+    assert both[(None, None, "mql")] == (1, 0, 1, 0)
+    empty = table(run([*ALL, emea], filters=["region=(none)"], breakdown="channel"))
+    assert {g for g, _, _ in empty} == {"webinar", "paid_search", "social_ads"}
+    assert empty[("webinar", None, "lead")][0] == 2
+
+
+def test_filters_follow_the_attribution_and_read_custom_fields_as_breakdowns_do():
+    lead = journey(("lead", 0), ("mql", 1), channel="webinar", last_channel="email",
+                   custom_fields={"plan": "gold", "seats": 42})  # fmt: skip
+    assert table(run([lead], filters=["channel=webinar"]))
+    assert not table(run([lead], filters=["channel=webinar"], attribution="last_touch"))
+    assert table(run([lead], filters=["channel=email"], attribution="last_touch"))
+    assert table(run([lead], filters=["custom.plan=gold", "custom.seats=42"]))
+    assert not table(run([lead], filters=["custom.plan=silver"]))
+    assert table(run([lead], filters=["custom.missing=(none)"]))
+
+
 def test_an_empty_history_gives_an_empty_valid_result():
     assert run([]).to_dict() == {"steps": ["lead", "mql", "sql", "opportunity", "won"], "rows": []}
 
@@ -171,6 +193,12 @@ def test_an_empty_history_gives_an_empty_valid_result():
         ({"cohort": "year"}, "cohort"),
         ({"top_n": 0}, "top_n"),
         ({"steps": ["mql", "sql"], "step_windows": ["1d", "2d"]}, "step_windows"),
+        ({"filters": ["colour=red"]}, "where"),
+        ({"filters": ["channel"]}, "where"),
+        ({"filters": ["channel="]}, "where"),
+        ({"filters": ["=webinar"]}, "where"),
+        ({"filters": {"custom.bad-name": "x"}}, "where"),
+        ({"filters": {"region": ""}}, "where"),
     ],
 )
 def test_bad_specs_name_the_field(options, field):

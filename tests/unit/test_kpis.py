@@ -153,3 +153,28 @@ def test_filters_are_normalised_and_attribution_picks_the_touch():
         False,
     )
     assert kpi_spec(filters={"channel": ["x", "y"]}).filters == (("channel", ("x", "y")),)
+
+
+def test_custom_field_filters_read_the_field_as_funnels_do_and_carry_no_cost():
+    spec = kpi_spec(filters=["custom_fields.plan=gold", "custom.seats=42"])
+    assert spec.filters == (("custom.plan", ("gold",)), ("custom.seats", ("42",)))
+    assert not spec.cost_attributable
+    data = worked_example()
+    gold = [(i, lead) for i, lead in data.leads[:2]]
+    tagged = KpiData(
+        leads=[(i, type(lead)(lead.created_at, lead.current_stage, lead.transitions,
+                              {**lead.dims, "custom_fields": {"plan": "gold", "seats": 42}}))
+               for i, lead in gold] + list(data.leads[2:]),
+        activities=data.activities, deals=data.deals, costs=data.costs,
+    )  # fmt: skip
+    now = datetime(2025, 6, 1, tzinfo=UTC)
+    (row,) = oracle_kpis(tagged, spec, now=now).rows
+    assert row.counts.leads == 2
+    (none,) = oracle_kpis(tagged, kpi_spec(filters=["custom.plan=(none)"]), now=now).rows
+    assert none.counts.leads == len(data.leads) - 2
+    with pytest.raises(ValidationError) as caught:
+        kpi_spec(filters=["custom.bad-name=x"])
+    assert caught.value.field == "where"
+    with pytest.raises(ValidationError) as caught:
+        kpi_spec(by="custom.plan")
+    assert caught.value.field == "by"

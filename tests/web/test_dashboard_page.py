@@ -10,11 +10,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from fastapi.testclient import TestClient
 
 from leadfunnel.bootstrap import App
 from leadfunnel.domain.access import SYSTEM
 from leadfunnel.domain.ids import new_id
 from leadfunnel.domain.pipeline import STAGE_PROBABILITY
+from leadfunnel.entrypoints.api.app import create_api
 from leadfunnel.services.opportunities import open_opportunity
 from tests.api.conftest import World, build_world
 from tests.builders import submit
@@ -87,6 +89,7 @@ def test_the_trend_has_a_point_per_creation_month(world: World) -> None:
 def test_a_dashboard_is_answered_again_from_memory_until_the_data_changes(world: World) -> None:
     admin = _browser(world, "admin")
     remembered = world.api.state.answers
+    remembered.slow = float("inf")  # however long it takes here, wait for the new answer
     assert _tiles(admin.get("/dashboard").text)["leads"] == "3"
     hits = remembered.hits
     assert _tiles(admin.get("/dashboard").text)["leads"] == "3"
@@ -94,3 +97,28 @@ def test_a_dashboard_is_answered_again_from_memory_until_the_data_changes(world:
     submit(world.app, email="fourth@client.example")
     assert _tiles(admin.get("/dashboard").text)["leads"] == "4"  # the write changed the version
     assert remembered.hits == hits + 1
+
+
+def test_a_slow_dashboard_shows_its_last_figures_with_their_time_while_new_ones_are_computed(world: World) -> None:
+    admin = _browser(world, "admin")
+    remembered = world.api.state.answers
+    remembered.slow = 0.0  # every answer counts as slow to compute
+    page = admin.get("/dashboard").text
+    assert _tiles(page)["leads"] == "3" and "data-stale" not in page
+    submit(world.app, email="fourth@client.example")
+    page = admin.get("/dashboard").text
+    assert _tiles(page)["leads"] == "3" and 'data-stale="1"' in page  # the figures before the write
+    assert "Figures as of" in page
+    assert remembered.wait_idle(30)
+    page = admin.get("/dashboard").text
+    assert _tiles(page)["leads"] == "4" and "data-stale" not in page
+
+
+def test_a_server_that_warms_dashboards_answers_the_first_admin_view_from_memory(app: App) -> None:
+    signed_in = _browser(build_world(app), "admin")  # signing in writes: before the warm-up
+    warmed = create_api(app, warm_dashboards=True)
+    remembered = warmed.state.answers
+    with TestClient(warmed, base_url="http://127.0.0.1", cookies=signed_in.cookies) as admin:
+        assert remembered.wait_idle(60) and remembered.refreshes == 2  # admin and marketer
+        assert _tiles(admin.get("/dashboard").text)["leads"] == "3"
+        assert (remembered.hits, remembered.misses) == (1, 0)

@@ -19,22 +19,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from leadfunnel.analytics.forecast_calibration import period_widening, shock_sigma
-from leadfunnel.analytics.forecast_categories import CategoryRollup, category_disagreement, roll_up
+from leadfunnel.analytics.forecast_categories import CategoryRollup, roll_up_arrays
 from leadfunnel.analytics.forecast_data import Deal, day_time, known_at
-from leadfunnel.analytics.forecast_health import (
-    DealHealth,
-    RepHealth,
-    deal_health,
-    p75_of,
-    rep_health,
-)
-from leadfunnel.analytics.forecast_model import CellEstimate, DealArrays, DealStates, WinModel
-from leadfunnel.analytics.forecast_runrate import new_pipeline_arrays
+from leadfunnel.analytics.forecast_health import DealHealth, RepHealth, open_deal_health, p75_of
+from leadfunnel.analytics.forecast_model import CellEstimate, DealArrays, WinModel
+from leadfunnel.analytics.forecast_rows import DealForecast, OpenDeals, Rows, deal_rows
+from leadfunnel.analytics.forecast_runrate import NewPipelineEstimate, new_pipeline_arrays
 from leadfunnel.analytics.forecast_simulation import EXACT_LIMIT, OpenBook, simulate
 from leadfunnel.analytics.forecast_spec import ForecastSpec
 
@@ -89,34 +86,13 @@ class ForecastRow:
 
 
 @dataclass(frozen=True)
-class DealForecast:
-    """One open deal: its probability of being won in the period and where that came from."""
-
-    id: str
-    group: str
-    owner: str
-    stage: str
-    days_in_stage: float
-    amount: float
-    probability: float
-    category: str | None
-    expected_close: str | None
-    in_period: bool
-    disagreement: str | None
-    basis: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "probability": round(self.probability, 4),
-                "days_in_stage": round(self.days_in_stage, 1)}  # fmt: skip
-
-
-@dataclass(frozen=True)
 class Forecast:
     spec: ForecastSpec
     rows: list[ForecastRow]
     total: ForecastRow
-    deals: list[DealForecast]
-    health: list[DealHealth]
+    #: Built a row at a time when read (``forecast_rows``): a forecast has 100,000s of them.
+    deals: Sequence[DealForecast]
+    health: Sequence[DealHealth]
     reps: list[RepHealth]
     #: The widening of the range learned from past periods, and the sigma of the period
     #: factor that applies it (forecast_calibration).
@@ -130,58 +106,48 @@ class Forecast:
             "as_of": day_time(s.as_of).isoformat(), "by": s.by, "draws": s.draws, "seed": s.seed,
             "widening": self.widening, "period_sigma": self.period_sigma,
             "rows": [r.to_dict() for r in self.rows], "total": self.total.to_dict(),
-            "deals": [d.to_dict() for d in self.deals], "health": [h.to_dict() for h in self.health],
+            "deals": _dicts(self.deals), "health": _dicts(self.health),
             "reps": [r.to_dict() for r in self.reps],
         }  # fmt: skip
 
 
-def _group_of(spec: ForecastSpec, deal: Deal) -> str:
-    return deal.dimension(spec.by) if spec.by else ALL
+def _dicts(rows: Sequence[Any]) -> list[dict[str, Any]]:
+    return rows.to_dicts() if isinstance(rows, Rows) else [r.to_dict() for r in rows]
 
 
-def _deal_rows(
-    spec: ForecastSpec, model: WinModel, known: list[Deal], rows: np.ndarray[Any, np.dtype[np.int64]],
-    states: DealStates, group_names: list[str],
-) -> tuple[list[DealForecast], list[CellEstimate]]:  # fmt: skip
-    """The open deals ``known[rows]``, each with its cell (one estimate per distinct cell)
-    and group (``group_names``: every known deal's)."""
-    found, inverse = model.estimate_many(known, rows, states)
-    cells = [found[i] for i in inverse.tolist()]
-    out = []
-    period = spec.period
-    for i, cell in zip(rows.tolist(), cells, strict=True):
-        deal = known[i]
-        close = deal.expected_close
-        in_period = close is not None and period.start <= close < period.end
-        out.append(DealForecast(
-            deal.id, group_names[i], deal.owner, deal.stage, spec.as_of - deal.stage_entered,
-            deal.amount, cell.value, deal.category,
-            None if close is None else day_time(close).date().isoformat(), in_period,
-            category_disagreement(deal.category, cell.value) if in_period else None, cell.basis,
-        ))  # fmt: skip
-    return out, cells
+Ints = npt.NDArray[np.int64]
 
 
-def _book(
-    deal_rows: list[DealForecast], cells: list[CellEstimate], groups: dict[str, int]
-) -> OpenBook:
-    index: dict[tuple[str, int, tuple[str, ...]], int] = {}
-    values: list[float] = []
-    weights: list[float] = []
-    cell_of: list[int] = []
-    for cell in cells:
-        key = (cell.stage, cell.band, cell.segment)
-        if key not in index:
-            index[key] = len(values)
-            values.append(cell.value)
-            weights.append(cell.weight)
-        cell_of.append(index[key])
+def _groups(spec: ForecastSpec, known: Sequence[Deal]) -> tuple[list[str], Ints]:
+    """The breakdown's groups (sorted; the one group without breakdown) and every known
+    deal's index into them (``Deal.dimension`` of the breakdown, a column at a time)."""
+    if not spec.by:
+        return [ALL], np.zeros(len(known), dtype=np.int64)
+    values = list(map(attrgetter("owner" if spec.by == "rep" else spec.by), known))
+    if spec.by != "rep" and not all(type(v) is str for v in set(values)):
+        values = list(map(str, values))
+    names = sorted(set(values))
+    index = {g: i for i, g in enumerate(names)}
+    return names, np.fromiter(map(index.__getitem__, values), np.int64, len(values))
+
+
+def _sum(values: npt.NDArray[np.float64]) -> float:
+    """``sum()`` of the values as Python adds floats (left to right; 0 when empty)."""
+    return float(np.cumsum(values)[-1]) if len(values) else 0
+
+
+def _book(deals: OpenDeals, cells: list[CellEstimate]) -> OpenBook:
+    """The simulation's input; cells numbered in the order the deals first use them."""
+    first = np.unique(deals.cell, return_index=True)[1]
+    used = np.argsort(first, kind="stable")
+    number = np.empty(len(first), dtype=np.int64)
+    number[used] = np.arange(len(first))
     return OpenBook(
-        amount=np.array([d.amount for d in deal_rows], dtype=np.float64),
-        cell=np.array(cell_of, dtype=np.int64),
-        group=np.array([groups[d.group] for d in deal_rows], dtype=np.int64),
-        value=np.array(values, dtype=np.float64),
-        weight=np.array(weights, dtype=np.float64),
+        amount=deals.amount,
+        cell=number[deals.cell],
+        group=deals.group,
+        value=np.array([cells[k].value for k in used.tolist()], dtype=np.float64),
+        weight=np.array([cells[k].weight for k in used.tolist()], dtype=np.float64),
     )
 
 
@@ -196,35 +162,34 @@ def run_forecast(
         known, as_of=spec.as_of, start=start, end=end, settings=spec.settings, arrays=arrays
     )
     states = arrays.state_at(spec.as_of)  # the deals are known at as_of already
-    open_rows = (
-        np.flatnonzero(states.outcome == 0) if end > spec.as_of else np.zeros(0, dtype=np.int64)
-    )
-    won = [
-        d
-        for d in known
-        if d.outcome == "won" and d.closed_at is not None and start <= d.closed_at < end
-    ]
+    open_now = np.flatnonzero(states.outcome == 0)
+    open_rows = open_now if end > spec.as_of else np.zeros(0, dtype=np.int64)
+    open_deals = [known[i] for i in open_now.tolist()]
+    stages = [arrays.stage_names[c] for c in states.stage[open_now].tolist()]
     # Every open or won deal is known: the groups are the known deals' (or the one group).
-    group_names = [_group_of(spec, d) for d in known] if spec.by else [ALL] * len(known)
-    names = sorted(set(group_names) if spec.by else {ALL})
-    groups = {g: i for i, g in enumerate(names)}
-    deal_rows, cells = _deal_rows(spec, model, known, open_rows, states, group_names)
+    names, group = _groups(spec, known)
+    cells, cell = model.estimate_many(known, open_rows, states)
+    chosen = open_deals if len(open_rows) else []
+    deal_list, columns = deal_rows(
+        chosen, cells=cells, cell=cell, stage=stages if len(open_rows) else [],
+        entered=states.entered[open_rows], amount=arrays.amount[open_rows], group=group[open_rows],
+        group_names=names, as_of=spec.as_of, start=start, end=end,
+    )  # fmt: skip
     new = new_pipeline_arrays(
         created=arrays.created, closed=states.closed, outcome=states.outcome, amount=arrays.amount,
-        group=np.fromiter((groups[g] for g in group_names), np.int64, len(known)),
-        as_of=spec.as_of, start=start, end=end, groups=len(names), lookback=spec.lookback_days,
+        group=group, as_of=spec.as_of, start=start, end=end, groups=len(names), lookback=spec.lookback_days,
     )  # fmt: skip
-    closed_money, closed_count = np.zeros(len(names)), np.zeros(len(names))
-    for d in won:
-        closed_money[groups[_group_of(spec, d)]] += d.amount
-        closed_count[groups[_group_of(spec, d)]] += 1
-    book = _book(deal_rows, cells, groups)
+    with np.errstate(invalid="ignore"):
+        won = (states.outcome == 1) & (start <= states.closed) & (states.closed < end)
+    closed_money = np.array([_sum(np.concatenate(([0.0], arrays.amount[w])))
+                             for w in _parts(np.flatnonzero(won), group, len(names))])  # fmt: skip
+    closed_count = np.bincount(group[won], minlength=len(names)).astype(np.float64)
     widening = period_widening(known, before=spec.period, as_of=spec.as_of, periods=spec.calibration_periods,
                                settings=spec.settings, lookback=spec.lookback_days, arrays=arrays)  # fmt: skip
-    sigma = shock_sigma(widening, *_moments(deal_rows, new))
+    sigma = shock_sigma(widening, *_moments(columns, new))
     rng = np.random.default_rng(spec.seed)
     money, count = simulate(
-        book,
+        _book(columns, cells),
         new.simulation,
         (closed_money, closed_count),
         draws=spec.draws,
@@ -232,64 +197,62 @@ def run_forecast(
         exact_limit=EXACT_LIMIT if exact_limit is None else exact_limit,
         shock=sigma,
     )
-    by_group: dict[str, list[DealForecast]] = {g: [] for g in groups}
-    for row in deal_rows:
-        by_group[row.group].append(row)
+    mine = _parts(np.arange(len(open_rows)), columns.group, len(names))
     rows = [
-        _row(g, i, by_group[g], new, closed_money, closed_count, money[i], count[i])
-        for g, i in groups.items()
+        _row(g, i, mine[i], columns, new, closed_money, closed_count, money[i], count[i])
+        for i, g in enumerate(names)
     ]
-    total = _total(rows, deal_rows, money.sum(axis=0), count.sum(axis=0))
+    total = _total(rows, columns, money.sum(axis=0), count.sum(axis=0))
     # Leads have no close dates or next steps: their health says nothing.
-    health = (
-        deal_health(known, as_of=spec.as_of, p75=p75_of(arrays.finished_stays()))
-        if spec.subject == "deals"
-        else []
-    )
-    return Forecast(
-        spec,
-        rows,
-        total,
-        deal_rows,
-        health,
-        rep_health(known, health) if spec.subject == "deals" else [],
-        round(widening, 4),
-        round(sigma, 4),
-    )
+    health: Sequence[DealHealth] = []
+    reps: list[RepHealth] = []
+    if spec.subject == "deals":
+        health, reps = open_deal_health(open_deals, stage=stages, entered=states.entered[open_now],
+                                        as_of=spec.as_of, p75=p75_of(arrays.finished_stays()))  # fmt: skip
+    return Forecast(spec, rows, total, deal_list, health, reps, round(widening, 4), round(sigma, 4))
 
 
-def _moments(deal_rows: list[DealForecast], new: Any) -> tuple[float, float]:
+def _parts(rows: Ints, group: Ints, groups: int) -> list[Ints]:
+    """``rows`` split by their ``group``, each part in the rows' order."""
+    order = rows[np.argsort(group[rows], kind="stable")]
+    bounds = np.searchsorted(group[order], np.arange(1, groups))
+    return np.split(order, bounds) if groups else []
+
+
+def _moments(deals: OpenDeals, new: NewPipelineEstimate) -> tuple[float, float]:
     """Expected bookings still to come (open deals, new pipeline) and their variance under
     independent deals."""
-    expected = sum(d.amount * d.probability for d in deal_rows) + sum(new.won_amount)
-    variance = sum(d.amount**2 * d.probability * (1 - d.probability) for d in deal_rows)
+    a, p = deals.amount, deals.probability
+    expected = _sum(a * p) + sum(new.won_amount)
+    variance = _sum(a**2 * p * (1 - p))
     for won, pool in zip(new.won, new.simulation.amounts, strict=True):
         variance += won * float((pool**2).mean()) if len(pool) else 0.0
     return expected, variance
 
 
-def _row(group: str, i: int, mine: list[DealForecast], new: Any, closed_money: Any, closed_count: Any,
-         money: Any, count: Any) -> ForecastRow:  # fmt: skip
-    expected_open = sum(d.amount * d.probability for d in mine)
-    categories = roll_up(((d.category, d.amount, d.probability) for d in mine if d.in_period),
-                         float(closed_money[i]), int(closed_count[i]))  # fmt: skip
+def _row(group: str, i: int, mine: Ints, deals: OpenDeals, new: NewPipelineEstimate,
+         closed_money: Any, closed_count: Any, money: Any, count: Any) -> ForecastRow:  # fmt: skip
+    a, p = deals.amount[mine], deals.probability[mine]
+    expected_open = _sum(a * p)
+    inside = mine[deals.in_period[mine]]
+    categories = roll_up_arrays(deals.rank[inside], deals.amount[inside], deals.probability[inside],
+                                float(closed_money[i]), int(closed_count[i]))  # fmt: skip
     return ForecastRow(
-        group, float(closed_money[i]), int(closed_count[i]), len(mine), sum(d.amount for d in mine),
+        group, float(closed_money[i]), int(closed_count[i]), len(mine), _sum(a),
         expected_open, new.created[i], new.created_amount[i], new.won[i], new.won_amount[i],
         float(closed_money[i]) + expected_open + new.won_amount[i],
-        float(closed_count[i]) + sum(d.probability for d in mine) + new.won[i],
+        float(closed_count[i]) + _sum(p) + new.won[i],
         _range(money), _range(count), categories,
     )  # fmt: skip
 
 
-def _total(
-    rows: list[ForecastRow], deal_rows: list[DealForecast], money: Any, count: Any
-) -> ForecastRow:
+def _total(rows: list[ForecastRow], deals: OpenDeals, money: Any, count: Any) -> ForecastRow:
     def add(name: str) -> Any:
         return sum(getattr(r, name) for r in rows)
 
-    categories = roll_up(((d.category, d.amount, d.probability) for d in deal_rows if d.in_period),
-                         add("closed_won"), add("closed_won_deals"))  # fmt: skip
+    inside = deals.in_period
+    categories = roll_up_arrays(deals.rank[inside], deals.amount[inside], deals.probability[inside],
+                                add("closed_won"), add("closed_won_deals"))  # fmt: skip
     return ForecastRow(
         ALL, add("closed_won"), add("closed_won_deals"), add("open_deals"), add("open_pipeline"),
         add("expected_open"), add("new_created_deals"), add("new_created_amount"), add("new_expected_deals"),

@@ -10,6 +10,9 @@ Three signs, each from facts the store keeps:
 
 A stage with fewer than :data:`MIN_STAYS` finished stays has no p75 yet and flags nothing.
 
+:func:`deal_health` and :func:`rep_health` work deal by deal; :func:`open_deal_health`, which
+the forecast uses, gives the same from arrays (tested equal), building each row when read.
+
 Example: finished proposal stays of 5, 10, 20 and 40 days (and more) put p75 near 25 days;
 a deal 31 days in proposal is stagnant.
 """
@@ -19,17 +22,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from leadfunnel.analytics.forecast_data import Deal, day_time
+from leadfunnel.analytics.forecast_rows import Rows, close_dates
 
 __all__ = [
     "MIN_STAYS",
     "DealHealth",
     "RepHealth",
     "deal_health",
+    "open_deal_health",
     "p75_of",
     "rep_health",
     "stage_p75",
@@ -68,11 +74,19 @@ class DealHealth:
     reasons: tuple[str, ...]
 
     def to_dict(self) -> dict[str, object]:
-        return {"id": self.id, "owner": self.owner, "stage": self.stage, "amount": self.amount,
-                "days_in_stage": round(self.days_in_stage, 1), "stage_p75_days": self.stage_p75_days,
-                "slipped_days": self.slipped_days, "stagnant": self.stagnant,
-                "missing_next_step": self.missing_next_step,
-                "reasons": list(self.reasons)}  # fmt: skip
+        return _health_dict(self.id, self.owner, self.stage, self.amount, self.days_in_stage,
+                            self.stage_p75_days, self.slipped_days, self.stagnant,
+                            self.missing_next_step, self.reasons)  # fmt: skip
+
+
+def _health_dict(id: str, owner: str, stage: str, amount: float, days_in_stage: float,
+                 stage_p75_days: float | None, slipped_days: float | None, stagnant: bool,
+                 missing_next_step: bool, reasons: tuple[str, ...]) -> dict[str, object]:  # fmt: skip
+    """:meth:`DealHealth.to_dict` of these fields."""
+    return {"id": id, "owner": owner, "stage": stage, "amount": amount,
+            "days_in_stage": round(days_in_stage, 1), "stage_p75_days": stage_p75_days,
+            "slipped_days": slipped_days, "stagnant": stagnant, "missing_next_step": missing_next_step,
+            "reasons": list(reasons)}  # fmt: skip
 
 
 def _day(days: float) -> str:
@@ -140,3 +154,73 @@ def rep_health(deals: Sequence[Deal], flagged: Sequence[DealHealth]) -> list[Rep
         counts[1] += h.stagnant
         counts[2] += h.missing_next_step
     return [RepHealth(owner, n, *signs[owner]) for owner, n in sorted(open_count.items())]
+
+
+def open_deal_health(
+    deals: Sequence[Deal], *, stage: Sequence[str], entered: npt.NDArray[np.float64],
+    as_of: float, p75: Mapping[str, float],
+) -> tuple[Rows[DealHealth], list[RepHealth]]:  # fmt: skip
+    """:func:`deal_health` and :func:`rep_health` of the open ``deals`` (as known at
+    ``as_of``; ``stage`` and ``entered`` their current stages and when they entered them),
+    worked out on arrays: the same rows in the same order, each built when read."""
+    n = len(deals)
+    age = as_of - entered
+    limit = np.array([p75.get(s, np.nan) for s in stage], dtype=np.float64).reshape(n)
+    close = np.fromiter(
+        (np.nan if c is None else c for c in (d.expected_close for d in deals)), np.float64, n
+    )
+    with np.errstate(invalid="ignore"):
+        slipped = close + 1 <= as_of
+        stagnant = age > limit  # NaN: no p75, never stagnant
+    steps = [d.next_step for d in deals]
+    blank = {s: not (s and s.strip()) for s in set(steps)}
+    missing = np.fromiter(map(blank.__getitem__, steps), np.bool_, n)
+    order = _worst_first(deals, slipped.astype(np.int64) + stagnant + missing)
+    ages, caps = age.tolist(), limit.tolist()
+    slip, stag, miss = slipped.tolist(), stagnant.tolist(), missing.tolist()
+    floors = np.floor(as_of - close).tolist()
+    dates = close_dates(np.where(slipped, close, np.nan), _day)
+    rounded = {s: round(v, 1) for s, v in p75.items()}
+
+    def fields(j: int) -> tuple[Any, ...]:
+        deal, reasons = deals[j], []
+        if slip[j]:
+            reasons.append(f"expected close {dates[j]} has passed")
+        if stag[j]:
+            reasons.append(f"{ages[j]:.0f} days in {stage[j]} (p75 {caps[j]:.0f})")
+        if miss[j]:
+            reasons.append("no next step")
+        return (deal.id, deal.owner, stage[j], deal.amount, ages[j], rounded.get(stage[j]),
+                floors[j] if slip[j] else None, stag[j], miss[j], tuple(reasons))  # fmt: skip
+
+    def build(i: int) -> DealHealth:
+        return DealHealth(*fields(order[i]))
+
+    def dicts() -> list[dict[str, Any]]:
+        return [_health_dict(*fields(j)) for j in order]
+
+    reps = _rep_counts([d.owner for d in deals], slipped, stagnant, missing)
+    return Rows(len(order), build, dicts), reps
+
+
+def _worst_first(deals: Sequence[Deal], signs: npt.NDArray[np.int64]) -> list[int]:
+    """The indices of the deals with a sign, most signs first, then the largest amount,
+    then by id (as :func:`deal_health` sorts)."""
+    flagged = np.flatnonzero(signs > 0)
+    ids = [deals[i].id for i in flagged.tolist()]
+    by_id = np.empty(len(ids), dtype=np.int64)
+    by_id[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+    amount = np.fromiter((deals[i].amount for i in flagged.tolist()), np.float64, len(ids))
+    found: list[int] = flagged[np.lexsort((by_id, -amount, -signs[flagged]))].tolist()
+    return found
+
+
+def _rep_counts(owners: list[str], *signs: npt.NDArray[np.bool_]) -> list[RepHealth]:
+    """Per owner (sorted): open deals, and how many show each sign."""
+    names = sorted(set(owners))
+    code = np.fromiter(
+        map({o: i for i, o in enumerate(names)}.__getitem__, owners), np.int64, len(owners)
+    )
+    counts = [np.bincount(code, weights=w, minlength=len(names)).astype(np.int64).tolist()
+              for w in (None, *signs)]  # fmt: skip
+    return [RepHealth(o, *c) for o, *c in zip(names, *counts, strict=True)]

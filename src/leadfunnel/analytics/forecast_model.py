@@ -47,6 +47,14 @@ import numpy as np
 import numpy.typing as npt
 
 from leadfunnel.analytics.forecast_data import SEGMENT_LEVELS, Deal
+from leadfunnel.analytics.forecast_incidence import (
+    CENSORED,
+    LOST,
+    WON,
+    cumulative_incidence,
+    grouped_incidence,
+    time_order,
+)
 
 __all__ = [
     "AGE_BANDS",
@@ -63,77 +71,6 @@ Floats = npt.NDArray[np.float64]
 #: Lower bounds (days in stage) of the age bands.
 AGE_BANDS = (0.0, 3.0, 7.0, 14.0, 21.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 365.0)
 _FOREVER = 1e9
-_CENSORED, _WON, _LOST = 0, 1, 2
-
-
-def cumulative_incidence(
-    durations: Floats, events: npt.NDArray[np.int8], horizons: Sequence[float]
-) -> list[float]:
-    """Aalen–Johansen cumulative incidence of winning at each horizon (days from landmark).
-
-    ``events``: 1 won, 2 lost, 0 censored at that duration. A deal censored at ``h`` is at
-    risk at ``h`` (a close and a censoring on the same day: the close comes first)."""
-    if len(durations) == 0:
-        return [0.0 for _ in horizons]
-    order = np.argsort(durations, kind="stable")
-    times, kinds = durations[order], events[order]
-    unique, first = np.unique(times, return_index=True)
-    at_risk = len(times) - first
-    won = np.add.reduceat((kinds == _WON).astype(np.float64), first)
-    closed = np.add.reduceat((kinds != _CENSORED).astype(np.float64), first)
-    survival_after = np.cumprod(1.0 - closed / at_risk)
-    survival_before = np.concatenate(([1.0], survival_after[:-1]))
-    incidence = np.cumsum(survival_before * won / at_risk)
-    found = np.searchsorted(unique, np.asarray(horizons, dtype=np.float64), side="right")
-    return [float(incidence[i - 1]) if i > 0 else 0.0 for i in found]
-
-
-def grouped_incidence(keys: npt.NDArray[np.integer], durations: Floats, events: npt.NDArray[np.int8],
-                      horizons: Sequence[float], *, time_sorted: bool = False,
-                      ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Floats]:  # fmt: skip
-    """:func:`cumulative_incidence` of every group of ``keys`` at once: the groups' keys
-    (sorted), their deal counts, and their incidence at each horizon (a row per group);
-    ``math.inf`` is a valid horizon. ``time_sorted``: the deals come ordered by duration,
-    closes before censorings at equal times (then only the keys need sorting).
-
-    One sort by (key, duration, events before censorings) and running sums: each deal in
-    turn is one step of the estimator (``n`` at risk: the group's deals not yet passed), which
-    for tied times multiplies out to the grouped formula."""
-    if len(keys) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, len(horizons)))
-    if time_sorted:  # a stable sort by key keeps each group in time order
-        order = np.argsort(keys, kind="stable")
-    else:
-        order = np.lexsort(((events == _CENSORED), durations, keys))
-    k, t, e = keys[order], durations[order], events[order]
-    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-    ends = np.r_[starts[1:], len(k)]
-    group = np.repeat(np.arange(len(starts)), ends - starts)
-    at_risk = (ends[group] - np.arange(len(k))).astype(np.float64)
-    closes = (e != _CENSORED).astype(np.float64)
-    # log S after each step; a group's last deal (at risk alone) never precedes another of its
-    # group, so its step (log 0 when it closes) is left out rather than poisoning the sums.
-    step = np.log1p(-np.where(at_risk > 1, closes / at_risk, 0.0))
-    log_after = np.cumsum(step)
-    log_before = log_after - step - (log_after[starts] - step[starts])[group]
-    gain = np.exp(log_before) * (e == _WON) / at_risk
-    total = np.cumsum(gain)
-    incidence = total - (total[starts] - gain[starts])[group]
-    # Each group's last deal at or before each horizon: one search over (group, time) pairs.
-    span = float(t.max()) + 1.0
-    finite = [h for h in horizons if math.isfinite(h)]
-    scale = span + (max(finite) if finite else 0.0) + 1.0
-    position = np.arange(len(starts)) * scale
-    composite = group * scale + t
-    table = np.empty((len(starts), len(horizons)))
-    for j, h in enumerate(horizons):
-        last = (
-            ends - 1
-            if not math.isfinite(h)
-            else np.searchsorted(composite, position + min(h, span), side="right") - 1
-        )
-        table[:, j] = np.where(last >= starts, incidence[np.maximum(last, 0)], 0.0)
-    return k[starts].astype(np.int64), ends - starts, table
 
 
 @dataclass(frozen=True)
@@ -179,13 +116,16 @@ class _Population:
 
 @dataclass
 class _Groups:
+    """Per segment prefix key: its row; each row's deals and incidences (plain lists: read
+    once per cell)."""
+
     index: dict[int, int]
-    counts: npt.NDArray[np.int64]
-    table: Floats
+    counts: list[int]
+    table: list[list[float]]
 
 
 Stays = dict[str, tuple[Floats, Floats, Floats, npt.NDArray[np.int8]]]
-_OUTCOME_CODES = {"won": _WON, "lost": _LOST, "disqualified": _LOST}
+_OUTCOME_CODES = {"won": WON, "lost": LOST, "disqualified": LOST}
 
 
 @dataclass(frozen=True)
@@ -406,9 +346,9 @@ class WinModel:
             at, done = landmark[rows], closed[rows]
             ended = ~np.isnan(done)
             durations = np.where(ended, done - at, self.as_of - at)
-            events = np.where(ended, outcome[rows], _CENSORED).astype(np.int8)
+            events = np.where(ended, outcome[rows], CENSORED).astype(np.int8)
             # Sorted by time once here, so each segment level only sorts by its keys.
-            order = np.lexsort(((events == _CENSORED), durations))
+            order = time_order(durations, events)
             rows = base[rows[order]]
             keys = [dense[rows] for _, dense in self._arrays.dense]
             self._populations[stage, band] = _Population(durations[order], events[order], keys)
@@ -432,7 +372,9 @@ class WinModel:
             if level > 0:  # dense codes back to prefix keys
                 found = self._arrays.dense[level - 1][0][found]
             self._grouped[key] = _Groups(
-                dict(zip(found.tolist(), range(len(found)), strict=True)), counts, table
+                dict(zip(found.tolist(), range(len(found)), strict=True)),
+                counts.tolist(),
+                table.tolist(),
             )
         return self._grouped[key]
 
@@ -451,8 +393,8 @@ class WinModel:
         row = groups.index.get(key)
         if row is None:
             return 0, None, 0.0
-        early, late, forever = groups.table[row].tolist()
-        return int(groups.counts[row]), late - early, forever
+        early, late, forever = groups.table[row]
+        return groups.counts[row], late - early, forever
 
     def cell(self, stage: str, band: int, segment: tuple[str, ...] = ()) -> CellEstimate:
         """The shrunk estimate for a stage, age band and segment prefix (values of the first

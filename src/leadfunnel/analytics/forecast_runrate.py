@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from leadfunnel.analytics.forecast_data import Deal
-from leadfunnel.analytics.forecast_model import cumulative_incidence
+from leadfunnel.analytics.forecast_incidence import cumulative_incidence
 from leadfunnel.analytics.forecast_simulation import NewPipeline
 
 __all__ = ["NewPipelineEstimate", "new_pipeline", "new_pipeline_arrays"]

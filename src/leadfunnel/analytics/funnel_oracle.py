@@ -19,6 +19,10 @@ Semantics (docs/concepts/funnels.md has worked examples):
   not yet run out at ``now``. **dropped** = counted - converted - open.
 * **cohort**: the period (day, week starting Monday, month, quarter) of the lead's creation,
   or with ``cohort_by=entered`` of its time at step 1.
+* **filters**: only leads whose value of each filtered dimension (read as the breakdown reads
+  it: the attribution's touch, ``(none)`` when empty, custom fields as JSON text) is one of
+  the filter's values; values of one dimension are alternatives, dimensions must all match.
+  Filters pick the leads before anything is counted, like the creation range and owners.
 * **breakdown**: the lead's value of the dimension (``(none)`` when empty); for ``custom.NAME``
   the custom field's value as JSON text (strings as they are, ``true``/``false``, numbers as
   written; a field the lead lacks is ``(none)``); with ``top_n``, groups beyond the n largest
@@ -60,7 +64,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from leadfunnel.analytics.funnel_events import EventSource, FunnelEvent
-from leadfunnel.analytics.funnel_spec import CohortBasis, CohortPeriod, FunnelMode, FunnelSpec
+from leadfunnel.analytics.funnel_spec import (
+    CohortBasis,
+    CohortPeriod,
+    FunnelMode,
+    FunnelSpec,
+    custom_field_key,
+)
 from leadfunnel.domain.lifecycle import FUNNEL_PATH
 
 __all__ = [
@@ -75,6 +85,7 @@ __all__ = [
     "lead_cohort",
     "lead_group",
     "lead_step_times",
+    "lead_value",
     "merge_top_n",
     "oracle_funnel",
     "rows_from_counts",
@@ -324,14 +335,32 @@ def custom_text(value: Any) -> str | None:
     return json.dumps(value)
 
 
-def lead_group(lead: LeadHistory, spec: FunnelSpec) -> str | None:
-    if spec.custom_key is not None:
-        value = custom_text((lead.dims.get("custom_fields") or {}).get(spec.custom_key))
-    elif spec.breakdown_column is not None:
-        value = lead.dims.get(spec.breakdown_column)
+def lead_value(lead: LeadHistory, spec: FunnelSpec, dimension: str) -> str:
+    """The lead's value of a dimension or ``custom.NAME``, as breakdowns group and filters
+    match it: ``(none)`` when empty."""
+    key = custom_field_key(dimension)
+    if key is not None:
+        value = custom_text((lead.dims.get("custom_fields") or {}).get(key))
     else:
-        return None
+        value = lead.dims.get(spec.column(dimension))  # type: ignore[arg-type]
     return NONE_GROUP if value in (None, "") else str(value)
+
+
+def lead_group(lead: LeadHistory, spec: FunnelSpec) -> str | None:
+    return None if spec.breakdown is None else lead_value(lead, spec, spec.breakdown)
+
+
+def _kept(lead: LeadHistory, spec: FunnelSpec) -> bool:
+    """Whether the lead is in the question's population: created in range, owned by one of
+    ``owners``, matching every filter."""
+    created = lead.created_at.date()
+    if (spec.created_from and created < spec.created_from) or (
+        spec.created_to and created > spec.created_to
+    ):
+        return False
+    if spec.owners is not None and str(lead.dims.get("owner_id")) not in spec.owners:
+        return False
+    return all(lead_value(lead, spec, name) in values for name, values in spec.filters)
 
 
 def lead_cohort(lead: LeadHistory, spec: FunnelSpec, times: list[datetime | None]) -> date | None:
@@ -346,13 +375,9 @@ def lead_step_times(
     lead: LeadHistory, spec: FunnelSpec
 ) -> tuple[list[datetime | None], list[bool]] | None:
     """A lead's time at each step and whether it counts there; None when the lead is
-    outside the spec's creation range or never reaches the first step."""
-    created = lead.created_at.date()
-    if (spec.created_from and created < spec.created_from) or (
-        spec.created_to and created > spec.created_to
-    ):
-        return None
-    if spec.owners is not None and str(lead.dims.get("owner_id")) not in spec.owners:
+    outside the spec's population (creation range, owners, filters) or never reaches the
+    first step."""
+    if not _kept(lead, spec):
         return None
     if spec.events is not None and spec.mode is FunnelMode.ANY:
         raw = _first_times(lead, spec.events)

@@ -17,6 +17,13 @@ stages:
 (('ad_click', 'form_submit', 'opportunity'), True, ['unsubscribe'])
 >>> funnel_spec(breakdown="custom_fields.plan").custom_key
 'plan'
+
+``filters`` keep only matching leads (``analytics/dimensions.py``: values of one dimension
+are alternatives, dimensions must all match; channel, campaign and UTM filters follow the
+attribution, as breakdowns do):
+
+>>> funnel_spec(filters=["channel=webinar", "region=EMEA", "custom.plan=gold"]).filters
+(('channel', ('webinar',)), ('custom.plan', ('gold',)), ('region', ('EMEA',)))
 """
 
 from __future__ import annotations
@@ -28,6 +35,13 @@ from datetime import date
 from enum import StrEnum
 from typing import TypeVar
 
+from leadfunnel.analytics.dimensions import (
+    BREAKDOWNS,
+    FilterInput,
+    Filters,
+    custom_dimension,
+    parse_filters,
+)
 from leadfunnel.analytics.funnel_events import FunnelEvent, parse_events, stage_event
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.domain.lifecycle import FUNNEL_PATH
@@ -39,6 +53,7 @@ __all__ = [
     "CohortPeriod",
     "FunnelMode",
     "FunnelSpec",
+    "custom_field_key",
     "funnel_spec",
     "parse_window",
 ]
@@ -74,21 +89,10 @@ class Attribution(StrEnum):
     LAST_TOUCH = "last_touch"
 
 
-#: Breakdown dimensions -> (first-touch column, last-touch column) of the lead.
-BREAKDOWNS: dict[str, tuple[str, str]] = {
-    "channel": ("channel", "last_channel"),
-    "campaign": ("campaign", "last_campaign"),
-    "utm_source": ("first_utm_source", "last_utm_source"),
-    "utm_medium": ("first_utm_medium", "last_utm_medium"),
-    "utm_campaign": ("first_utm_campaign", "last_utm_campaign"),
-    **{d: (d, d) for d in ("region", "country", "industry", "company_size_band", "product_interest",
-                           "owner_id", "team_id", "grade", "source")},
-}  # fmt: skip
 _E = TypeVar("_E", bound=StrEnum)
 _PATH = [s.value for s in FUNNEL_PATH]
 #: Lead stages in which a lead is still moving along the path (not closed, not parked).
 _OPEN_PATH = _PATH[:-1]
-_CUSTOM = re.compile(r"^(?:custom|custom_fields)\.([A-Za-z_][A-Za-z0-9_]{0,63})$")
 _WINDOW = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dhw]?)\s*$")
 _UNIT_DAYS = {"": 1.0, "d": 1.0, "h": 1 / 24, "w": 7.0}
 
@@ -122,7 +126,9 @@ class FunnelSpec:
 
     ``window_days`` bounds the time from step 1 to every later step; ``step_windows[i]``
     bounds the time from step i to step i+1. ``breakdown`` is a dimension of
-    :data:`BREAKDOWNS` or ``custom.NAME`` (a custom field).
+    :data:`BREAKDOWNS` or ``custom.NAME`` (a custom field). ``filters`` (sorted
+    ``(dimension, values)`` pairs, dimensions as for ``breakdown``) keep only the leads whose
+    value of every filtered dimension is one of its values (``(none)``: empty).
     """
 
     steps: tuple[str, ...] = tuple(_PATH)
@@ -141,6 +147,7 @@ class FunnelSpec:
     #: Only leads owned by these users (UUID text); None: every lead. How a caller's report
     #: is limited to what they may see (``domain/access.py``, ``analytics_owners``).
     owners: frozenset[str] | None = None
+    filters: Filters = ()
 
     @property
     def is_event_funnel(self) -> bool:
@@ -154,16 +161,19 @@ class FunnelSpec:
     @property
     def custom_key(self) -> str | None:
         """The custom field a ``custom.NAME`` breakdown reads, else None."""
-        if self.breakdown is None or not self.breakdown.startswith("custom."):
-            return None
-        return self.breakdown.removeprefix("custom.")
+        return None if self.breakdown is None else custom_field_key(self.breakdown)
 
     @property
     def breakdown_column(self) -> str | None:
         """The lead column a dimension breakdown reads (None without one, or for a custom field)."""
-        if self.breakdown is None or self.custom_key is not None:
+        return None if self.breakdown is None else self.column(self.breakdown)
+
+    def column(self, dimension: str) -> str | None:
+        """The lead column a dimension reads under this spec's attribution (None for a
+        custom field: ``custom_field_key`` names it)."""
+        if custom_field_key(dimension) is not None:
             return None
-        first, last = BREAKDOWNS[self.breakdown]
+        first, last = BREAKDOWNS[dimension]
         return first if self.attribution is Attribution.FIRST_TOUCH else last
 
     def open_stages(self, k: int) -> tuple[str, ...]:
@@ -173,6 +183,11 @@ class FunnelSpec:
         """
         here, there = self.step_events[k].path_index, self.step_events[k + 1].path_index
         return tuple(_OPEN_PATH[here or 0 : len(_OPEN_PATH) if there is None else there])
+
+
+def custom_field_key(dimension: str) -> str | None:
+    """``custom.plan`` -> ``plan``; None for a lead column's dimension."""
+    return dimension.removeprefix("custom.") if dimension.startswith("custom.") else None
 
 
 def _choice(enum: type[_E], value: str | _E | None, field: str) -> _E | None:
@@ -207,9 +222,9 @@ def _steps(steps: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
 def _breakdown(value: str | None) -> str | None:
     if value is None or value in BREAKDOWNS:
         return value
-    custom = _CUSTOM.match(value.strip())
-    if custom:
-        return f"custom.{custom.group(1)}"
+    custom = custom_dimension(value)
+    if custom is not None:
+        return custom
     if value.startswith(("custom.", "custom_fields.")):
         raise ValidationError(
             "breakdown", f"'{value}': a custom field is custom.NAME (letters, digits and '_')"
@@ -277,11 +292,13 @@ def funnel_spec(
     created_from: date | None = None,
     created_to: date | None = None,
     owners: Iterable[object] | None = None,
+    filters: FilterInput = None,
 ) -> FunnelSpec:
     """Validate loose options into a :class:`FunnelSpec`; errors name the field.
 
     ``steps`` are lifecycle stages; ``events`` (instead of ``steps``) are event-funnel steps
-    such as ``["ad_click", "form_submit", "opportunity"]``; ``exclude`` lists exclusion events.
+    such as ``["ad_click", "form_submit", "opportunity"]``; ``exclude`` lists exclusion events;
+    ``filters`` are ``DIMENSION=VALUE`` strings or a mapping (field ``where`` in errors).
     """
     if events is not None and steps is not None:
         raise ValidationError("events", "give lifecycle steps or event steps, not both")
@@ -326,4 +343,5 @@ def funnel_spec(
         exclusions=exclusions,
         cohort_by=basis,
         owners=None if owners is None else frozenset(str(o) for o in owners),
+        filters=parse_filters(filters, custom_fields=True),
     )

@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from leadfunnel.analytics.durations import percentile
-from leadfunnel.analytics.funnel_oracle import NONE_GROUP, LeadHistory
+from leadfunnel.analytics.funnel_oracle import NONE_GROUP, LeadHistory, custom_text
+from leadfunnel.analytics.funnel_spec import custom_field_key
 from leadfunnel.analytics.kpi_spec import (
     ALL_GROUP,
     FAST_RESPONSE_MINUTES,
@@ -81,7 +82,14 @@ def _label(value: Any) -> str:
 def _selected(lead: LeadHistory, spec: KpiSpec) -> bool:
     if not spec.in_period(lead.created_at.date()):
         return False
-    return all(_label(lead.dims.get(spec.column(name))) in values for name, values in spec.filters)
+    return all(_value(lead, spec, name) in values for name, values in spec.filters)
+
+
+def _value(lead: LeadHistory, spec: KpiSpec, name: str) -> str:
+    key = custom_field_key(name)
+    if key is not None:
+        return _label(custom_text((lead.dims.get("custom_fields") or {}).get(key)))
+    return _label(lead.dims.get(spec.column(name)))
 
 
 def _group(lead: LeadHistory, spec: KpiSpec) -> str:

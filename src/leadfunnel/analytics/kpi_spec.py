@@ -2,10 +2,11 @@
 
 A question has a **period** (leads created from ``period_from`` to ``period_to``, both
 inclusive, UTC days; either may be open), an optional breakdown ``by`` one of the funnel's
-dimensions (:data:`~leadfunnel.analytics.funnel_spec.BREAKDOWNS`; channel, campaign and the
+dimensions (:data:`~leadfunnel.analytics.dimensions.BREAKDOWNS`; channel, campaign and the
 UTM fields follow ``attribution``: the lead's first touch or its last), and ``filters``:
 ``dimension=value`` pairs that keep only matching leads (several values of one dimension
-are alternatives; different dimensions must all match; ``(none)`` matches an empty value).
+are alternatives; different dimensions must all match; ``(none)`` matches an empty value;
+a filter's dimension may also be a custom field, ``custom.NAME``, read as funnels read it).
 
 Cost can only be attributed to channels and campaigns (``campaign_costs`` belong to a
 campaign, and a campaign to a channel), so cost-based KPIs exist only when the breakdown
@@ -20,11 +21,17 @@ False
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from leadfunnel.analytics.funnel_spec import BREAKDOWNS, Attribution
+from leadfunnel.analytics.dimensions import (
+    BREAKDOWNS,
+    FilterInput,
+    Filters,
+    dimension_name,
+    parse_filters,
+)
+from leadfunnel.analytics.funnel_spec import Attribution
 from leadfunnel.domain.errors import ValidationError
 
 __all__ = [
@@ -54,10 +61,11 @@ class KpiSpec:
     attribution: Attribution = Attribution.FIRST_TOUCH
     period_from: date | None = None
     period_to: date | None = None
-    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    filters: Filters = ()
 
     def column(self, dimension: str) -> str:
-        """The lead column holding ``dimension`` under this spec's attribution."""
+        """The lead column holding ``dimension`` under this spec's attribution (not for a
+        custom field: ``funnel_spec.custom_field_key`` names the field)."""
         first, last = BREAKDOWNS[dimension]
         return first if self.attribution is Attribution.FIRST_TOUCH else last
 
@@ -76,44 +84,13 @@ class KpiSpec:
         )
 
 
-def _dimension(name: str, field: str, verb: str) -> str:
-    clean = name.strip().lower()
-    if clean not in BREAKDOWNS:
-        raise ValidationError(
-            field, f"cannot {verb} '{name}'; expected one of: {', '.join(BREAKDOWNS)}"
-        )
-    return clean
-
-
-def _filters(
-    filters: Iterable[str] | Mapping[str, str | Iterable[str]] | None,
-) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    pairs: list[tuple[str, str]] = []
-    if isinstance(filters, Mapping):
-        for name, value in filters.items():
-            values = [value] if isinstance(value, str) else list(value)
-            pairs.extend((name, v) for v in values)
-    else:
-        for text in filters or ():
-            name, sep, value = text.partition("=")
-            if not sep or not name.strip() or not value.strip():
-                raise ValidationError(
-                    "where", f"'{text}' is not DIMENSION=VALUE, e.g. channel=webinar"
-                )
-            pairs.append((name, value))
-    chosen: dict[str, set[str]] = {}
-    for name, value in pairs:
-        chosen.setdefault(_dimension(name, "where", "filter by"), set()).add(value.strip())
-    return tuple((name, tuple(sorted(values))) for name, values in sorted(chosen.items()))
-
-
 def kpi_spec(
     *,
     by: str | None = None,
     attribution: str | Attribution | None = None,
     period_from: date | None = None,
     period_to: date | None = None,
-    filters: Iterable[str] | Mapping[str, str | Iterable[str]] | None = None,
+    filters: FilterInput = None,
 ) -> KpiSpec:
     """Validate loose options into a :class:`KpiSpec`; errors name the field."""
     if attribution is None or isinstance(attribution, Attribution):
@@ -129,9 +106,9 @@ def kpi_spec(
     if period_from and period_to and period_from > period_to:
         raise ValidationError("period_from", f"{period_from} is after period_to {period_to}")
     return KpiSpec(
-        by=None if by is None else _dimension(by, "by", "group by"),
+        by=None if by is None else dimension_name(by, "by", "group by"),
         attribution=touch,
         period_from=period_from,
         period_to=period_to,
-        filters=_filters(filters),
+        filters=parse_filters(filters, custom_fields=True),
     )

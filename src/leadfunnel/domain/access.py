@@ -29,6 +29,7 @@ from typing import Any, Literal
 from leadfunnel.domain.errors import DomainError, NotFound
 
 __all__ = [
+    "COMPANY_WIDE_ROLES",
     "ROLES",
     "SALES_NOTE_KINDS",
     "SCOPES",
@@ -123,12 +124,16 @@ def lead_scope(principal: Principal) -> LeadScope:
     )
 
 
+#: The roles whose reports cover every lead.
+COMPANY_WIDE_ROLES: tuple[Role, ...] = ("admin", "marketer")
+
+
 def analytics_owners(principal: Principal) -> frozenset[uuid.UUID] | None:
     """The owners whose leads ``principal``'s reports cover; None: every lead.
 
     Admins and marketers report on everything; a manager on the leads owned by their team
     (its reps and themselves); a rep on their own. The shared pool is nobody's result."""
-    if principal.role in ("admin", "marketer"):
+    if principal.role in COMPANY_WIDE_ROLES:
         return None
     if principal.role == "manager":
         return principal.team_members | ({principal.user_id} if principal.user_id else frozenset())

@@ -6,6 +6,7 @@ funnel counts only the leads their team or they own (``domain/access.py``)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -46,18 +47,22 @@ def run_funnel(
     top_n: int | None = None,
     created_from: date | None = None,
     created_to: date | None = None,
+    where: Iterable[str] | None = None,
     principal: Principal = SYSTEM,
 ) -> FunnelResult:
     """Validate the question (errors name the option), then ask the engine.
 
     ``steps`` are lifecycle stages; ``events`` (instead) are event-funnel steps over
     touchpoint kinds and stages; ``exclude`` drops leads that did these events between two
-    steps; ``cohort_by`` is ``created`` (default) or ``entered`` (the period of step 1).
+    steps; ``cohort_by`` is ``created`` (default) or ``entered`` (the period of step 1);
+    ``where`` holds ``DIMENSION=VALUE`` filters, e.g. ``["channel=webinar", "region=EMEA"]``
+    (a dimension or ``custom.NAME``; values of one dimension are alternatives).
     """
     spec = funnel_spec(
         steps=steps, events=events, exclude=exclude, mode=mode, window=window, breakdown=breakdown,
         attribution=attribution, cohort=cohort, cohort_by=cohort_by, top_n=top_n,
         created_from=created_from, created_to=created_to, owners=analytics_owners(principal),
+        filters=list(where or ()),
     )  # fmt: skip
     return engine.funnel(spec, now=now)
 
@@ -76,14 +81,17 @@ def time_to_convert(
     mode: str | None = None,
     events: list[str] | None = None,
     exclude: list[str] | None = None,
+    attribution: str | None = None,
+    where: Iterable[str] | None = None,
     principal: Principal = SYSTEM,
 ) -> tuple[FunnelSpec, list[DurationStats]]:
     """Time from each funnel step to the next, for the leads counted at both; the steps are
     lifecycle ``steps`` or, as for :func:`run_funnel`, event steps (``events``) with
-    exclusions (``exclude``)."""
+    exclusions (``exclude``), of the leads matching the ``where`` filters (channel, campaign
+    and UTM filters read the ``attribution``'s touch)."""
     spec = funnel_spec(
-        steps=steps, events=events, exclude=exclude, window=window, mode=mode,
-        owners=analytics_owners(principal),
+        steps=steps, events=events, exclude=exclude, window=window, mode=mode, attribution=attribution,
+        owners=analytics_owners(principal), filters=list(where or ()),
     )  # fmt: skip
     return spec, engine.step_times(spec, now=now)
 
@@ -99,13 +107,14 @@ def time_to_convert_by(
     events: list[str] | None = None,
     exclude: list[str] | None = None,
     attribution: str | None = None,
+    where: Iterable[str] | None = None,
     principal: Principal = SYSTEM,
 ) -> tuple[FunnelSpec, dict[str, list[DurationStats]]]:
     """:func:`time_to_convert` per value of a breakdown (a dimension or ``custom.NAME``),
     grouped as the funnel groups its leads."""
     spec = funnel_spec(
         steps=steps, events=events, exclude=exclude, window=window, mode=mode, breakdown=breakdown,
-        attribution=attribution, owners=analytics_owners(principal),
+        attribution=attribution, owners=analytics_owners(principal), filters=list(where or ()),
     )  # fmt: skip
     return spec, engine.step_times_by(spec, now=now)
 
@@ -137,13 +146,14 @@ def drill_leads(
     cohort_value: date | None = None,
     limit: int = 50,
     offset: int = 0,
+    where: Iterable[str] | None = None,
     principal: Principal = SYSTEM,
     **funnel: Any,
 ) -> DrillPage:
     """The leads in one cell (step x outcome x breakdown value x cohort) of a funnel.
 
     ``by_value`` is (dimension, value), e.g. ``("channel", "webinar")``; ``funnel`` takes
-    the same options as :func:`run_funnel`.
+    the same options as :func:`run_funnel`, ``where`` its filters.
     """
     if not 1 <= limit <= 1000:
         raise ValidationError("limit", f"must be between 1 and 1000, got {limit}")
@@ -151,7 +161,7 @@ def drill_leads(
         raise ValidationError("offset", f"must be 0 or more, got {offset}")
     if by_value is not None:
         funnel["breakdown"] = by_value[0]
-    spec = funnel_spec(**funnel, owners=analytics_owners(principal))
+    spec = funnel_spec(**funnel, owners=analytics_owners(principal), filters=list(where or ()))
     cell = drill_spec(
         spec,
         step=step,

@@ -177,7 +177,8 @@ leads = Table(
     Column("account_id", Uuid, ForeignKey("accounts.id"), index=True),
     Column("contact_id", Uuid, ForeignKey("contacts.id")),
     Column("created_at", UTCDateTime, nullable=False, index=True),
-    Column("updated_at", UTCDateTime, nullable=False),
+    # Read by every incremental sync of the analytics store (leads changed since its mark).
+    Column("updated_at", UTCDateTime, nullable=False, index=True),
     Column("version", Integer, nullable=False),
     CheckConstraint(f"stage IN ({_STAGES})", name="stage"),
     CheckConstraint(
@@ -224,7 +225,7 @@ activities = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("subject", String(200)),
     Column("body", Text),
-    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, index=True),
     Index("ix_activities_lead_id_at", "lead_id", "at"),
     CheckConstraint(f"kind IN ({', '.join(repr(k) for k in ACTIVITY_KINDS)})", name="kind"),
 )
@@ -244,7 +245,7 @@ opportunities = Table(
     Column("lost_reason", String(200)),
     Column("closed_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False, index=True),
     Column("version", Integer, nullable=False),
     # The rep's call (pipeline, best_case, commit; domain/pipeline.py) and the agreed next
     # step; the forecast compares the one with its model and flags deals without the other.

@@ -38,8 +38,10 @@ def _stats(days: Any, where: BooleanValue) -> dict[str, Any]:
         )
         for i, (low, high) in enumerate(itertools.pairwise(bounds))
     }
-    return {"count": value.count(), "mean_days": value.mean(), "median_days": value.quantile(0.5),
-            "p90_days": value.quantile(0.9), **buckets}  # fmt: skip
+    # Both quantiles in one aggregate: one sort of the values instead of two (half the time
+    # of the time-in-stage question on DuckDB).
+    return {"count": value.count(), "mean_days": value.mean(), "quantiles": value.quantile([0.5, 0.9]),
+            **buckets}  # fmt: skip
 
 
 def stays(transitions: Table) -> Table:
@@ -95,12 +97,12 @@ def step_time_stats_by(
 def to_stats(record: dict[str, Any], open_count: int = 0) -> DurationStats:
     """A row of the aggregations above, by column name."""
 
-    def number(name: str) -> float | None:
-        value = record[name]
+    def number(value: Any) -> float | None:
         return None if value is None or value != value else float(value)
 
+    median, p90 = record["quantiles"] or (None, None)
     return DurationStats(
-        int(record["count"]), number("mean_days"), number("median_days"), number("p90_days"),
+        int(record["count"]), number(record["mean_days"]), number(median), number(p90),
         tuple(int(record[f"h{i}"]) for i in range(len(BUCKETS) + 1)), open_count,
     )  # fmt: skip
 

@@ -9,6 +9,7 @@ times are typed (DuckDB: naive UTC; PostgreSQL: ``timestamptz`` in a UTC session
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -197,6 +198,14 @@ class DuckDbEngine:
         self.reader = WriteStoreReader(write_engine)
         #: The write store's change token at the last sync, and that sync's figures.
         self._synced: tuple[Any, SyncStats] | None = None
+        #: One sync at a time: the app keeps one engine for all its threads.
+        self._syncing = threading.Lock()
+        #: DuckDB refuses a read-write connection to a file while the same process holds a
+        #: read-only one: a sync waits for the open questions to finish, and a question
+        #: waits for a running sync (``_readers`` open questions, ``_writing`` a sync).
+        self._gate = threading.Condition()
+        self._readers = 0
+        self._writing = False
 
     def data_version(self) -> Any:
         """A token that changes with every commit to the write store (None: cannot tell)."""
@@ -205,24 +214,44 @@ class DuckDbEngine:
     def sync(self, *, now: datetime) -> SyncStats:
         """Bring the store up to date; nothing to read when neither the write store nor the
         analytics file changed since this process last synced (their stamps say so)."""
-        written = self.reader.change_token()
-        token = None if written is None else (written, self._store_stamp())
-        if token is not None and self._synced is not None and self._synced[0] == token:
-            return self._synced[1]
-        stats = self.store.sync(self.reader, now=now)
-        # The analytics file as this sync left it: changed by anyone else, it is synced again.
-        self._synced = ((written, self._store_stamp()), stats) if written is not None else None
-        return stats
+        with self._syncing:
+            written = self.reader.change_token()
+            token = None if written is None else (written, self._store_stamp())
+            if token is not None and self._synced is not None and self._synced[0] == token:
+                return self._synced[1]
+            with self._gate:
+                while self._readers:
+                    self._gate.wait()
+                self._writing = True
+            try:
+                stats = self.store.sync(self.reader, now=now)
+            finally:
+                with self._gate:
+                    self._writing = False
+                    self._gate.notify_all()
+            # The analytics file as this sync left it: changed by anyone else, it is synced
+            # again.
+            self._synced = ((written, self._store_stamp()), stats) if written is not None else None
+            return stats
 
     @contextmanager
     def _asked(self, now: datetime) -> Iterator[Any]:
         """A connection to the store, synced first; closed after the question."""
         self.sync(now=now)
-        con = self.store.connect()
+        with self._gate:
+            while self._writing:
+                self._gate.wait()
+            self._readers += 1
         try:
-            yield con
+            con = self.store.connect()
+            try:
+                yield con
+            finally:
+                con.disconnect()
         finally:
-            con.disconnect()
+            with self._gate:
+                self._readers -= 1
+                self._gate.notify_all()
 
     def _store_stamp(self) -> tuple[int, int] | None:
         path = getattr(self.store, "path", None)

@@ -32,7 +32,13 @@ from leadfunnel.adapters.warehouse.event_funnel_builder import (
 from leadfunnel.adapters.warehouse.milestones import custom_field, reach_column
 from leadfunnel.analytics.drill import DrillSpec, Outcome
 from leadfunnel.analytics.funnel_oracle import NONE_GROUP
-from leadfunnel.analytics.funnel_spec import CohortBasis, CohortPeriod, FunnelMode, FunnelSpec
+from leadfunnel.analytics.funnel_spec import (
+    CohortBasis,
+    CohortPeriod,
+    FunnelMode,
+    FunnelSpec,
+    custom_field_key,
+)
 
 __all__ = [
     "breakdown_group",
@@ -122,7 +128,18 @@ def _open(
     return ok.fill_null(False)
 
 
+def _value(m: Table, spec: FunnelSpec, dimension: str) -> Any:
+    """A lead's value of a dimension or ``custom.NAME`` as breakdowns group and filters match
+    it: the attribution's column, ``(none)`` when empty."""
+    key = custom_field_key(dimension)
+    value = custom_field(m.custom_fields, key) if key else m[spec.column(dimension)]
+    return value.nullif("").fill_null(NONE_GROUP)
+
+
 def _filtered(m: Table, spec: FunnelSpec) -> Table:
+    """The leads the question is about: created in range, the caller's owners', matching
+    every filter (the one place the population is chosen, for every funnel semantics, the
+    drill-down and time to convert)."""
     if spec.created_from is not None:
         m = m.filter(m.created_at.date() >= spec.created_from)
     if spec.created_to is not None:
@@ -130,17 +147,13 @@ def _filtered(m: Table, spec: FunnelSpec) -> Table:
     if spec.owners is not None:
         # No owner matches the empty set's stand-in: a caller who owns nothing sees zeros.
         m = m.filter(m.owner_id.cast("string").isin(sorted(spec.owners) or ["-"]))
+    for name, values in spec.filters:
+        m = m.filter(_value(m, spec, name).isin(list(values)))
     return m
 
 
 def _group_and_cohort(m: Table, spec: FunnelSpec, times: list[Any]) -> tuple[Any, Any]:
-    if spec.custom_key is not None:
-        value = custom_field(m.custom_fields, spec.custom_key)
-    elif spec.breakdown_column is not None:
-        value = m[spec.breakdown_column]
-    else:
-        value = None
-    group = ibis.null(str) if value is None else value.nullif("").fill_null(NONE_GROUP)
+    group = ibis.null(str) if spec.breakdown is None else _value(m, spec, spec.breakdown)
     if spec.cohort is None:
         return group, ibis.null("date")
     moment = times[0] if spec.cohort_by is CohortBasis.ENTERED else m.created_at

@@ -25,8 +25,9 @@ from typing import Any
 import ibis
 from ibis.expr.types import Table
 
-from leadfunnel.adapters.warehouse.milestones import reach_column
+from leadfunnel.adapters.warehouse.milestones import custom_field, reach_column
 from leadfunnel.analytics.funnel_oracle import NONE_GROUP
+from leadfunnel.analytics.funnel_spec import custom_field_key
 from leadfunnel.analytics.kpi_spec import (
     ALL_GROUP,
     FAST_RESPONSE_MINUTES,
@@ -82,7 +83,11 @@ def selected_leads(milestones: Table, spec: KpiSpec) -> Table:
     if spec.period_to is not None:
         m = m.filter(m.created_at.date() <= spec.period_to)
     for name, values in spec.filters:
-        m = m.filter(_dimension(m, spec.column(name)).isin(list(values)))
+        key = custom_field_key(name)
+        value = (
+            _label(custom_field(m.custom_fields, key)) if key else _dimension(m, spec.column(name))
+        )
+        m = m.filter(value.isin(list(values)))
     column = spec.by_column
     return m.mutate(grp=ibis.literal(ALL_GROUP) if column is None else _dimension(m, column))
 

@@ -106,6 +106,7 @@ def _appended(
     key = f"{table}_id"
     mark = _mark(db, key)
     count = 0
+    first = None
     if mark is not None:
         first = id_at(int((mark - overlap).replace(tzinfo=UTC).timestamp() * 1000), 0).hex
         count = _replace(db, table, reader.appended(table, first), copy)
@@ -113,7 +114,14 @@ def _appended(
     if mark is None or (row[0] if row else 0) != reader.count(table):
         db.execute(f"DELETE FROM {table}")
         count = copy(db, reader.records(table), f"INSERT INTO {table} {_SELECT[table]}")
-    newest = db.execute(f"SELECT max(id) FROM {table}").fetchone()
+        first = None
+    # The newest id: among the rows just read when the copy was incremental (ids are stored
+    # in the order they were made, so the filter skips the older row groups unread).
+    newest = (
+        db.execute(f"SELECT max(id) FROM {table}").fetchone()
+        if first is None
+        else db.execute(f"SELECT max(id) FROM {table} WHERE id >= ?", [first]).fetchone()
+    )
     made = _id_time(newest[0]) if newest and newest[0] else None
     watermark = max(filter(None, (mark, min(made, now) if made else None)), default=None)
     if watermark is not None:

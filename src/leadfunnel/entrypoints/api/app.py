@@ -31,6 +31,7 @@ from leadfunnel.entrypoints.api.routes import (
 from leadfunnel.entrypoints.api.security import ApiState
 from leadfunnel.entrypoints.background import EmbeddedWorker
 from leadfunnel.entrypoints.web import mount_web
+from leadfunnel.entrypoints.web.pages.dashboard import warm_dashboards as warm_web_dashboards
 from leadfunnel.services.auth import AuthPolicy
 from leadfunnel.services.intake_queue import IntakeQueue
 
@@ -45,14 +46,18 @@ def create_api(
     policy: AuthPolicy | None = None,
     worker_interval: float | None = None,
     close_app: bool = False,
+    warm_dashboards: bool = False,
 ) -> FastAPI:
     """The API over ``app``. With ``worker_interval`` the process also runs the background
     jobs (SLA checks, reclaims) every that many seconds while it serves; with ``close_app``
-    it closes ``app`` when it shuts down (``leadfunnel serve``; tests close their own)."""
+    it closes ``app`` when it shuts down (``leadfunnel serve``; tests close their own); with
+    ``warm_dashboards`` it starts computing the default company-wide dashboard at once."""
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         worker = EmbeddedWorker(app, interval=worker_interval).start() if worker_interval else None
+        if warm_dashboards:
+            warm_web_dashboards(api)
         try:
             yield
         finally:

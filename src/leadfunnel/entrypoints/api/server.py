@@ -24,4 +24,4 @@ WORKER_INTERVAL_ENV = "LEADFUNNEL_SERVE_WORKER_INTERVAL"
 def api_from_environment() -> FastAPI:
     interval = float(os.environ.get(WORKER_INTERVAL_ENV, "15") or 0)
     app = build_app(load_settings())
-    return create_api(app, worker_interval=interval or None, close_app=True)
+    return create_api(app, worker_interval=interval or None, close_app=True, warm_dashboards=True)

@@ -2,7 +2,8 @@
 
 ``--steps`` takes lifecycle stages (the funnel over the stage history); ``--events`` takes
 event steps instead: touchpoint kinds and stages, e.g. ``ad_click,form_submit,opportunity``;
-``--exclude`` names events that drop a lead between two steps.
+``--exclude`` names events that drop a lead between two steps; ``--where`` (repeatable)
+keeps only the leads with a dimension's value, e.g. ``--where channel=webinar``.
 """
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ From = Annotated[
     str | None, typer.Option("--from", help="Only leads created on or after this date.")
 ]
 To = Annotated[str | None, typer.Option("--to", help="Only leads created on or before this date.")]
+Where = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where",
+        help="Only leads with DIMENSION=VALUE, e.g. channel=webinar or custom.plan=gold "
+        "(repeatable; values of one dimension are alternatives, dimensions must all match).",
+    ),
+]
 
 
 def _pct(value: float | None) -> str:
@@ -117,10 +126,11 @@ def _split(text: str | None) -> list[str] | None:
 
 def _options(steps: str | None, events: str | None, exclude: str | None, window: str | None, mode: str | None,
              attribution: str | None, cohort: str | None, cohort_by: str | None, created_from: str | None,
-             created_to: str | None) -> dict[str, Any]:  # fmt: skip
+             created_to: str | None, where: list[str] | None) -> dict[str, Any]:  # fmt: skip
     return {"steps": _split(steps), "events": _split(events), "exclude": _split(exclude), "window": window,
             "mode": mode, "attribution": attribution, "cohort": cohort, "cohort_by": cohort_by,
-            "created_from": _date(created_from, "--from"), "created_to": _date(created_to, "--to")}  # fmt: skip
+            "created_from": _date(created_from, "--from"), "created_to": _date(created_to, "--to"),
+            "where": where}  # fmt: skip
 
 
 @funnel_app.callback(invoke_without_command=True)
@@ -147,6 +157,7 @@ def funnel_command(
     ] = None,
     created_from: From = None,
     created_to: To = None,
+    where: Where = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -155,7 +166,7 @@ def funnel_command(
     if ctx.invoked_subcommand is not None:
         return
     options = _options(steps, events, exclude, window, mode, attribution, cohort, cohort_by,
-                       created_from, created_to)  # fmt: skip
+                       created_from, created_to, where)  # fmt: skip
     with open_app(db) as app:
         result = run_funnel(
             engine=app.analytics, now=app.clock(), breakdown=by, top_n=top, **options
@@ -202,6 +213,7 @@ def drill_command(
     cohort_by: CohortBy = None,
     created_from: From = None,
     created_to: To = None,
+    where: Where = None,
     limit: Annotated[int, typer.Option(help="Page size (1-1000).")] = 50,
     offset: Annotated[int, typer.Option(help="Leads to skip.")] = 0,
     db: DbOption = None,
@@ -216,7 +228,7 @@ def drill_command(
     if len(chosen) > 1:
         raise ValidationError("outcome", "choose at most one of --converted, --open, --dropped")
     options = _options(steps, events, exclude, window, mode, attribution, cohort, cohort_by,
-                       created_from, created_to)  # fmt: skip
+                       created_from, created_to, where)  # fmt: skip
     with open_app(db) as app:
         page = drill_leads(
             engine=app.analytics, uow_factory=app.uow_factory, now=app.clock(), step=step,

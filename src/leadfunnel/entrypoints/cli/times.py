@@ -65,7 +65,16 @@ def times_command(
         ),
     ] = None,
     attribution: Annotated[
-        str | None, typer.Option(help="With --by: first_touch (default) or last_touch.")
+        str | None,
+        typer.Option(help="For --by and --where: first_touch (default) or last_touch."),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where",
+            help="Time to convert of the leads with DIMENSION=VALUE only, e.g. channel=webinar "
+            "(repeatable).",
+        ),
     ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -74,7 +83,8 @@ def times_command(
     question: dict[str, Any] = {
         "steps": steps.split(",") if steps else None, "window": window, "mode": mode,
         "events": events.split(",") if events is not None else None,
-        "exclude": exclude.split(",") if exclude is not None else None,
+        "exclude": exclude.split(",") if exclude is not None else None, "where": where,
+        "attribution": attribution,
     }  # fmt: skip
     with open_app(db) as app:
         now = app.clock()
@@ -84,7 +94,7 @@ def times_command(
             groups: dict[str | None, list[DurationStats]] = {None: gaps}
         else:
             spec, by_group = time_to_convert_by(
-                engine=app.analytics, now=now, breakdown=by, attribution=attribution, **question
+                engine=app.analytics, now=now, breakdown=by, **question
             )
             groups = {group: gaps for group, gaps in by_group.items()}
     steps_pairs = list(zip(spec.steps, spec.steps[1:], strict=False))

@@ -1,66 +1,209 @@
 """Remembered analytics answers for the dashboard pages.
 
 A dashboard is opened far more often than its data changes, and on a large store one KPI
-question costs seconds. So the pages ask through :class:`Answers`: an answer is kept for a
-question (the page's parameters and the viewer's scope) and the minute it was asked in, and
-is used again while the write store has not changed since (the analytics engine's
-``data_version()``: a token that changes with every committed write; engines that cannot
-tell give None, and then an answer lives :attr:`Answers.ttl` seconds). Answers are computed
-under the analytics lock, one at a time per process, so two viewers asking the same
-question at once compute it once.
+question costs seconds. So the pages ask through :class:`Answers`: one answer is kept per
+question (the page's parameters and the viewer's scope) with the minute it was asked in and
+the write store's version then (the analytics engine's ``data_version()``: a token that
+changes with every committed write; engines that cannot tell give None, and then an answer
+lives :attr:`Answers.ttl` seconds). It is used again while both still hold.
+
+When they no longer hold, a question that is cheap to answer (under :attr:`Answers.slow`
+seconds the last time) is answered again at once: small stores always show the latest
+figures. A slow one is answered from memory, marked with the time it was computed
+(:attr:`Answer.as_of`, shown on the page as "figures as of"), while a background thread
+computes the new answer; the next view shows it. This is how Salesforce and HubSpot
+dashboards behave (figures as of their last refresh), except that the refresh is automatic.
+An answer older than :attr:`Answers.max_stale` seconds is never shown: the page waits for a
+new one.
+
+Answers are computed under :data:`ANALYTICS_LOCK`, one at a time per process, so two viewers
+asking the same question at once compute it once, and a background refresh never races a
+page's question on the analytics store.
 
 The API and the CLI never use it: their answers are exact to the second.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from leadfunnel.domain.access import analytics_owners
 
-__all__ = ["ANALYTICS_LOCK", "Answers", "answers", "scope_of"]
+__all__ = ["ANALYTICS_LOCK", "Answer", "Answers", "answers", "scope_of"]
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 #: The analytics store is synced before each question; one question at a time per process
 #: keeps two syncs of the same file from racing (every analytics page takes it).
 ANALYTICS_LOCK = threading.RLock()
 
 
-class Answers:
-    """Answers by (question, minute, data version); least recently used dropped past
-    ``capacity``."""
+@dataclass(frozen=True)
+class Answer(Generic[T]):
+    """An answer and when it was computed; ``stale``: a newer one is being computed."""
 
-    def __init__(self, *, ttl: float = 30.0, capacity: int = 256,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    value: T
+    as_of: datetime
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class _Entry:
+    minute: datetime
+    version: Hashable | None
+    stored: float  # the clock when computed
+    as_of: datetime
+    cost: float  # seconds the computation took
+    value: Any
+
+
+class Answers:
+    """The latest answer per question; least recently used dropped past ``capacity``."""
+
+    def __init__(self, *, ttl: float = 30.0, capacity: int = 256, slow: float = 0.4,
+                 max_stale: float = 900.0, background: bool = True,
+                 clock: Callable[[], float] = time.monotonic,
+                 timer: Callable[[], float] = time.perf_counter) -> None:  # fmt: skip
         self.ttl = ttl
+        self.slow = slow
+        self.max_stale = max_stale
+        self._background = background
         self._capacity = capacity
         self._clock = clock
-        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+        self._timer = timer
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._mutex = threading.Lock()
+        self._pending: dict[Hashable, tuple[Any, datetime, Callable[[datetime], Any]]] = {}
+        self._wake = threading.Condition(self._mutex)
+        self._worker: threading.Thread | None = None
+        self._running = False
         self.hits = 0
         self.misses = 0
+        self.stale_hits = 0
+        self.refreshes = 0
 
     def get(self, engine: Any, question: Hashable, now: datetime, compute: Callable[[], T]) -> T:
-        """The remembered answer to ``question`` asked at ``now`` (to the minute), or
-        ``compute()``'s, remembered. Call it holding :data:`ANALYTICS_LOCK`."""
+        """The value of :meth:`ask` for a computation that ignores the moment it is run at
+        (it captured ``now`` itself); it is never served stale."""
+        return self.ask(engine, question, now, lambda _moment: compute(), may_be_stale=False).value
+
+    def ask(self, engine: Any, question: Hashable, now: datetime, compute: Callable[[datetime], T],
+            *, may_be_stale: bool = True) -> Answer[T]:  # fmt: skip
+        """The answer to ``question`` asked at ``now``: remembered, remembered and being
+        refreshed (a slow question whose data changed), or ``compute(now)``'s.
+
+        Do not hold :data:`ANALYTICS_LOCK` when calling: a stale answer is returned without
+        waiting for a refresh that holds it."""
+        minute = now.replace(second=0, microsecond=0)
         version = _version(engine)
-        key = (question, now.replace(second=0, microsecond=0), version)
-        found = self._entries.get(key)
-        if found is not None and (version is not None or self._clock() - found[0] < self.ttl):
-            self._entries.move_to_end(key)
-            self.hits += 1
-            return found[1]  # type: ignore[no-any-return]
-        self.misses += 1
-        value = compute()
-        self._entries[key] = (self._clock(), value)
-        while len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
+        with self._mutex:
+            found = self._entries.get(question)
+            if found is not None and self._fresh(found, minute, version):
+                self._entries.move_to_end(question)
+                self.hits += 1
+                return Answer(found.value, found.as_of)
+            if (may_be_stale and self._background and found is not None and found.cost >= self.slow
+                    and self._clock() - found.stored < self.max_stale):  # fmt: skip
+                self._entries.move_to_end(question)
+                self.stale_hits += 1
+                self._schedule(question, engine, now, compute)
+                return Answer(found.value, found.as_of, stale=True)
+        with ANALYTICS_LOCK:
+            # Another thread may have answered it while this one waited for the lock.
+            with self._mutex:
+                found = self._entries.get(question)
+                if found is not None and self._fresh(found, minute, version):
+                    self.hits += 1
+                    return Answer(found.value, found.as_of)
+                self.misses += 1
+            return Answer(self._compute(engine, question, now, compute), now)
+
+    def warm(self, engine: Any, question: Hashable, now: datetime,
+             compute: Callable[[datetime], Any]) -> None:  # fmt: skip
+        """Compute ``question``'s answer in the background unless a current one is
+        remembered (a page that asks meanwhile waits for it instead of computing it twice)."""
+        minute = now.replace(second=0, microsecond=0)
+        version = _version(engine)
+        with self._mutex:
+            found = self._entries.get(question)
+            if found is None or not self._fresh(found, minute, version):
+                self._schedule(question, engine, now, compute)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until no refresh is pending or running (tests); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._mutex:
+            while self._pending or self._running:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._wake.wait(left):
+                    return not (self._pending or self._running)
+        return True
+
+    # -- inside -------------------------------------------------------------------------
+
+    def _fresh(self, entry: _Entry, minute: datetime, version: Hashable | None) -> bool:
+        if entry.minute != minute:
+            return False
+        if version is None:
+            return self._clock() - entry.stored < self.ttl
+        return entry.version == version
+
+    def _compute(self, engine: Any, question: Hashable, now: datetime,
+                 compute: Callable[[datetime], T]) -> T:  # fmt: skip
+        """Compute and remember (hold :data:`ANALYTICS_LOCK`). The version is read before
+        computing: a write made meanwhile makes the answer old at once, never wrongly new."""
+        version = _version(engine)
+        started = self._timer()
+        value = compute(now)
+        cost = self._timer() - started
+        entry = _Entry(now.replace(second=0, microsecond=0), version, self._clock(), now, cost, value)
+        with self._mutex:
+            self._entries[question] = entry
+            self._entries.move_to_end(question)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
         return value
+
+    def _schedule(self, question: Hashable, engine: Any, now: datetime,
+                  compute: Callable[[datetime], Any]) -> None:  # fmt: skip
+        """Queue a refresh (hold ``_mutex``); a question already queued keeps one place."""
+        self._pending[question] = (engine, now, compute)
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._refresh_loop, name="answers-refresh", daemon=True)
+            self._worker.start()
+        self._wake.notify_all()
+
+    def _refresh_loop(self) -> None:
+        while True:
+            with self._mutex:
+                while not self._pending:
+                    self._running = False
+                    self._wake.notify_all()
+                    if not self._wake.wait(60.0) and not self._pending:
+                        self._worker = None
+                        return
+                question, (engine, now, compute) = next(iter(self._pending.items()))
+                del self._pending[question]
+                self._running = True
+            # Computed for the moment of the latest page that found the answer old.
+            try:
+                with ANALYTICS_LOCK:
+                    found = self._entries.get(question)
+                    minute = now.replace(second=0, microsecond=0)
+                    if found is None or not self._fresh(found, minute, _version(engine)):
+                        self._compute(engine, question, now, compute)
+                        self.refreshes += 1
+            except Exception:  # a failed refresh leaves the old answer; the next view retries
+                log.exception("refreshing a remembered answer failed")
 
 
 def _version(engine: Any) -> Hashable | None:

@@ -31,6 +31,14 @@ router = APIRouter(prefix="/analytics", tags=["analytics"])
 
 Csv = Annotated[str | None, Query(max_length=500, description="Comma-separated.")]
 Text = Annotated[str | None, Query(max_length=100)]
+Where = Annotated[
+    list[str] | None,
+    Query(
+        max_length=20,
+        description="DIMENSION=VALUE (a dimension or custom.NAME), repeatable: values of one "
+        "dimension are alternatives, dimensions must all match",
+    ),
+]
 
 
 def _json(value: Any) -> dict[str, Any]:
@@ -77,11 +85,13 @@ async def funnel_route(
     top: Annotated[int | None, Query(ge=1, le=1000)] = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
     date_to: Annotated[date | None, Query(alias="to")] = None,
+    where: Where = None,
 ) -> dict[str, Any]:
     require_scope(who.principal, "analytics")
     options = _funnel_options(steps, events, exclude, mode, window, by, attribution, cohort, cohort_by, top,
                               date_from, date_to)  # fmt: skip
-    result = await _answer(state_of(request), run_funnel, principal=who.principal, **options)
+    state = state_of(request)
+    result = await _answer(state, run_funnel, principal=who.principal, where=where, **options)
     return _json(result.to_dict())
 
 
@@ -106,6 +116,7 @@ async def drill_route(
     attribution: Text = None,
     cohort: Text = None,
     cohort_by: Text = None,
+    where: Where = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, Any]:
@@ -126,7 +137,7 @@ async def drill_route(
     state = state_of(request)
     page = await _answer(state, drill_leads, uow_factory=state.app.uow_factory, principal=who.principal,
                          step=step, outcome=outcome, by_value=pair, cohort_value=cohort_value, limit=limit,
-                         offset=offset, **options)  # fmt: skip
+                         offset=offset, where=where, **options)  # fmt: skip
     return _json(
         {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
     )
@@ -138,13 +149,15 @@ async def drill_route(
 async def convert_route(
     request: Request, who: CallerDep, steps: Csv = None, window: Text = None, mode: Text = None,
     events: Csv = None, exclude: Csv = None, by: Text = None, attribution: Text = None,
+    where: Where = None,
 ) -> dict[str, Any]:  # fmt: skip
     require_scope(who.principal, "analytics")
     question = {"steps": _list(steps), "window": window, "mode": mode, "events": _list(events),
-                "exclude": _list(exclude), "principal": who.principal}  # fmt: skip
+                "exclude": _list(exclude), "attribution": attribution, "where": where,
+                "principal": who.principal}  # fmt: skip
     if by is not None:
         spec, groups = await _answer(state_of(request), time_to_convert_by, breakdown=by,
-                                     attribution=attribution, **question)  # fmt: skip
+                                     **question)  # fmt: skip
         pairs = list(zip(spec.steps, spec.steps[1:], strict=False))
         return _json({"items": [{"group": group, "from": a, "to": b, **s.to_dict()}
                                 for group, stats in groups.items()

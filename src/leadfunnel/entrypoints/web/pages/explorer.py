@@ -1,14 +1,16 @@
 """The funnel explorer (``/explorer``) and its drill-down (``/explorer/leads``).
 
 The person picks the steps, the mode (ordered, strict, any order), the conversion window,
-a breakdown (channel, region, owner, ...; first or last touch), a cohort period and the
-creation period; every choice is a URL parameter, so a view is a link. The page draws one
-bar per step and breakdown value (or, with a cohort, the conversion trend per cohort) and
-a table of reached / converted / dropped / still open per cell.
+a breakdown (channel, region, owner, ...; first or last touch), a cohort period, the
+creation period and dimension filters (``where=channel:webinar``, repeatable, shown as
+removable chips: ``web/where.py``); every choice is a URL parameter, so a view is a link.
+The page draws one bar per step and breakdown value (or, with a cohort, the conversion
+trend per cohort) and a table of reached / converted / dropped / still open per cell.
 
 Every bar and every count is a link to the leads behind it (``/explorer/leads``, 50 a page,
 with owner and last activity; ``services/analytics.py`` ``drill_leads``), so "who are the
-212 webinar leads that stalled after MQL?" is one click. The "other" group of a top-N
+212 webinar leads that stalled after MQL?" is one click. The lists carry the filters, so
+they hold only the leads the filtered funnel counted. The "other" group of a top-N
 breakdown has no link (it is not one value; narrow the breakdown or raise ``top``).
 
 Who sees it: every role. The funnel service counts only the leads the viewer may see (a
@@ -19,11 +21,12 @@ funnel and a marketer's company funnel.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from leadfunnel.analytics.funnel_oracle import OTHER_GROUP
 from leadfunnel.analytics.funnel_spec import BREAKDOWNS
@@ -36,6 +39,7 @@ from leadfunnel.entrypoints.web.i18n import language
 from leadfunnel.entrypoints.web.people import people_names
 from leadfunnel.entrypoints.web.rendering import render, request_language
 from leadfunnel.entrypoints.web.session import ViewerDep
+from leadfunnel.entrypoints.web.where import Where, added_filter
 from leadfunnel.services.analytics import drill_leads, run_funnel
 
 __all__ = ["COHORTS", "DEFAULT_DAYS", "DIMENSIONS", "MODES", "OUTCOMES", "Question", "router"]
@@ -70,6 +74,7 @@ class Question:
         start: date | None,
         end: date | None,
         today: date,
+        where: Where | None = None,
     ) -> None:
         self.steps = [s.strip() for s in (steps or "").split(",") if s.strip()] or [
             s.value for s in FUNNEL_PATH
@@ -86,6 +91,7 @@ class Question:
             raise ValidationError("from", f"{self.start.isoformat()} is after to ({self.end.isoformat()})")  # fmt: skip
         if not 1 <= self.top <= 20:
             raise ValidationError("top", f"must be between 1 and 20, got {self.top}")
+        self.where = where or Where()
 
     def funnel_options(self) -> dict[str, Any]:
         """Keyword arguments of ``run_funnel`` / ``drill_leads`` (they validate them)."""
@@ -93,7 +99,7 @@ class Question:
             "steps": self.steps, "mode": self.mode, "window": self.window,
             "breakdown": self.by, "attribution": self.attribution if self.by else None,
             "cohort": self.cohort, "top_n": self.top if self.by else None,
-            "created_from": self.start, "created_to": self.end,
+            "created_from": self.start, "created_to": self.end, "where": self.where.service(),
         }  # fmt: skip
 
     def params(self) -> dict[str, str]:
@@ -108,17 +114,30 @@ class Question:
             out["cohort"] = self.cohort
         return out
 
+    def query(self, extra: dict[str, str] | None = None, where: Where | None = None) -> str:
+        """The URL query of this question (with ``extra`` parameters, and other filters)."""
+        chosen = self.where if where is None else where
+        return urlencode([*self.params().items(), *(extra or {}).items(), *chosen.params()])
+
+    def key(self) -> tuple[object, ...]:
+        """The question, for remembered answers: the filters by meaning, not by order."""
+        return (tuple(sorted(self.params().items())), self.where.key())
+
+    def chips(self) -> list[dict[str, Any]]:
+        """The filters as chips, each removed by a link to this question without it."""
+        return self.where.chips(lambda w: "/explorer?" + self.query(where=w))
+
     def drill_url(self, row: dict[str, Any], outcome: str) -> str | None:
         """The drill-down link of a cell; None for the top-N remainder ("other"), which is
         not one value to filter on."""
         if self.by and row["group"] == OTHER_GROUP:
             return None
-        cell = {**self.params(), "step": row["stage"], "outcome": outcome}
+        cell = {"step": row["stage"], "outcome": outcome}
         if self.by and row["group"] is not None:
             cell["value"] = row["group"]
         if row["cohort"]:
             cell["cohort_of"] = row["cohort"]
-        return "/explorer/leads?" + urlencode(cell)
+        return "/explorer/leads?" + self.query(cell)
 
 
 def _asked(
@@ -132,11 +151,12 @@ def _asked(
     top: Annotated[int | None, Query()] = None,
     period_from: Annotated[date | None, Query(alias="from")] = None,
     period_to: Annotated[date | None, Query(alias="to")] = None,
+    where: Annotated[list[str] | None, Query(max_length=20)] = None,
 ) -> Question:
     """The question in the URL (both pages take the same parameters)."""
     return Question(steps=steps, mode=mode, window=window, by=by, attribution=attribution,
                     cohort=cohort, top=top, start=period_from, end=period_to,
-                    today=state_of(request).now().date())  # fmt: skip
+                    today=state_of(request).now().date(), where=Where.parse(where))  # fmt: skip
 
 
 Asked = Annotated[Question, Depends(_asked)]
@@ -200,17 +220,22 @@ def explorer_page(
     request: Request,
     who: ViewerDep,
     question: Asked,
+    where_dimension: Annotated[str | None, Query(max_length=100)] = None,
+    where_value: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
+    if where_dimension is not None or where_value is not None:  # the add-a-filter form
+        added = added_filter(question.where, where_dimension, where_value)
+        return RedirectResponse("/explorer?" + question.query(where=added), status_code=303)
     state = state_of(request)
     engine, now = state.app.analytics, state.now()
 
-    def ask() -> dict[str, Any]:
-        return run_funnel(engine=engine, now=now, principal=who.principal,
+    def ask(moment: datetime) -> dict[str, Any]:
+        return run_funnel(engine=engine, now=moment, principal=who.principal,
                           **question.funnel_options()).to_dict()  # fmt: skip
 
-    asked = ("explorer", tuple(sorted(question.params().items())), scope_of(who.principal))
-    with ANALYTICS_LOCK:
-        result = answers(request).get(engine, asked, now, ask)
+    asked = ("explorer", question.key(), scope_of(who.principal))
+    answered = answers(request).ask(engine, asked, now, ask)
+    result = answered.value
     rows = _largest_first(result["rows"])
     names = people_names(uow_factory=state.app.uow_factory, principal=who.principal)
     labels = {r["group"]: _label(r["group"], names) for r in rows}
@@ -222,7 +247,9 @@ def explorer_page(
     return render(request, "explorer.html", {
         "q": question, "rows": cells, "modes": MODES, "cohorts": COHORTS,
         "dimensions": DIMENSIONS, "stages": [s.value for s in FUNNEL_PATH],
+        "chips": question.chips(),
         "figure": json.dumps(_figure(question, rows, labels, gettext)).replace("</", "<\\/"),
+        "answered": answered,
     }, viewer=who)  # fmt: skip
 
 
@@ -248,17 +275,16 @@ def explorer_leads_page(
             step=step, outcome=outcome, by_value=(question.by, value) if question.by and value is not None else None,
             cohort_value=cohort_of, limit=PAGE_SIZE, offset=offset, principal=who.principal, **options,
         )  # fmt: skip
-    back = question.params()
-    here = {**back, "step": step, "outcome": outcome, **({"value": value} if value is not None else {}),
+    here = {"step": step, "outcome": outcome, **({"value": value} if value is not None else {}),
             **({"cohort_of": cohort_of.isoformat()} if cohort_of else {})}  # fmt: skip
     names = people_names(uow_factory=state.app.uow_factory, principal=who.principal)
     return render(request, "explorer_leads.html", {
         "leads": found.items, "total": found.total, "offset": offset, "step": step,
         "outcome": outcome, "value": _label(value, names) if value is not None else None,
-        "cohort_of": cohort_of, "names": names,
-        "back_url": "/explorer?" + urlencode(back),
-        "next_url": ("/explorer/leads?" + urlencode({**here, "offset": offset + PAGE_SIZE}))
+        "cohort_of": cohort_of, "names": names, "filters": question.where.pairs,
+        "dimensions": DIMENSIONS, "back_url": "/explorer?" + question.query(),
+        "next_url": ("/explorer/leads?" + question.query({**here, "offset": str(offset + PAGE_SIZE)}))
         if offset + PAGE_SIZE < found.total else None,
-        "previous_url": ("/explorer/leads?" + urlencode({**here, "offset": max(0, offset - PAGE_SIZE)}))
+        "previous_url": ("/explorer/leads?" + question.query({**here, "offset": str(max(0, offset - PAGE_SIZE))}))
         if offset else None,
     }, viewer=who)  # fmt: skip

@@ -1,0 +1,132 @@
+"""Remembered dashboard answers: fresh, stale while refreshed, and never too old."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+from leadfunnel.entrypoints.web.answers import ANALYTICS_LOCK, Answers
+
+NOW = datetime(2026, 3, 2, 9, 30, 5, tzinfo=UTC)
+
+
+class Store:
+    """An engine as the answers see it: a data version that moves with each write."""
+
+    def __init__(self) -> None:
+        self.version = 1
+        self.rows = 3
+
+    def data_version(self) -> int:
+        return self.version
+
+    def write(self) -> None:
+        self.rows += 1
+        self.version += 1
+
+
+class Counting:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.calls: list[datetime] = []
+
+    def __call__(self, moment: datetime) -> int:
+        self.calls.append(moment)
+        return self.store.rows
+
+
+def test_an_answer_is_used_again_until_the_data_changes_then_a_cheap_one_is_recomputed() -> None:
+    store, remembered = Store(), Answers(slow=3600.0)
+    compute = Counting(store)
+    assert remembered.ask(store, "q", NOW, compute).value == 3
+    again = remembered.ask(store, "q", NOW + timedelta(seconds=20), compute)
+    assert (again.value, again.stale, len(compute.calls)) == (3, False, 1)
+    store.write()
+    after = remembered.ask(store, "q", NOW + timedelta(seconds=30), compute)
+    assert (after.value, after.stale, len(compute.calls)) == (4, False, 2)
+    # A new minute is a new moment: "still open" and periods depend on it.
+    remembered.ask(store, "q", NOW + timedelta(minutes=1), compute)
+    assert len(compute.calls) == 3
+
+
+def test_a_slow_answer_is_shown_as_of_its_time_while_a_new_one_is_computed() -> None:
+    store, remembered = Store(), Answers(slow=0.0)
+    compute = Counting(store)
+    first = remembered.ask(store, "q", NOW, compute)
+    store.write()
+    later = NOW + timedelta(seconds=40)
+    stale = remembered.ask(store, "q", later, compute)
+    assert (stale.value, stale.stale, stale.as_of) == (3, True, NOW)
+    assert first.as_of == NOW
+    assert remembered.wait_idle(10)
+    fresh = remembered.ask(store, "q", later, compute)
+    assert (fresh.value, fresh.stale, fresh.as_of) == (4, False, later)
+    assert compute.calls == [NOW, later] and remembered.refreshes == 1
+
+
+def test_a_stale_answer_does_not_wait_for_the_refresh_that_holds_the_analytics_lock() -> None:
+    store, remembered = Store(), Answers(slow=0.0)
+    release, started = threading.Event(), threading.Event()
+
+    def blocking(moment: datetime) -> int:
+        if moment != NOW:
+            started.set()
+            assert release.wait(10)
+        return store.rows
+
+    remembered.ask(store, "q", NOW, blocking)
+    store.write()
+    assert remembered.ask(store, "q", NOW + timedelta(seconds=1), blocking).stale
+    assert started.wait(10)  # the refresh is running and holds the lock
+    if ANALYTICS_LOCK.acquire(blocking=False):
+        ANALYTICS_LOCK.release()
+        raise AssertionError("the refresh should hold the analytics lock")
+    again = remembered.ask(store, "q", NOW + timedelta(seconds=2), blocking)
+    assert (again.value, again.stale) == (3, True)
+    release.set()
+    assert remembered.wait_idle(10)
+    assert remembered.ask(store, "q", NOW + timedelta(seconds=3), blocking).value == 4
+
+
+def test_an_answer_older_than_max_stale_is_never_shown() -> None:
+    ticks = [0.0]
+    store = Store()
+    remembered = Answers(slow=0.0, max_stale=60.0, clock=lambda: ticks[0])
+    compute = Counting(store)
+    remembered.ask(store, "q", NOW, compute)
+    store.write()
+    ticks[0] = 61.0
+    answered = remembered.ask(store, "q", NOW + timedelta(seconds=50), compute)
+    assert (answered.value, answered.stale) == (4, False)
+
+
+def test_get_never_serves_stale_and_a_failed_refresh_keeps_the_old_answer() -> None:
+    store, remembered = Store(), Answers(slow=0.0)
+    assert remembered.get(store, "g", NOW, lambda: store.rows) == 3
+    store.write()
+    assert remembered.get(store, "g", NOW, lambda: store.rows) == 4
+
+    def failing(moment: datetime) -> int:
+        if moment != NOW:
+            raise RuntimeError("analytics store unavailable")
+        return store.rows
+
+    assert remembered.ask(store, "f", NOW, failing).value == 4
+    store.write()
+    assert remembered.ask(store, "f", NOW + timedelta(seconds=5), failing).value == 4
+    assert remembered.wait_idle(10)
+    stale = remembered.ask(store, "f", NOW + timedelta(seconds=6), failing)
+    assert (stale.value, stale.stale) == (4, True)
+
+
+def test_without_a_data_version_an_answer_lives_ttl_seconds() -> None:
+    ticks = [0.0]
+    remembered = Answers(ttl=30.0, slow=3600.0, clock=lambda: ticks[0])
+    calls: list[datetime] = []
+    engine = object()
+    remembered.ask(engine, "q", NOW, lambda m: calls.append(m) or 1)
+    ticks[0] = 29.0
+    remembered.ask(engine, "q", NOW, lambda m: calls.append(m) or 1)
+    ticks[0] = 31.0
+    remembered.ask(engine, "q", NOW, lambda m: calls.append(m) or 1)
+    assert len(calls) == 2
