@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+import threading
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -23,22 +23,33 @@ class App:
     engine: Engine
     uow_factory: SqlUnitOfWorkFactory
     clock: Clock
+    _analytics: AnalyticsEngine | None = field(default=None, init=False, repr=False, compare=False)
+    _analytics_lock: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     def close(self) -> None:
+        closing = getattr(self._analytics, "close", None)
+        if callable(closing):
+            closing()
         self.engine.dispose()
 
-    @cached_property
+    @property
     def analytics(self) -> AnalyticsEngine:
         """The analytics engine for this store (DuckDB beside SQLite; PostgreSQL directly;
         Spark when ``settings.analytics`` says so).
 
         Imported on first use: Ibis and DuckDB take most of a second to load, which commands
-        that never ask an analytics question should not pay. One per app: the engine
-        remembers what it last synced, so a question asked when nothing was written since
-        the last one skips the sync (an engine per question would sync every time)."""
-        from leadfunnel.adapters.warehouse.engine import analytics_engine
+        that never ask an analytics question should not pay. One per app, made once even
+        when several threads ask at once: the engine remembers what it last synced, so a
+        question asked when nothing was written since the last one skips the sync (an engine
+        per question would sync every time), and it keeps its sync and its readers apart."""
+        with self._analytics_lock:
+            if self._analytics is None:
+                from leadfunnel.adapters.warehouse.engine import analytics_engine
 
-        return analytics_engine(self.engine, self.settings.analytics)
+                self._analytics = analytics_engine(self.engine, self.settings.analytics)
+            return self._analytics
 
 
 def build_app(settings: Settings, *, clock: Clock = utc_now, require_schema: bool = True) -> App:

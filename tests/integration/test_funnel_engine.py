@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from leadfunnel.adapters.warehouse.duckdb_store import OVERLAP
 from leadfunnel.adapters.warehouse.engine import analytics_engine
+from leadfunnel.adapters.warehouse.source import WriteStoreReader
 from leadfunnel.analytics.funnel_oracle import oracle_funnel
 from leadfunnel.analytics.funnel_spec import funnel_spec
 from leadfunnel.services.lifecycle import move_lead
@@ -216,6 +217,20 @@ def test_questions_from_many_threads_while_the_store_changes_all_get_answers(app
             thread.join(60)
     assert failures == [] and answers
     assert engine.funnel(funnel_spec(), now=NOW).rows[0].reached == 108
+
+
+def test_the_change_token_counts_commits_not_only_file_times(app):
+    """File size and time can look the same after a commit (a checkpoint reset the log and
+    the clock did not tick): the watched connection's data version still moves."""
+    reader = WriteStoreReader(app.engine)
+    try:
+        before = reader.change_token()
+        assert reader.change_token() == before  # nothing written: the same token
+        submit(app, email="one-more@client.example")
+        after = reader.change_token()
+        assert after is not None and before is not None and after[-1] != before[-1]
+    finally:
+        reader.close()
 
 
 def _close(a, b):

@@ -213,6 +213,18 @@ def test_costs_edited_in_place_are_seen_and_a_crashed_sync_changes_nothing(app):
     assert engine.kpis(kpi_spec(), now=NOW).rows[0].counts.cost == Decimal(5_600)
 
 
+def test_costs_are_copied_again_only_when_they_changed(app):
+    write_kpi_data(app, worked_example())
+    engine = analytics_engine(app.engine)
+    first = engine.store.sync(engine.reader, now=NOW)
+    assert first.records["campaign_costs"] > 0
+    assert engine.store.sync(engine.reader, now=NOW).records["campaign_costs"] == 0
+    with app.engine.begin() as conn:
+        conn.execute(text("DELETE FROM campaign_costs WHERE amount = 2000"))
+    assert engine.store.sync(engine.reader, now=NOW).records["campaign_costs"] == first.records["campaign_costs"] - 1
+    assert engine.kpis(kpi_spec(), now=NOW).rows[0].counts.cost == Decimal(3_500)
+
+
 def test_now_is_compared_in_utc_on_every_backend(any_app):
     data = worked_example()
     write_kpi_data(any_app, data)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from leadfunnel.entrypoints.web.answers import ANALYTICS_LOCK, Answers
 
@@ -16,6 +18,14 @@ class Store:
     def __init__(self) -> None:
         self.version = 1
         self.rows = 3
+        self.last_sync_seconds = 0.0
+        self.synced = 1
+
+    def sync(self, *, now: datetime) -> None:
+        self.synced = self.version
+
+    def sync_due(self) -> bool:
+        return self.synced != self.version
 
     def data_version(self) -> int:
         return self.version
@@ -122,11 +132,71 @@ def test_get_never_serves_stale_and_a_failed_refresh_keeps_the_old_answer() -> N
 def test_without_a_data_version_an_answer_lives_ttl_seconds() -> None:
     ticks = [0.0]
     remembered = Answers(ttl=30.0, slow=3600.0, clock=lambda: ticks[0])
-    calls: list[datetime] = []
-    engine = object()
-    remembered.ask(engine, "q", NOW, lambda m: calls.append(m) or 1)
+    compute, engine = Counting(Store()), object()  # an engine without a data version
+    remembered.ask(engine, "q", NOW, compute)
     ticks[0] = 29.0
-    remembered.ask(engine, "q", NOW, lambda m: calls.append(m) or 1)
+    remembered.ask(engine, "q", NOW, compute)
     ticks[0] = 31.0
-    remembered.ask(engine, "q", NOW, lambda m: calls.append(m) or 1)
-    assert len(calls) == 2
+    remembered.ask(engine, "q", NOW, compute)
+    assert len(compute.calls) == 2
+
+
+def test_the_sync_a_change_needs_counts_toward_a_slow_answer() -> None:
+    store, remembered = Store(), Answers(slow=0.5)
+    store.last_sync_seconds = 1.0  # the engine's last real sync
+    compute = Counting(store)
+    remembered.ask(store, "q", NOW, compute)  # computed in no time
+    # A new minute, same data: no sync needed, so it is cheap and answered again at once.
+    assert not remembered.ask(store, "q", NOW + timedelta(minutes=1), compute).stale
+    store.write()  # now answering again needs a one-second sync first
+    stale = remembered.ask(store, "q", NOW + timedelta(minutes=1, seconds=5), compute)
+    assert (stale.value, stale.stale) == (3, True)
+    assert remembered.wait_idle(10)
+
+
+def test_viewers_queued_behind_a_computation_take_its_answer_even_after_a_write() -> None:
+    store, remembered = Store(), Answers(slow=float("inf"))
+    started, release = threading.Event(), threading.Event()
+    calls: list[datetime] = []
+
+    def blocking(moment: datetime) -> int:
+        calls.append(moment)
+        started.set()
+        assert release.wait(10)
+        return store.rows
+
+    first = threading.Thread(target=remembered.ask, args=(store, "q", NOW, blocking))
+    first.start()
+    assert started.wait(10)
+    answered: list[Any] = []
+    second = threading.Thread(
+        target=lambda: answered.append(remembered.ask(store, "q", NOW + timedelta(minutes=1), blocking))
+    )
+    second.start()
+    store.write()  # while both wait: the second must not compute again after the first
+    time.sleep(0.2)  # let the second reach the lock the first holds
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert len(calls) == 1 and answered[0].as_of == NOW  # the first one's answer
+
+
+def test_a_refresh_for_an_earlier_moment_never_replaces_a_later_answer() -> None:
+    store, remembered = Store(), Answers(slow=0.0)
+    compute = Counting(store)
+    later = NOW + timedelta(minutes=2)
+    remembered.ask(store, "q", later, compute)
+    remembered.warm(store, "q", NOW, compute)  # queued with an older moment
+    assert remembered.wait_idle(10)
+    again = remembered.ask(store, "q", later, compute)
+    assert (again.as_of, again.stale, compute.calls) == (later, False, [later])
+
+
+def test_a_closed_answers_refreshes_nothing_more() -> None:
+    store, remembered = Store(), Answers(slow=0.0)
+    compute = Counting(store)
+    remembered.ask(store, "q", NOW, compute)
+    remembered.close()
+    store.write()
+    assert remembered.ask(store, "q", NOW + timedelta(seconds=5), compute).stale
+    assert remembered.wait_idle(1) and compute.calls == [NOW]

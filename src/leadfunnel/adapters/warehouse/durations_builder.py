@@ -29,8 +29,11 @@ def _days(later: Any, earlier: Any) -> Any:
     return later.delta(earlier, unit="microsecond").cast("float64") / (_DAY * 1e6)
 
 
-def _stats(days: Any, where: BooleanValue) -> dict[str, Any]:
-    value = ibis.ifelse(where, days, ibis.null("float64"))
+def _stats(days: Any, where: BooleanValue | None = None) -> dict[str, Any]:
+    """Count, mean, median, p90 and histogram of ``days`` where ``where`` holds (None: where
+    ``days`` is not NULL, without repeating a test the engines do not share between the
+    aggregates)."""
+    value = days if where is None else ibis.ifelse(where, days, ibis.null("float64"))
     bounds = (0.0, *BUCKETS, None)
     buckets = {
         f"h{i}": value.count(
@@ -55,7 +58,7 @@ def stage_time_stats(stay_table: Table) -> Table:
     """One row per stage: finished stays' statistics and the number of open stays."""
     s = stay_table
     return s.group_by("stage").aggregate(
-        **_stats(s.days, s.days.notnull()), open=s.stage.count(where=s.days.isnull())
+        **_stats(s.days), open=s.stage.count(where=s.days.isnull())
     )
 
 

@@ -10,6 +10,7 @@ times are typed (DuckDB: naive UTC; PostgreSQL: ``timestamptz`` in a UTC session
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -206,10 +207,23 @@ class DuckDbEngine:
         self._gate = threading.Condition()
         self._readers = 0
         self._writing = False
+        #: How long the last sync that had something to read took (seconds).
+        self.last_sync_seconds = 0.0
 
     def data_version(self) -> Any:
         """A token that changes with every commit to the write store (None: cannot tell)."""
         return self.reader.change_token()
+
+    def close(self) -> None:
+        """Release what the engine keeps open between questions."""
+        self.reader.close()
+
+    def sync_due(self) -> bool:
+        """Whether the next question has to sync first (the write store or the analytics file
+        changed since this engine's last sync, or it cannot tell)."""
+        written = self.reader.change_token()
+        synced = self._synced
+        return written is None or synced is None or synced[0] != (written, self._store_stamp())
 
     def sync(self, *, now: datetime) -> SyncStats:
         """Bring the store up to date; nothing to read when neither the write store nor the
@@ -223,8 +237,10 @@ class DuckDbEngine:
                 while self._readers:
                     self._gate.wait()
                 self._writing = True
+            started = time.perf_counter()
             try:
                 stats = self.store.sync(self.reader, now=now)
+                self.last_sync_seconds = time.perf_counter() - started
             finally:
                 with self._gate:
                     self._writing = False

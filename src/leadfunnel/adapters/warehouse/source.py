@@ -8,6 +8,8 @@ minutes per-value conversion in Python would; DuckDB casts them on the way in.
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -50,11 +52,16 @@ class WriteStoreReader:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._watch: tuple[int, sqlite3.Connection] | None = None  # (inode, connection)
+        self._watch_lock = threading.Lock()
 
     def change_token(self) -> tuple[int, ...] | None:
-        """A token that changes with every commit: for SQLite (WAL), the size and modification
-        time of the database file and of its write-ahead log, which every commit appends to
-        and every checkpoint rewrites. None for other stores (they cannot tell cheaply)."""
+        """A token that changes with every commit. For SQLite: the inode, size and
+        modification time of the database file and of its write-ahead log, and the
+        ``PRAGMA data_version`` of a connection kept open to watch it (it moves with every
+        commit made by any other connection; file times alone can miss a commit that lands
+        in the same clock tick as the one before, after a checkpoint has reset the log).
+        None for other stores (they cannot tell cheaply)."""
         if self.engine.dialect.name != "sqlite" or not self.engine.url.database:
             return None
         path = Path(self.engine.url.database)
@@ -63,10 +70,29 @@ class WriteStoreReader:
             try:
                 info = part.stat()
             except FileNotFoundError:
-                token += [-1, -1]
+                token += [-1, -1, -1]
             else:
-                token += [info.st_size, info.st_mtime_ns]
-        return tuple(token)
+                token += [info.st_ino, info.st_size, info.st_mtime_ns]
+        return (*token, self._data_version(path, token[0]))
+
+    def close(self) -> None:
+        """Close the connection kept to watch the write store (if one was opened)."""
+        with self._watch_lock:
+            if self._watch is not None:
+                self._watch[1].close()
+                self._watch = None
+
+    def _data_version(self, path: Path, inode: int) -> int:
+        if inode < 0:
+            return -1
+        with self._watch_lock:
+            if self._watch is None or self._watch[0] != inode:  # first use, or a new file
+                if self._watch is not None:
+                    self._watch[1].close()
+                uri = f"file:{path}?mode=ro"
+                self._watch = (inode, sqlite3.connect(uri, uri=True, check_same_thread=False))
+            row = self._watch[1].execute("PRAGMA data_version").fetchone()
+            return int(row[0])
 
     def changed_lead_ids(self, since: datetime | None) -> list[str]:
         with self.engine.connect() as conn:
@@ -129,6 +155,20 @@ class WriteStoreReader:
             cursor = raw.cursor()
             cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE id >= ?", (first_id,))
             yield from _fetch(cursor, columns)
+
+    def costs_fingerprint(self) -> str | None:
+        """What changes whenever a row of ``campaign_costs`` is added, removed or edited
+        (its count, newest id, and sums of its amounts and days weighted by row): the sync
+        copies the costs again only when it moved. None (always copy) off SQLite."""
+        if self.engine.dialect.name != "sqlite":
+            return None
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT count(*), max(id), total(amount), total(amount * rowid),"
+                " total(julianday(day) * rowid), group_concat(DISTINCT currency)"
+                " FROM campaign_costs"
+            ).one()
+        return ":".join(map(str, row))
 
     def count(self, table: str) -> int:
         """How many rows one of :data:`RECORD_COLUMNS`' tables holds."""

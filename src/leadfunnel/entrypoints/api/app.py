@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,7 +39,16 @@ from leadfunnel.services.intake_queue import IntakeQueue
 
 __all__ = ["API_PREFIX", "create_api"]
 
+log = logging.getLogger(__name__)
+
 API_PREFIX = "/api/v1"
+
+
+def _warm(api: FastAPI) -> None:
+    try:
+        warm_web_dashboards(api)
+    except Exception:  # the pages still work, computing on first view
+        log.exception("warming the dashboards failed")
 
 
 def create_api(
@@ -56,11 +67,12 @@ def create_api(
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         worker = EmbeddedWorker(app, interval=worker_interval).start() if worker_interval else None
-        if warm_dashboards:
-            warm_web_dashboards(api)
         try:
+            if warm_dashboards:  # in a thread: building the engine may take seconds (Spark)
+                threading.Thread(target=_warm, args=(api,), name="dashboard-warm-up", daemon=True).start()
             yield
         finally:
+            api.state.answers.close()
             state.intake.close()
             if worker is not None:
                 worker.stop()

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from leadfunnel.entrypoints.api.server import WORKER_INTERVAL_ENV
+from leadfunnel.entrypoints.api.server import WARM_ENV, WORKER_INTERVAL_ENV
 from leadfunnel.entrypoints.cli.common import DbOption, JsonOption, console, emit, open_app
 
 __all__ = ["run_server", "serve_command"]
@@ -45,6 +45,8 @@ def run_server(
 
     os.environ["LEADFUNNEL_DATABASE_URL"] = url
     os.environ[WORKER_INTERVAL_ENV] = str(worker_interval)
+    # One process warms the dashboards: several would race for the DuckDB file beside SQLite.
+    os.environ[WARM_ENV] = "1" if workers == 1 else "0"
     uvicorn.run("leadfunnel.entrypoints.api.server:api_from_environment", factory=True,
                 host=host, port=port, workers=workers, log_level="warning",
                 access_log=False, server_header=False)  # fmt: skip

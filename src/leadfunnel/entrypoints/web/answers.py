@@ -7,9 +7,9 @@ the write store's version then (the analytics engine's ``data_version()``: a tok
 changes with every committed write; engines that cannot tell give None, and then an answer
 lives :attr:`Answers.ttl` seconds). It is used again while both still hold.
 
-When they no longer hold, a question that is cheap to answer (under :attr:`Answers.slow`
-seconds the last time) is answered again at once: small stores always show the latest
-figures. A slow one is answered from memory, marked with the time it was computed
+When they no longer hold, a question that is cheap to answer again (its last computation,
+plus the engine's last sync when the data changed, under :attr:`Answers.slow` seconds) is
+answered again at once: small stores always show the latest figures. A slow one is answered from memory, marked with the time it was computed
 (:attr:`Answer.as_of`, shown on the page as "figures as of"), while a background thread
 computes the new answer; the next view shows it. This is how Salesforce and HubSpot
 dashboards behave (figures as of their last refresh), except that the refresh is automatic.
@@ -69,7 +69,7 @@ class _Entry:
 class Answers:
     """The latest answer per question; least recently used dropped past ``capacity``."""
 
-    def __init__(self, *, ttl: float = 30.0, capacity: int = 256, slow: float = 0.4,
+    def __init__(self, *, ttl: float = 30.0, capacity: int = 256, slow: float = 0.25,
                  max_stale: float = 900.0, background: bool = True,
                  clock: Callable[[], float] = time.monotonic,
                  timer: Callable[[], float] = time.perf_counter) -> None:  # fmt: skip
@@ -86,6 +86,7 @@ class Answers:
         self._wake = threading.Condition(self._mutex)
         self._worker: threading.Thread | None = None
         self._running = False
+        self._closed = False
         self.hits = 0
         self.misses = 0
         self.stale_hits = 0
@@ -111,17 +112,21 @@ class Answers:
                 self._entries.move_to_end(question)
                 self.hits += 1
                 return Answer(found.value, found.as_of)
-            if (may_be_stale and self._background and found is not None and found.cost >= self.slow
+            if (may_be_stale and self._background and found is not None
+                    and self._recompute_cost(engine, found) >= self.slow
                     and self._clock() - found.stored < self.max_stale):  # fmt: skip
                 self._entries.move_to_end(question)
                 self.stale_hits += 1
                 self._schedule(question, engine, now, compute)
                 return Answer(found.value, found.as_of, stale=True)
+        entered = self._clock()
         with ANALYTICS_LOCK:
-            # Another thread may have answered it while this one waited for the lock.
+            # Another thread may have answered it while this one waited for the lock: an
+            # answer stored since is as new as this one would be, even if a write or a new
+            # minute came meanwhile (else viewers queued behind it would each compute again).
             with self._mutex:
                 found = self._entries.get(question)
-                if found is not None and self._fresh(found, minute, version):
+                if found is not None and (found.stored > entered or self._fresh(found, minute, version)):
                     self.hits += 1
                     return Answer(found.value, found.as_of)
                 self.misses += 1
@@ -138,6 +143,17 @@ class Answers:
             if found is None or not self._fresh(found, minute, version):
                 self._schedule(question, engine, now, compute)
 
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop refreshing (the server is shutting down): queued refreshes are dropped and
+        one that is running is waited for, up to ``timeout`` seconds."""
+        with self._mutex:
+            self._closed = True
+            self._pending.clear()
+            self._wake.notify_all()
+            worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)
+
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until no refresh is pending or running (tests); False on timeout."""
         deadline = time.monotonic() + timeout
@@ -150,6 +166,13 @@ class Answers:
 
     # -- inside -------------------------------------------------------------------------
 
+    def _recompute_cost(self, engine: Any, entry: _Entry) -> float:
+        """What answering again is expected to take: the last computation (without its
+        sync), plus the engine's last sync when one is due now (engines that say)."""
+        due = getattr(engine, "sync_due", None)
+        synced = getattr(engine, "last_sync_seconds", 0.0) if callable(due) and due() else 0.0
+        return entry.cost + (synced if isinstance(synced, float) else 0.0)
+
     def _fresh(self, entry: _Entry, minute: datetime, version: Hashable | None) -> bool:
         if entry.minute != minute:
             return False
@@ -160,13 +183,20 @@ class Answers:
     def _compute(self, engine: Any, question: Hashable, now: datetime,
                  compute: Callable[[datetime], T]) -> T:  # fmt: skip
         """Compute and remember (hold :data:`ANALYTICS_LOCK`). The version is read before
-        computing: a write made meanwhile makes the answer old at once, never wrongly new."""
+        computing: a write made meanwhile makes the answer old at once, never wrongly new.
+        The analytics store is synced first, apart, so ``cost`` is the question's own."""
         version = _version(engine)
+        sync = getattr(engine, "sync", None)
+        if callable(sync):
+            sync(now=now)
         started = self._timer()
         value = compute(now)
         cost = self._timer() - started
         entry = _Entry(now.replace(second=0, microsecond=0), version, self._clock(), now, cost, value)
         with self._mutex:
+            newer = self._entries.get(question)
+            if newer is not None and newer.as_of > now:  # a later moment's answer stays
+                return value
             self._entries[question] = entry
             self._entries.move_to_end(question)
             while len(self._entries) > self._capacity:
@@ -176,6 +206,8 @@ class Answers:
     def _schedule(self, question: Hashable, engine: Any, now: datetime,
                   compute: Callable[[datetime], Any]) -> None:  # fmt: skip
         """Queue a refresh (hold ``_mutex``); a question already queued keeps one place."""
+        if self._closed:
+            return
         self._pending[question] = (engine, now, compute)
         if self._worker is None or not self._worker.is_alive():
             self._worker = threading.Thread(target=self._refresh_loop, name="answers-refresh", daemon=True)
@@ -185,12 +217,18 @@ class Answers:
     def _refresh_loop(self) -> None:
         while True:
             with self._mutex:
-                while not self._pending:
+                while not self._pending and not self._closed:
                     self._running = False
                     self._wake.notify_all()
                     if not self._wake.wait(60.0) and not self._pending:
                         self._worker = None
                         return
+                if self._closed:
+                    self._pending.clear()
+                    self._running = False
+                    self._wake.notify_all()
+                    self._worker = None
+                    return
                 question, (engine, now, compute) = next(iter(self._pending.items()))
                 del self._pending[question]
                 self._running = True
@@ -199,11 +237,20 @@ class Answers:
                 with ANALYTICS_LOCK:
                     found = self._entries.get(question)
                     minute = now.replace(second=0, microsecond=0)
-                    if found is None or not self._fresh(found, minute, _version(engine)):
+                    version = _version(engine)
+                    current = found is not None and (
+                        self._fresh(found, minute, version)
+                        or (found.as_of >= now and (version is None or found.version == version))
+                    )
+                    if not current and not self._closed:
                         self._compute(engine, question, now, compute)
                         self.refreshes += 1
             except Exception:  # a failed refresh leaves the old answer; the next view retries
                 log.exception("refreshing a remembered answer failed")
+            finally:
+                with self._mutex:
+                    self._running = False
+                    self._wake.notify_all()
 
 
 def _version(engine: Any) -> Hashable | None:
@@ -219,6 +266,8 @@ def answers(request: Any) -> Answers:
 
 def scope_of(principal: Any) -> Hashable:
     """What makes two viewers' answers differ: the leads their reports cover, and the role
-    (spend is shown to company-wide roles only)."""
+    (spend is shown to company-wide roles only; those, seeing every lead, share answers)."""
     owners = analytics_owners(principal)
-    return (principal.role, None if owners is None else tuple(sorted(map(str, owners))))
+    if owners is None:
+        return ("company-wide", None)
+    return (principal.role, tuple(sorted(map(str, owners))))
