@@ -38,6 +38,7 @@ from leadfunnel.adapters.warehouse.durations_builder import (
 )
 from leadfunnel.adapters.warehouse.forecast_source import forecast_deals, forecast_leads
 from leadfunnel.adapters.warehouse.funnel_builder import build_drill, build_funnel, drill_page
+from leadfunnel.adapters.warehouse.gate import ReadWriteGate
 from leadfunnel.adapters.warehouse.kpi_builder import (
     cost_counts,
     deal_counts,
@@ -201,12 +202,8 @@ class DuckDbEngine:
         self._synced: tuple[Any, SyncStats] | None = None
         #: One sync at a time: the app keeps one engine for all its threads.
         self._syncing = threading.Lock()
-        #: DuckDB refuses a read-write connection to a file while the same process holds a
-        #: read-only one: a sync waits for the open questions to finish, and a question
-        #: waits for a running sync (``_readers`` open questions, ``_writing`` a sync).
-        self._gate = threading.Condition()
-        self._readers = 0
-        self._writing = False
+        #: A sync (writes the file) and the open questions (read it) never overlap.
+        self._gate = ReadWriteGate()
         #: How long the last sync that had something to read took (seconds).
         self.last_sync_seconds = 0.0
 
@@ -233,18 +230,10 @@ class DuckDbEngine:
             token = None if written is None else (written, self._store_stamp())
             if token is not None and self._synced is not None and self._synced[0] == token:
                 return self._synced[1]
-            with self._gate:
-                while self._readers:
-                    self._gate.wait()
-                self._writing = True
-            started = time.perf_counter()
-            try:
+            with self._gate.writing():
+                started = time.perf_counter()
                 stats = self.store.sync(self.reader, now=now)
                 self.last_sync_seconds = time.perf_counter() - started
-            finally:
-                with self._gate:
-                    self._writing = False
-                    self._gate.notify_all()
             # The analytics file as this sync left it: changed by anyone else, it is synced
             # again.
             self._synced = ((written, self._store_stamp()), stats) if written is not None else None
@@ -254,20 +243,12 @@ class DuckDbEngine:
     def _asked(self, now: datetime) -> Iterator[Any]:
         """A connection to the store, synced first; closed after the question."""
         self.sync(now=now)
-        with self._gate:
-            while self._writing:
-                self._gate.wait()
-            self._readers += 1
-        try:
+        with self._gate.reading():
             con = self.store.connect()
             try:
                 yield con
             finally:
                 con.disconnect()
-        finally:
-            with self._gate:
-                self._readers -= 1
-                self._gate.notify_all()
 
     def _store_stamp(self) -> tuple[int, int] | None:
         path = getattr(self.store, "path", None)
