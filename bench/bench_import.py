@@ -89,18 +89,29 @@ def main() -> None:
     parser.add_argument(
         "--ceiling", type=int, default=0, help="then replay the rows written N times"
     )
+    parser.add_argument(
+        "--drop-index", action="append", default=[], metavar="NAME",
+        help="drop this index from every store the run writes (to measure what it costs)",
+    )  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "leads.csv"
         write_leads_csv(source, args.rows)
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(create_store_engine(url))
+        _drop_indexes(Path(tmp) / "bench.db", args.drop_index)
         app = build_app(Settings(database_url=url))
         for _ in range(2 if args.again else 1):
             _import(app, source, args)
         app.close()
         if args.ceiling:
             _ceiling(Path(tmp), args)
+
+
+def _drop_indexes(path: Path, names: list[str]) -> None:
+    with sqlite3.connect(path) as conn:
+        for name in names:
+            conn.execute(f'DROP INDEX "{name}"')
 
 
 def _import(app: App, source: Path, args: argparse.Namespace) -> None:
@@ -182,6 +193,7 @@ def _ceiling(tmp: Path, args: argparse.Namespace) -> None:
         for name, (touch_rows, key_rows) in sets.items():
             path = tmp / f"ceiling{run}{len(name)}.db"
             upgrade(create_store_engine(f"sqlite:///{path}"))
+            _drop_indexes(path, args.drop_index)
             conn = sqlite3.connect(path, isolation_level=None)
             for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
                            "wal_autocheckpoint=32768"):  # fmt: skip
