@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -119,6 +120,10 @@ def test_a_server_that_warms_dashboards_answers_the_first_admin_view_from_memory
     warmed = create_api(app, warm_dashboards=True)
     remembered = warmed.state.answers
     with TestClient(warmed, base_url="http://127.0.0.1", cookies=signed_in.cookies) as admin:
+        deadline = time.monotonic() + 60  # the warm-up starts on its own thread
+        while remembered.refreshes == 0 and time.monotonic() < deadline:
+            remembered.wait_idle(1)
+            time.sleep(0.05)
         assert remembered.wait_idle(60) and remembered.refreshes == 1  # admins and marketers share it
         assert _tiles(admin.get("/dashboard").text)["leads"] == "3"
         assert (remembered.hits, remembered.misses) == (1, 0)
