@@ -155,7 +155,14 @@ def test_the_sync_a_change_needs_counts_toward_a_slow_answer() -> None:
 
 
 def test_viewers_queued_behind_a_computation_take_its_answer_even_after_a_write() -> None:
-    store, remembered = Store(), Answers(slow=float("inf"))
+    waiting = threading.Event()
+
+    def clock() -> float:  # the second viewer reads it just before it waits for the lock
+        if threading.current_thread().name == "second":
+            waiting.set()
+        return time.monotonic()
+
+    store, remembered = Store(), Answers(slow=float("inf"), clock=clock)
     started, release = threading.Event(), threading.Event()
     calls: list[datetime] = []
 
@@ -170,11 +177,12 @@ def test_viewers_queued_behind_a_computation_take_its_answer_even_after_a_write(
     assert started.wait(10)
     answered: list[Any] = []
     second = threading.Thread(
-        target=lambda: answered.append(remembered.ask(store, "q", NOW + timedelta(minutes=1), blocking))
+        target=lambda: answered.append(remembered.ask(store, "q", NOW + timedelta(minutes=1), blocking)),
+        name="second",
     )
+    store.write()  # the second viewer sees newer data and a new minute...
     second.start()
-    store.write()  # while both wait: the second must not compute again after the first
-    time.sleep(0.2)  # let the second reach the lock the first holds
+    assert waiting.wait(10)  # ...and waits for the lock the first one holds
     release.set()
     first.join(10)
     second.join(10)
