@@ -92,13 +92,8 @@ class Answers:
         self.stale_hits = 0
         self.refreshes = 0
 
-    def get(self, engine: Any, question: Hashable, now: datetime, compute: Callable[[], T]) -> T:
-        """The value of :meth:`ask` for a computation that ignores the moment it is run at
-        (it captured ``now`` itself); it is never served stale."""
-        return self.ask(engine, question, now, lambda _moment: compute(), may_be_stale=False).value
-
-    def ask(self, engine: Any, question: Hashable, now: datetime, compute: Callable[[datetime], T],
-            *, may_be_stale: bool = True) -> Answer[T]:  # fmt: skip
+    def ask(self, engine: Any, question: Hashable, now: datetime,
+            compute: Callable[[datetime], T]) -> Answer[T]:  # fmt: skip
         """The answer to ``question`` asked at ``now``: remembered, remembered and being
         refreshed (a slow question whose data changed), or ``compute(now)``'s.
 
@@ -112,7 +107,7 @@ class Answers:
                 self._entries.move_to_end(question)
                 self.hits += 1
                 return Answer(found.value, found.as_of)
-            if (may_be_stale and self._background and found is not None
+            if (self._background and found is not None
                     and self._recompute_cost(engine, found) >= self.slow
                     and self._clock() - found.stored < self.max_stale):  # fmt: skip
                 self._entries.move_to_end(question)

@@ -21,10 +21,10 @@ from fastapi import APIRouter, Query, Request, Response
 from leadfunnel.domain.access import require_role
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.entrypoints.api.security import state_of
+from leadfunnel.entrypoints.web.answers import ANALYTICS_LOCK
 from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.i18n import language
 from leadfunnel.entrypoints.web.navigation import DASHBOARD_ROLES
-from leadfunnel.entrypoints.web.pages.dashboard import ANALYTICS_LOCK
 from leadfunnel.entrypoints.web.rendering import render, request_language
 from leadfunnel.entrypoints.web.session import ViewerDep
 from leadfunnel.services.attribution import run_attribution

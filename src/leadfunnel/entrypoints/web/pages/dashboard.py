@@ -42,7 +42,7 @@ from fastapi.responses import RedirectResponse
 from leadfunnel.domain.access import COMPANY_WIDE_ROLES, Principal
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.entrypoints.api.security import state_of
-from leadfunnel.entrypoints.web.answers import ANALYTICS_LOCK, answers, scope_of
+from leadfunnel.entrypoints.web.answers import answers, scope_of
 from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.i18n import language
 from leadfunnel.entrypoints.web.pages.explorer import DIMENSIONS, Question
@@ -55,7 +55,7 @@ from leadfunnel.services.pipeline_value import pipeline_value
 from leadfunnel.services.sla_report import sla_report
 
 __all__ = [
-    "ANALYTICS_LOCK", "CHANNEL_COLUMNS", "DEFAULT_DAYS", "TILES", "Tile", "change", "router",
+    "CHANNEL_COLUMNS", "DEFAULT_DAYS", "TILES", "Tile", "change", "router",
     "warm_dashboards",
 ]  # fmt: skip
 

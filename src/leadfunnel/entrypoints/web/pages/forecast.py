@@ -21,9 +21,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from leadfunnel.domain.access import ROLES, require_role
 from leadfunnel.entrypoints.api.security import state_of
+from leadfunnel.entrypoints.web.answers import ANALYTICS_LOCK
 from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.i18n import language
-from leadfunnel.entrypoints.web.pages.dashboard import ANALYTICS_LOCK
 from leadfunnel.entrypoints.web.people import people_names
 from leadfunnel.entrypoints.web.rendering import render, request_language
 from leadfunnel.entrypoints.web.session import ViewerDep
