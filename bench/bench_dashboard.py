@@ -19,6 +19,15 @@ session, analytics, rendering), as the server spends them, for:
   does, the time that warm-up takes in the background, then the first view.
 
     uv run python -m bench.bench_dashboard --leads 1000000 [--db sqlite:///demo.db]
+
+``--kpis`` times the KPI question alone instead, through the analytics engine (no web
+layer): for a few periods, five never-asked variants each (the period shifted by a day),
+the whole question as the app asks it (the first variant compiles its plans, the others
+reuse them: ``adapters/warehouse/plans.py``) and its ``lead_counts`` aggregation by itself
+(DuckDB time), over the store's ``first_responses`` and, as before that table (and as on
+PostgreSQL), with the first responses computed from ``activities`` inside the question.
+
+    uv run python -m bench.bench_dashboard --db sqlite:///demo.db --kpis
 """
 
 from __future__ import annotations
@@ -37,6 +46,65 @@ PASSWORD = "correct horse battery staple"
 PAGES = ("/dashboard", "/explorer", "/explorer?by=channel&cohort=month")
 
 
+def _kpi_questions(db: str, repeat: int) -> None:
+    """Never-asked KPI questions through the engine, and ``lead_counts`` alone (ms)."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from sqlalchemy import create_engine
+
+    from leadfunnel.adapters.warehouse.engine import analytics_engine
+    from leadfunnel.adapters.warehouse.kpi_builder import (
+        first_responses,
+        lead_counts,
+        selected_leads,
+    )
+    from leadfunnel.analytics.kpi_spec import kpi_spec
+
+    engine = analytics_engine(create_engine(db))
+    started = time.perf_counter()
+    stats = engine.sync(now=datetime.now(UTC))
+    print(f"sync: {(time.perf_counter() - started) * 1000:.0f} ms (full: {stats.full})")
+    aware = datetime.now(UTC)
+    now = aware.replace(tzinfo=None)
+    today = now.date()
+    questions = {
+        "last 30 days": lambda k: kpi_spec(period_from=today - timedelta(days=30 + k)),
+        "whole range": lambda k: kpi_spec(period_to=date(2100, 1, 1) + timedelta(days=k)),
+        "last 90 days by channel": lambda k: kpi_spec(
+            by="channel", period_from=today - timedelta(days=90 + k)
+        ),
+    }
+    con = engine.store.connect()
+    try:
+        def stored(selected: Any) -> Any:
+            return con.table("first_responses")
+
+        def inline(selected: Any) -> Any:
+            leads = selected.select(id=selected.lead_id, created_at=selected.created_at)
+            return first_responses(leads, con.table("activities"))
+
+        print(f"{'question (ms: first, median)':<28} {'kpis':>11} {'lead_counts':>12} {'inline':>11}")  # fmt: skip
+        for label, spec in questions.items():
+            times: dict[str, list[float]] = {"kpis": [], "stored": [], "inline": []}
+            for k in range(repeat):
+                # As the app asks: the first variant compiles the question's plans, the
+                # others (new periods) run them with their own days.
+                begun = time.perf_counter()
+                engine.kpis(spec(k), now=aware)
+                times["kpis"].append((time.perf_counter() - begun) * 1000)
+                for n, (name, first) in enumerate((("stored", stored), ("inline", inline))):
+                    selected = selected_leads(con.table("milestones"), spec((n + 1) * repeat + k))
+                    expr = lead_counts(selected, first(selected), now=now)
+                    begun = time.perf_counter()
+                    expr.to_pyarrow()
+                    times[name].append((time.perf_counter() - begun) * 1000)
+            cells = " ".join(f"{t[0]:5.0f} {statistics.median(t):5.0f}" for t in times.values())
+            print(f"{label:<28} {cells}")
+    finally:
+        con.disconnect()
+    print(f"load average after: {os.getloadavg()}")
+
+
 def _timed(client: Any, path: str) -> float:
     start = time.perf_counter()
     response = client.get(path)
@@ -50,7 +118,16 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--db", help="an existing demo store (else one is built)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--kpis", action="store_true", help="time never-asked KPI questions (needs --db)"
+    )
     args = parser.parse_args()
+    if args.kpis:
+        if args.db is None:
+            parser.error("--kpis needs --db")
+        print(f"{os.cpu_count()} CPUs; load average before: {os.getloadavg()}")
+        _kpi_questions(args.db, args.repeat)
+        return
     db = args.db
     if db is None:
         folder = Path(tempfile.mkdtemp(prefix="leadfunnel-bench-dash-"))

@@ -330,3 +330,41 @@ def test_the_data_version_changes_with_every_commit_and_only_then(app, clock):
     assert engine.data_version() == before
     submit(app, email="new.buyer@client.example")
     assert engine.data_version() != before
+
+
+def _stays_in_order(engine) -> tuple[bool, str]:
+    import duckdb
+
+    from leadfunnel.domain.lifecycle import Stage
+
+    with duckdb.connect(str(engine.store.path), read_only=True) as db:
+        rows = db.execute("SELECT stage, days FROM stage_stays").fetchall()
+        (unsorted,) = db.execute(
+            "SELECT value FROM sync_state WHERE name = 'stays_unsorted'"
+        ).fetchone()
+    # Sorted by stage in the stage type's order (the lifecycle's), then duration, open last.
+    order = [s.value for s in Stage]
+    key = lambda r: (order.index(r[0]), r[1] is None, r[1] or 0.0)  # noqa: E731
+    return rows == sorted(rows, key=key), unsorted
+
+
+def test_stays_are_kept_sorted_appended_unsorted_and_sorted_again_past_a_fifth(app):
+    from leadfunnel.adapters.warehouse.duckdb_store import RESORT_SHARE
+
+    leads = _walks(random.Random(21))
+    write_histories(app, leads[:200])
+    engine = analytics_engine(app.engine)
+    engine.sync(now=NOW)
+    assert _stays_in_order(engine) == (True, "0")
+    # A few new leads: appended at the end, counted as unsorted.
+    write_histories(app, leads[200:210], prefix="few", updated_at=NOW + timedelta(hours=1))
+    engine.sync(now=NOW + timedelta(hours=1))
+    _, unsorted = _stays_in_order(engine)
+    assert int(unsorted) > 0
+    # Many more: past a fifth of the table, the sync sorts it again.
+    write_histories(app, leads[:100], prefix="many", updated_at=NOW + timedelta(hours=2))
+    engine.sync(now=NOW + timedelta(hours=2))
+    assert _stays_in_order(engine) == (True, "0") and RESORT_SHARE == 5
+    stored = [as_stored(lead) for lead in leads[:200] + leads[200:210] + leads[:100]]
+    expected = oracle_funnel(stored, funnel_spec(), now=NOW)
+    assert engine.funnel(funnel_spec(), now=NOW).rows == expected.rows

@@ -9,12 +9,13 @@ times are typed (DuckDB: naive UTC; PostgreSQL: ``timestamptz`` in a UTC session
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,12 +43,14 @@ from leadfunnel.adapters.warehouse.gate import ReadWriteGate
 from leadfunnel.adapters.warehouse.kpi_builder import (
     cost_counts,
     deal_counts,
+    first_responses,
     kpi_result,
     lead_counts,
     lost_reason_counts,
     selected_leads,
 )
 from leadfunnel.adapters.warehouse.milestones import milestones
+from leadfunnel.adapters.warehouse.plans import FIRST_DAY, LAST_DAY, Plans
 from leadfunnel.adapters.warehouse.results import funnel_result
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
 from leadfunnel.analytics.attribution_journeys import Journeys
@@ -68,9 +71,46 @@ def _records(expr: Any) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()  # type: ignore[no-any-return]
 
 
-def _stage_times(stay_table: Any) -> dict[str, DurationStats]:
-    rows = _records(stage_time_stats(stay_table))
+def _periodless(spec: Any) -> tuple[Any, dict[str, date | None]]:
+    """A question's spec with its period's first and last day swapped for the plans'
+    stand-ins, and those days (``plans.py``): one plan serves every period."""
+    if isinstance(spec, DrillSpec):
+        funnel, days = _periodless(spec.funnel)
+        return dataclasses.replace(spec, funnel=funnel), days
+    if isinstance(spec, KpiSpec):
+        first, last = spec.period_from, spec.period_to
+        kpis = dataclasses.replace(
+            spec,
+            period_from=None if first is None else FIRST_DAY,
+            period_to=None if last is None else LAST_DAY,
+        )
+        return kpis, {"first_day": first, "last_day": last}
+    if isinstance(spec, FunnelSpec):
+        first, last = spec.created_from, spec.created_to
+        generic = dataclasses.replace(
+            spec,
+            created_from=None if first is None else FIRST_DAY,
+            created_to=None if last is None else LAST_DAY,
+        )
+        return generic, {"first_day": first, "last_day": last}
+    return spec, {}
+
+
+def _naive(now: datetime) -> datetime:
+    """``now`` as the DuckDB store keeps times: naive UTC."""
+    return now.astimezone(UTC).replace(tzinfo=None)
+
+
+def _stage_time_stats(rows: list[dict[str, Any]]) -> dict[str, DurationStats]:
     return {r["stage"]: to_stats(r, int(r["open"])) for r in sorted(rows, key=lambda r: r["stage"])}
+
+
+def _stage_times(stay_table: Any) -> dict[str, DurationStats]:
+    return _stage_time_stats(_records(stage_time_stats(stay_table)))
+
+
+def _step_time_stats(rows: list[dict[str, Any]]) -> list[DurationStats]:
+    return [to_stats(r) for r in sorted(rows, key=lambda r: r["k"])]
 
 
 def _step_times(
@@ -78,11 +118,16 @@ def _step_times(
 ) -> list[DurationStats]:
     if len(spec.steps) < 2:
         return []
-    rows = sorted(
-        _records(step_time_stats(milestones_table, transitions, spec, touchpoints)),
-        key=lambda r: r["k"],
+    return _step_time_stats(
+        _records(step_time_stats(milestones_table, transitions, spec, touchpoints))
     )
-    return [to_stats(r) for r in rows]
+
+
+def _step_time_stats_by(rows: list[dict[str, Any]]) -> dict[str, list[DurationStats]]:
+    groups: dict[str, list[DurationStats]] = {}
+    for r in sorted(rows, key=lambda r: (str(r["grp"]), r["k"])):
+        groups.setdefault(str(r["grp"]), []).append(to_stats(r))
+    return groups
 
 
 def _step_times_by(
@@ -91,11 +136,9 @@ def _step_times_by(
     """Time to convert per breakdown value (``analytics/durations.py``)."""
     if len(spec.steps) < 2:
         return {}
-    rows = _records(step_time_stats_by(milestones_table, transitions, spec, touchpoints))
-    groups: dict[str, list[DurationStats]] = {}
-    for r in sorted(rows, key=lambda r: (str(r["grp"]), r["k"])):
-        groups.setdefault(str(r["grp"]), []).append(to_stats(r))
-    return groups
+    return _step_time_stats_by(
+        _records(step_time_stats_by(milestones_table, transitions, spec, touchpoints))
+    )
 
 
 def _drill(
@@ -110,9 +153,11 @@ def _drill(
     expr = build_drill(milestones_table, transitions, cell, now=now, touchpoints=touchpoints)
     total = int(expr.count().to_pyarrow().as_py())
     ids = [row["lead_id"] for row in _records(drill_page(expr, limit=limit, offset=offset))]
-    return [
-        value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)) for value in ids
-    ], total
+    return [_lead_id(value) for value in ids], total
+
+
+def _lead_id(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def _stagnation(
@@ -138,22 +183,47 @@ def _stagnation(
     return rows
 
 
-def _kpis(con: Any, milestones_table: Any, spec: KpiSpec, now: datetime) -> KpiResult:
-    """The KPI aggregations over a connection's ``activities``, ``opportunities``,
-    ``campaigns`` and ``campaign_costs`` tables and the given milestones."""
-    selected = selected_leads(milestones_table, spec)
-    deals = con.table("opportunities")
-    costs = (
-        _records(cost_counts(con.table("campaigns"), con.table("campaign_costs"), spec))
-        if spec.cost_attributable
-        else None
-    )
+#: Runs a question's expression builder ``make(spec, now)`` as the engine does and gives
+#: its rows (from a compiled plan on the DuckDB store).
+Rows = Callable[[str, Callable[[Any, datetime], Any]], list[dict[str, Any]]]
+
+
+def _kpis(con: Any, spec: KpiSpec, rows: Rows, milestones_of: Any, *, stored_first: bool) -> KpiResult:
+    """The KPI aggregations over a connection's ``opportunities``, ``campaigns`` and
+    ``campaign_costs`` tables, the milestones ``milestones_of(con)`` and the leads' first
+    responses: the store's ``first_responses`` table (``stored_first``: DuckDB, Spark), else
+    computed from ``activities`` for the selected leads inside the question (PostgreSQL).
+    Tables are looked up only when a question is built, which a compiled plan skips."""
+
+    def selected(question: KpiSpec) -> Any:
+        return selected_leads(milestones_of(con), question)
+
+    def leads(question: KpiSpec, at: datetime) -> Any:
+        chosen = selected(question)
+        if stored_first:
+            first = con.table("first_responses")
+        else:
+            first = first_responses(
+                chosen.select(id=chosen.lead_id, created_at=chosen.created_at),
+                con.table("activities"),
+            )
+        return lead_counts(chosen, first, now=at)
+
+    def deals(question: KpiSpec, _: datetime) -> Any:
+        return deal_counts(selected(question), con.table("opportunities"))
+
+    def lost(question: KpiSpec, _: datetime) -> Any:
+        return lost_reason_counts(selected(question), con.table("opportunities"))
+
+    def costs(question: KpiSpec, _: datetime) -> Any:
+        return cost_counts(con.table("campaigns"), con.table("campaign_costs"), question)
+
     return kpi_result(
         spec,
-        _records(lead_counts(selected, con.table("activities"), now=now)),
-        _records(deal_counts(selected, deals)),
-        _records(lost_reason_counts(selected, deals)),
-        costs,
+        rows("kpi_leads", leads),
+        rows("kpi_deals", deals),
+        rows("kpi_lost", lost),
+        rows("kpi_costs", costs) if spec.cost_attributable else None,
     )
 
 
@@ -206,6 +276,8 @@ class DuckDbEngine:
         self._gate = ReadWriteGate()
         #: How long the last sync that had something to read took (seconds).
         self.last_sync_seconds = 0.0
+        #: The compiled SQL of the questions asked so far (DuckDB store only).
+        self.plans = Plans()
 
     def data_version(self) -> Any:
         """A token that changes with every commit to the write store (None: cannot tell)."""
@@ -234,6 +306,8 @@ class DuckDbEngine:
                 started = time.perf_counter()
                 stats = self.store.sync(self.reader, now=now)
                 self.last_sync_seconds = time.perf_counter() - started
+            if stats.full:  # the tables may have a new shape
+                self.plans.clear()
             # The analytics file as this sync left it: changed by anyone else, it is synced
             # again.
             self._synced = ((written, self._store_stamp()), stats) if written is not None else None
@@ -258,52 +332,85 @@ class DuckDbEngine:
             return None
         return None if info is None else (info.st_size, info.st_mtime_ns)
 
+    def _rows(
+        self, con: Any, name: str, spec: Any, make: Any, now: datetime, *extra: Hashable
+    ) -> list[dict[str, Any]]:
+        """The rows of ``make(spec, now)``, an Ibis expression over ``con`` (``now`` naive
+        UTC): on the DuckDB store from the question's compiled plan, whose key is ``name``,
+        the spec without its period's days (they are parameters) and ``extra``; elsewhere
+        compiled anew."""
+        if not isinstance(self.store, DuckDbStore):
+            return _records(make(spec, now))
+        generic, days = _periodless(spec)
+        return self.plans.records(
+            con, (name, generic, *extra), lambda at: make(generic, at), now, **days
+        )
+
     def funnel(self, spec: FunnelSpec, *, now: datetime) -> FunnelResult:
-        with self._asked(now) as con:
-            expr = build_funnel(
-                con.table("milestones"),
-                con.table("stage_transitions"),
-                spec,
-                now=now.astimezone(UTC).replace(tzinfo=None),
+        def make(question: FunnelSpec, at: datetime) -> Any:
+            return build_funnel(
+                con.table("milestones"), con.table("stage_transitions"), question, now=at,
                 touchpoints=con.table("touchpoints"),
-            )
-            return funnel_result(_records(expr), spec)
+            )  # fmt: skip
+
+        with self._asked(now) as con:
+            return funnel_result(self._rows(con, "funnel", spec, make, _naive(now)), spec)
 
     def drill(
         self, cell: DrillSpec, *, now: datetime, limit: int, offset: int
     ) -> tuple[list[uuid.UUID], int]:
+        def make(question: DrillSpec, at: datetime) -> Any:
+            return build_drill(
+                con.table("milestones"), con.table("stage_transitions"), question, now=at,
+                touchpoints=con.table("touchpoints"),
+            )  # fmt: skip
+
         with self._asked(now) as con:
-            naive = now.astimezone(UTC).replace(tzinfo=None)
-            return _drill(
-                con.table("milestones"),
-                con.table("stage_transitions"),
-                con.table("touchpoints"),
-                cell,
-                naive,
-                limit,
-                offset,
-            )
+            naive = _naive(now)
+            total = self._rows(
+                con, "drill_count", cell, lambda q, at: make(q, at).aggregate(n=lambda t: t.count()), naive
+            )[0]["n"]
+            page = self._rows(
+                con, "drill", cell,
+                lambda q, at: drill_page(make(q, at), limit=limit, offset=offset), naive,
+                limit, offset,
+            )  # fmt: skip
+            return [_lead_id(row["lead_id"]) for row in page], int(total)
 
     def stage_times(self, *, now: datetime) -> dict[str, DurationStats]:
         with self._asked(now) as con:
-            return _stage_times(con.table("stage_stays"))
+            rows = self._rows(
+                con, "stage_times", None,
+                lambda _, __: stage_time_stats(con.table("stage_stays")), _naive(now),
+            )  # fmt: skip
+            return _stage_time_stats(rows)
 
     def step_times(self, spec: FunnelSpec, *, now: datetime) -> list[DurationStats]:
-        with self._asked(now) as con:
-            return _step_times(
-                con.table("milestones"),
-                con.table("stage_transitions"),
+        if len(spec.steps) < 2:
+            return []
+
+        def make(question: FunnelSpec, _: datetime) -> Any:
+            return step_time_stats(
+                con.table("milestones"), con.table("stage_transitions"), question,
                 con.table("touchpoints"),
-                spec,
-            )
+            )  # fmt: skip
+
+        with self._asked(now) as con:
+            return _step_time_stats(self._rows(con, "step_times", spec, make, _naive(now)))
 
     def step_times_by(self, spec: FunnelSpec, *, now: datetime) -> dict[str, list[DurationStats]]:
-        with self._asked(now) as con:
-            return _step_times_by(
-                con.table("milestones"),
-                con.table("stage_transitions"),
+        if len(spec.steps) < 2:
+            return {}
+
+        def make(question: FunnelSpec, _: datetime) -> Any:
+            return step_time_stats_by(
+                con.table("milestones"), con.table("stage_transitions"), question,
                 con.table("touchpoints"),
-                spec,
+            )  # fmt: skip
+
+        with self._asked(now) as con:
+            return _step_time_stats_by(
+                self._rows(con, "step_times_by", spec, make, _naive(now))
             )
 
     def stagnation(self, spec: StagnationSpec, *, now: datetime) -> list[StagnationRow]:
@@ -313,8 +420,12 @@ class DuckDbEngine:
 
     def kpis(self, spec: KpiSpec, *, now: datetime) -> KpiResult:
         with self._asked(now) as con:
-            naive = now.astimezone(UTC).replace(tzinfo=None)
-            return _kpis(con, con.table("milestones"), spec, naive)
+            naive = _naive(now)
+
+            def rows(name: str, make: Any) -> list[dict[str, Any]]:
+                return self._rows(con, name, spec, make, naive)
+
+            return _kpis(con, spec, rows, lambda c: c.table("milestones"), stored_first=True)
 
     def attribution_journeys(
         self, spec: AttributionSpec, *, now: datetime
@@ -387,7 +498,11 @@ class PostgresEngine:
     def kpis(self, spec: KpiSpec, *, now: datetime) -> KpiResult:
         with self._connected() as con:
             m = milestones(con.table("leads"), con.table("stage_transitions"))
-            return _kpis(con, m, spec, now.astimezone(UTC))
+
+            def rows(name: str, make: Any) -> list[dict[str, Any]]:
+                return _records(make(spec, now.astimezone(UTC)))
+
+            return _kpis(con, spec, rows, lambda _: m, stored_first=False)
 
     def attribution_journeys(
         self, spec: AttributionSpec, *, now: datetime

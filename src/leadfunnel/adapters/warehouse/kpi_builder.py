@@ -4,12 +4,16 @@ Four aggregations, each one scan per table, grouped by ``grp`` (the lead's break
 or ``all``):
 
 * :func:`lead_counts`: the selected milestones, left-joined to each lead's first response
-  (minimum ``at`` of its response activities at or after creation): stages reached,
-  response counts and times, the sales cycle;
+  (:func:`first_responses`: minimum ``at`` of its response activities at or after
+  creation): stages reached, response counts and times, the sales cycle;
 * :func:`deal_counts`: the selected leads' opportunities, each flagged when it is its
   customer's first win (a row number over all won deals per customer);
 * :func:`lost_reason_counts`: lost deals per reason;
 * :func:`cost_counts`: daily campaign costs in the period, by the campaign's channel or name.
+
+The first responses are one expression everywhere: the DuckDB store materialises it per lead
+during sync (table ``first_responses``, :mod:`.duckdb_store`), the Spark store caches it as a
+view, PostgreSQL evaluates it inside the question for the selected leads only.
 
 Counts are filtered ``COUNT``s, never sums of booleans (PostgreSQL cannot cast a boolean to
 a number). :func:`kpi_result` reads the rows by column name into :class:`KpiCounts`.
@@ -39,6 +43,7 @@ from leadfunnel.analytics.kpis import KpiCounts, KpiResult, kpi_rows
 __all__ = [
     "cost_counts",
     "deal_counts",
+    "first_responses",
     "kpi_result",
     "lead_counts",
     "lost_reason_counts",
@@ -92,14 +97,22 @@ def selected_leads(milestones: Table, spec: KpiSpec) -> Table:
     return m.mutate(grp=ibis.literal(ALL_GROUP) if column is None else _dimension(m, column))
 
 
-def lead_counts(selected: Table, activities: Table, *, now: datetime) -> Table:
-    """Per group: stages reached, first-response counts and times, the sales cycle
-    (``now`` decides which leads are old enough to be due a response)."""
+def first_responses(leads: Table, activities: Table) -> Table:
+    """Per lead with a response: ``lead_id`` and ``first_at``, the earliest ``at`` of its
+    activities of a response kind at or after its creation. ``leads`` needs ``id`` and
+    ``created_at`` (all leads, or only those a question or a sync is about)."""
     a = activities.filter(activities.kind.isin(list(RESPONSE_KINDS)))
-    leads = selected.select(sel_id=selected.lead_id, sel_created=selected.created_at)
-    answered = a.join(leads, a.lead_id == leads.sel_id).filter(lambda t: t.at >= t.sel_created)
-    first = answered.group_by(first_id=answered.lead_id).aggregate(first_at=answered.at.min())
-    t = selected.left_join(first, selected.lead_id == first.first_id)
+    lead = leads.select(sel_id=leads.id, sel_created=leads.created_at)
+    answered = a.join(lead, a.lead_id == lead.sel_id).filter(lambda t: t.at >= t.sel_created)
+    return answered.group_by(lead_id=answered.lead_id).aggregate(first_at=answered.at.min())
+
+
+def lead_counts(selected: Table, first: Table, *, now: datetime) -> Table:
+    """Per group: stages reached, first-response counts and times, the sales cycle
+    (``first``: :func:`first_responses` of at least the selected leads; ``now`` decides
+    which leads are old enough to be due a response)."""
+    responses = first.select(first_id=first.lead_id, first_at=first.first_at)
+    t = selected.left_join(responses, selected.lead_id == responses.first_id)
     fast = ibis.interval(minutes=FAST_RESPONSE_MINUTES)
     responded = t.first_at.notnull()
     due = (t.owner_id.notnull() | responded) & (t.created_at <= ibis.literal(now) - fast)

@@ -7,7 +7,10 @@ every table and watermark as they were. Per table, the cheapest correct way:
 * ``opportunities`` change in place and bump ``updated_at``: re-read those stamped since
   the table's watermark (minus the overlap), replace them by id;
 * ``activities`` are only ever added: read those created since the watermark (minus the
-  overlap), replace by id the few read twice;
+  overlap), replace by id the few read twice. The leads whose activities were read (for a
+  row read again under another lead, both leads) are left in the temporary table
+  :data:`ACTIVITY_LEADS`, so the store can recompute their first responses; when the
+  activities were copied whole, that table is dropped (every lead's may have changed);
 * ``opportunity_stage_history`` (the deals' stage changes, which the forecast learns from)
   is append-only with UUIDv7 ids: synced like ``touchpoints`` below;
 * ``campaigns`` and ``campaign_costs`` are small, and an imported cost replaces the amount
@@ -34,7 +37,7 @@ import pyarrow as pa
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
 from leadfunnel.domain.ids import id_at, id_time_ms
 
-__all__ = ["RECORD_DDL", "RECORD_TABLES", "sync_records"]
+__all__ = ["ACTIVITY_LEADS", "RECORD_DDL", "RECORD_TABLES", "sync_records"]
 
 RECORD_DDL = (
     'CREATE TABLE IF NOT EXISTS touchpoints (id VARCHAR, lead_id VARCHAR, kind VARCHAR, "at" TIMESTAMP, '
@@ -67,6 +70,9 @@ _STAMPS = {"opportunities": "updated_at", "activities": "created_at"}
 RECORD_TABLES = ("touchpoints", "opportunities", "opportunity_stage_history", "activities",
                  "campaigns", "campaign_costs")  # fmt: skip
 
+#: The sync's temporary table of leads whose activities it read (absent: copied whole).
+ACTIVITY_LEADS = "activity_leads"
+
 Copy = Callable[[duckdb.DuckDBPyConnection, Iterator[pa.RecordBatch], str], int]
 
 
@@ -81,12 +87,29 @@ def _mark(db: duckdb.DuckDBPyConnection, name: str) -> datetime | None:
 
 
 def _replace(
-    db: duckdb.DuckDBPyConnection, table: str, batches: Iterator[pa.RecordBatch], copy: Copy
+    db: duckdb.DuckDBPyConnection,
+    table: str,
+    batches: Iterator[pa.RecordBatch],
+    copy: Copy,
+    touched: str | None = None,
 ) -> int:
-    """Insert the rows, replacing any stored row with the same id."""
+    """Insert the rows, replacing any stored row with the same id (``touched``: a table
+    to add the ``lead_id`` of every row read to, and that of the stored row it replaces)."""
     db.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM {table} LIMIT 0")
     count = copy(db, batches, f"INSERT INTO incoming {_SELECT[table]}")
-    db.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM incoming)")
+    replaced = f"DELETE FROM {table} WHERE id IN (SELECT id FROM incoming)"
+    if touched is None:
+        db.execute(replaced)
+    else:  # the replaced rows' leads too: a row read again under another lead left one
+        left = db.execute(f"{replaced} RETURNING lead_id").fetchall()
+        leads = pa.array([row[0] for row in left], pa.string())
+        db.register("left_leads", pa.table({"lead_id": leads}))
+        try:
+            db.execute(
+                f"INSERT INTO {touched} SELECT lead_id FROM incoming UNION SELECT lead_id FROM left_leads"
+            )
+        finally:
+            db.unregister("left_leads")
     db.execute(f"INSERT INTO {table} SELECT * FROM incoming")
     db.execute("DROP TABLE incoming")
     return count
@@ -141,6 +164,7 @@ def _incremental(
     copy: Copy,
     overlap: timedelta,
     now: datetime,
+    touched: str | None = None,
 ) -> int:
     stamp, key = _STAMPS[table], f"{table}_{_STAMPS[table]}"
     mark = _mark(db, key)
@@ -149,8 +173,10 @@ def _incremental(
     if since is None:
         db.execute(f"DELETE FROM {table}")
         count = copy(db, batches, f"INSERT INTO {table} {_SELECT[table]}")
+        if touched is not None:
+            db.execute(f"DROP TABLE IF EXISTS {touched}")
     else:
-        count = _replace(db, table, batches, copy)
+        count = _replace(db, table, batches, copy, touched)
     row = db.execute(f"SELECT max({stamp}) FROM {table}").fetchone()
     newest = row[0] if row else None
     watermark = max(filter(None, (mark, min(newest, now) if newest else None)), default=None)
@@ -167,8 +193,14 @@ def sync_records(
     overlap: timedelta,
     now: datetime,
 ) -> dict[str, int]:
-    """Bring the record tables up to date (``now``: naive UTC); rows read per table."""
-    counts = {table: _incremental(db, reader, table, copy, overlap, now) for table in _STAMPS}
+    """Bring the record tables up to date (``now``: naive UTC); rows read per table. Leaves
+    :data:`ACTIVITY_LEADS` behind unless the activities were copied whole."""
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {ACTIVITY_LEADS} (lead_id VARCHAR)")
+    counts = {
+        table: _incremental(db, reader, table, copy, overlap, now,
+                            ACTIVITY_LEADS if table == "activities" else None)
+        for table in _STAMPS
+    }  # fmt: skip
     for table in ("touchpoints", "opportunity_stage_history"):
         counts[table] = _appended(db, reader, table, copy, overlap, now)
     db.execute("DELETE FROM campaigns")

@@ -12,8 +12,9 @@ Sync is a **full load**, skipped when nothing changed:
 2. when it differs, every table is read as Arrow text columns (:mod:`.source`), handed to
    Spark, typed there with ``CAST`` (times, amounts, days; owner and team ids dashed, as
    the DuckDB store keeps them) and cached in memory as a temporary view;
-3. the milestone table and the stage stays are built from those views with the shared
-   Ibis expressions and cached too, so lifecycle funnels scan them as they do on DuckDB.
+3. the milestone table, the stage stays and the first responses are built from those
+   views with the shared Ibis expressions and cached too, so lifecycle funnels and the KPIs
+   scan them as they do on DuckDB.
 
 The cost is the whole write store per change, typed row by row in Spark: minutes at a
 million leads on two cores, many times DuckDB's first sync (``docs/benchmarks.md``), plus
@@ -40,6 +41,7 @@ from sqlalchemy import Engine, text
 from leadfunnel.adapters.warehouse.duckdb_store import SyncStats
 from leadfunnel.adapters.warehouse.durations_builder import stays
 from leadfunnel.adapters.warehouse.engine import DuckDbEngine, analytics_path
+from leadfunnel.adapters.warehouse.kpi_builder import first_responses
 from leadfunnel.adapters.warehouse.milestones import milestones
 from leadfunnel.adapters.warehouse.source import (
     LEAD_COLUMNS,
@@ -212,11 +214,13 @@ class SparkStore:
         self._cache(raw.selectExpr(*(_typed(c) for c in rows.column_names)), table)
 
     def derive(self) -> None:
-        """Build ``milestones`` and ``stage_stays`` from ``leads`` and ``stage_transitions``."""
+        """Build ``milestones``, ``stage_stays`` and ``first_responses`` from ``leads``,
+        ``stage_transitions`` and ``activities``."""
         con = self.connect()
         leads, transitions = con.table("leads"), con.table("stage_transitions")
         for name, expr in (("milestones", milestones(leads, transitions)),
-                           ("stage_stays", stays(transitions))):  # fmt: skip
+                           ("stage_stays", stays(transitions)),
+                           ("first_responses", first_responses(leads, con.table("activities")))):  # fmt: skip
             self._cache(self.session.sql(str(ibis.to_sql(expr, dialect="pyspark"))), name)
 
     def sync(self, reader: WriteStoreReader, *, now: datetime) -> SyncStats:
