@@ -68,7 +68,8 @@ OVERLAP = timedelta(minutes=5)
 #: history is synced (the forecast).
 #: 4: touchpoints carry their channel and campaign, leads their account (attribution).
 #: 5: each lead's first response is kept (``first_responses``, the KPIs).
-FORMAT = "5"
+#: 6: stages are ENUMs, stays sorted, milestones carry the creation month.
+FORMAT = "6"
 #: Tables derived from the synced ones; a store missing one is rebuilt by a full sync.
 _DERIVED = ("milestones", "stage_stays", "first_responses")
 _SYNCED = ("leads", "stage_transitions", *_DERIVED, *RECORD_TABLES)

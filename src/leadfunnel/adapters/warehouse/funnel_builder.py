@@ -156,6 +156,12 @@ def _group_and_cohort(m: Table, spec: FunnelSpec, times: list[Any]) -> tuple[Any
     group = ibis.null(str) if spec.breakdown is None else _value(m, spec, spec.breakdown)
     if spec.cohort is None:
         return group, ibis.null("date")
+    if (
+        spec.cohort is CohortPeriod.MONTH
+        and spec.cohort_by is CohortBasis.CREATED
+        and "created_month" in m.columns
+    ):
+        return group, m.created_month
     moment = times[0] if spec.cohort_by is CohortBasis.ENTERED else m.created_at
     return group, moment.truncate(_TRUNCATE[spec.cohort]).date()
 

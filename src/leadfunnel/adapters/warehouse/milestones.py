@@ -3,7 +3,8 @@
 One row per lead: when it first entered each stage, when it *reached* each path stage (its
 first entry into that stage or any later one: what funnels count, precomputed so questions
 need no ``LEAST``), its current stage, its creation time, and the dimensions funnels break
-down by. Lifecycle funnels are single scans over it. The
+down by, and its creation month (``created_month``, the usual cohort). Lifecycle funnels are
+single scans over it. The
 same expression builds it on every backend: DuckDB materialises it during sync, PostgreSQL
 and Spark evaluate it inside each query.
 
@@ -73,6 +74,9 @@ def milestones(leads: Table, transitions: Table) -> Table:
     return joined.select(
         lead_id=joined.id,
         created_at=joined.created_at,
+        # The creation month, the usual cohort: one stored date instead of a truncation of
+        # every lead's time in each question (10M leads by channel x month: 0.56 to 0.45 s).
+        created_month=joined.created_at.truncate("M").date(),
         current_stage=joined.stage,
         company_size_band=_size_band(joined.company_size),
         **{name: joined[name].cast("string") for name in DIMENSIONS},
