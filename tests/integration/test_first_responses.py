@@ -191,6 +191,7 @@ def test_a_store_of_the_previous_format_or_without_the_table_is_rebuilt(app):
     expected = _rows(store.path)
     spec = kpi_spec(by="channel")
     answer = engine.kpis(spec, now=NOW)
+    store.release()  # the engine holds the file open read-only after a question
     with duckdb.connect(str(store.path)) as db:
         db.execute("DROP TABLE first_responses")
     assert store.sync(engine.reader, now=NOW).full

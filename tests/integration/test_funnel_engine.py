@@ -368,3 +368,26 @@ def test_stays_are_kept_sorted_appended_unsorted_and_sorted_again_past_a_fifth(a
     stored = [as_stored(lead) for lead in leads[:200] + leads[200:210] + leads[:100]]
     expected = oracle_funnel(stored, funnel_spec(), now=NOW)
     assert engine.funnel(funnel_spec(), now=NOW).rows == expected.rows
+
+
+def test_the_store_stays_open_between_questions_and_is_let_go_when_idle_or_written(
+    app, clock, monkeypatch
+):
+    from leadfunnel.adapters.warehouse import duckdb_store
+
+    monkeypatch.setattr(duckdb_store, "KEEP_OPEN_SECONDS", 0.2)
+    write_histories(app, _walks(random.Random(13))[:40])
+    engine, other = analytics_engine(app.engine), analytics_engine(app.engine)
+    anchor = duckdb_store._anchor(engine.store.path)
+    first = engine.funnel(funnel_spec(), now=NOW)
+    assert anchor._con is not None  # held open after the question
+    # Another engine of the same process writes the file: the hold is let go first.
+    write_histories(app, _walks(random.Random(14))[:5], prefix="late", updated_at=NOW)
+    assert other.sync(now=NOW).leads > 0 and anchor._con is None
+    assert engine.funnel(funnel_spec(), now=NOW).rows[0].reached == first.rows[0].reached + 5
+    deadline = time.monotonic() + 5
+    while anchor._con is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert anchor._con is None  # idle: released
+    engine.close()
+    other.close()

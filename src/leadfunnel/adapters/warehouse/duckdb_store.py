@@ -37,6 +37,8 @@ PostgreSQL prints them, so breakdowns and drill-downs read the same on both.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -202,7 +204,74 @@ def _copy(db: duckdb.DuckDBPyConnection, batches: Iterator[pa.RecordBatch], inse
     return count
 
 
+#: How long the store stays open after its last question (seconds): DuckDB keeps a file's
+#: data cached (read and decompressed) only while some connection to it is open.
+KEEP_OPEN_SECONDS = 30.0
+
+
+class _Anchor:
+    """A read-only connection holding one DuckDB file open between questions, so that each
+    question's own connection finds the file's data cached (a KPI question over a million
+    leads: 0.65 s with the file opened anew, 0.52 s with it held). One per file and
+    process, whichever stores share the file (DuckDB itself keeps one database per file
+    and process); released after :data:`KEEP_OPEN_SECONDS` without questions and before
+    any sync writes the file. While it is held, another process cannot sync the file
+    (DuckDB locks it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        self._last_question = 0.0
+        self._timer: threading.Timer | None = None
+
+    def hold(self) -> None:
+        with self._lock:
+            self._last_question = time.monotonic()
+            if self._con is None and self.path.exists():
+                self._con = duckdb.connect(str(self.path), read_only=True)
+            if self._con is not None and self._timer is None:
+                self._schedule(KEEP_OPEN_SECONDS)
+
+    def _schedule(self, seconds: float) -> None:
+        self._timer = threading.Timer(seconds, self._release_if_idle)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _release_if_idle(self) -> None:
+        with self._lock:
+            self._timer = None
+            idle = time.monotonic() - self._last_question
+            if self._con is not None and idle < KEEP_OPEN_SECONDS:
+                self._schedule(KEEP_OPEN_SECONDS - idle)
+                return
+            con, self._con = self._con, None
+        if con is not None:
+            con.close()
+
+    def release(self) -> None:
+        with self._lock:
+            con, self._con = self._con, None
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        if con is not None:
+            con.close()
+
+
+_ANCHORS: dict[str, _Anchor] = {}
+_ANCHORS_LOCK = threading.Lock()
+
+
+def _anchor(path: Path) -> _Anchor:
+    key = str(path.resolve())
+    with _ANCHORS_LOCK:
+        return _ANCHORS.setdefault(key, _Anchor(path))
+
+
 class DuckDbStore:
+    """The DuckDB file; held open between questions (:class:`_Anchor`)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
 
@@ -213,6 +282,7 @@ class DuckDbStore:
     def sync(self, reader: WriteStoreReader, *, now: datetime) -> SyncStats:
         """Bring the store up to date; ``now`` (UTC) caps the watermark, so rows stamped in
         the future (clock skew, simulated history) are read again rather than skipped past."""
+        self.release()  # DuckDB opens a file read-write only when no read-only connection is
         with duckdb.connect(str(self.path)) as db:
             db.execute(_STATE_DDL)
             row = db.execute("SELECT value FROM sync_state WHERE name = 'format'").fetchone()
@@ -292,5 +362,11 @@ class DuckDbStore:
         db.execute(f"INSERT INTO first_responses {_first_responses_sql(only_changed=True)}")
 
     def connect(self) -> ibis.BaseBackend:
-        """A read-only Ibis connection for queries."""
+        """A read-only Ibis connection for queries (the file held open meanwhile)."""
+        _anchor(self.path).hold()
         return ibis.duckdb.connect(str(self.path), read_only=True)
+
+    def release(self) -> None:
+        """Stop holding the file open (before writing it, and when an engine closes);
+        questions still running keep their own connections."""
+        _anchor(self.path).release()

@@ -286,6 +286,9 @@ class DuckDbEngine:
     def close(self) -> None:
         """Release what the engine keeps open between questions."""
         self.reader.close()
+        release = getattr(self.store, "release", None)
+        if release is not None:
+            release()
 
     def sync_due(self) -> bool:
         """Whether the next question has to sync first (the write store or the analytics file
