@@ -181,7 +181,10 @@ def main() -> None:
     served = create_api(restarted, warm_dashboards=True)
     started = time.perf_counter()
     with TestClient(served, base_url="http://127.0.0.1", cookies=client.cookies) as again:
-        assert served.state.answers.wait_idle(600)
+        answers = served.state.answers
+        while answers.refreshes == 0 and time.perf_counter() - started < 600:
+            answers.wait_idle(1)  # the warm-up starts on its own thread: wait for it to end
+            time.sleep(0.01)
         ready = time.perf_counter() - started
         first = _timed(again, "/dashboard")
     print(f"after a restart: dashboard warm-up {ready * 1000:.0f} ms in the background, "
