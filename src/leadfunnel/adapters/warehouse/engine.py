@@ -9,13 +9,12 @@ times are typed (DuckDB: naive UTC; PostgreSQL: ``timestamptz`` in a UTC session
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 import uuid
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -50,7 +49,7 @@ from leadfunnel.adapters.warehouse.kpi_builder import (
     selected_leads,
 )
 from leadfunnel.adapters.warehouse.milestones import milestones
-from leadfunnel.adapters.warehouse.plans import FIRST_DAY, LAST_DAY, Plans
+from leadfunnel.adapters.warehouse.plans import Plans, periodless
 from leadfunnel.adapters.warehouse.results import funnel_result
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
 from leadfunnel.analytics.attribution_journeys import Journeys
@@ -69,31 +68,6 @@ __all__ = ["DuckDbEngine", "PostgresEngine", "analytics_engine", "analytics_path
 
 def _records(expr: Any) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()  # type: ignore[no-any-return]
-
-
-def _periodless(spec: Any) -> tuple[Any, dict[str, date | None]]:
-    """A question's spec with its period's first and last day swapped for the plans'
-    stand-ins, and those days (``plans.py``): one plan serves every period."""
-    if isinstance(spec, DrillSpec):
-        funnel, days = _periodless(spec.funnel)
-        return dataclasses.replace(spec, funnel=funnel), days
-    if isinstance(spec, KpiSpec):
-        first, last = spec.period_from, spec.period_to
-        kpis = dataclasses.replace(
-            spec,
-            period_from=None if first is None else FIRST_DAY,
-            period_to=None if last is None else LAST_DAY,
-        )
-        return kpis, {"first_day": first, "last_day": last}
-    if isinstance(spec, FunnelSpec):
-        first, last = spec.created_from, spec.created_to
-        generic = dataclasses.replace(
-            spec,
-            created_from=None if first is None else FIRST_DAY,
-            created_to=None if last is None else LAST_DAY,
-        )
-        return generic, {"first_day": first, "last_day": last}
-    return spec, {}
 
 
 def _naive(now: datetime) -> datetime:
@@ -344,7 +318,7 @@ class DuckDbEngine:
         compiled anew."""
         if not isinstance(self.store, DuckDbStore):
             return _records(make(spec, now))
-        generic, days = _periodless(spec)
+        generic, days = periodless(spec)
         return self.plans.records(
             con, (name, generic, *extra), lambda at: make(generic, at), now, **days
         )

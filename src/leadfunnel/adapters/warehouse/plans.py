@@ -20,6 +20,7 @@ another layout, so the engine forgets every plan after a full sync (:meth:`Plans
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections import OrderedDict
@@ -29,7 +30,11 @@ from typing import Any
 
 import ibis
 
-__all__ = ["CAPACITY", "FIRST_DAY", "LAST_DAY", "STAND_IN", "Plans"]
+from leadfunnel.analytics.drill import DrillSpec
+from leadfunnel.analytics.funnel_spec import FunnelSpec
+from leadfunnel.analytics.kpi_spec import KpiSpec
+
+__all__ = ["CAPACITY", "FIRST_DAY", "LAST_DAY", "STAND_IN", "Plans", "periodless"]
 
 #: Plans kept per engine: a dashboard asks five questions, the explorer one or two per view.
 CAPACITY = 256
@@ -48,6 +53,30 @@ _PARAMETERS = (
     (re.compile(r"MAKE_DATE\(2999, 3, 4\)"), "first_day", "DATE"),
     (re.compile(r"MAKE_DATE\(2999, 5, 6\)"), "last_day", "DATE"),
 )
+
+
+#: The fields holding a question's period, first and last day, per kind of spec.
+_PERIODS: dict[type, tuple[str, str]] = {
+    FunnelSpec: ("created_from", "created_to"),
+    KpiSpec: ("period_from", "period_to"),
+}
+
+
+def periodless(spec: Any) -> tuple[Any, dict[str, date | None]]:
+    """A question's spec with its period's first and last day swapped for the stand-ins,
+    and those days: the key of a plan that serves every period."""
+    if isinstance(spec, DrillSpec):
+        funnel, days = periodless(spec.funnel)
+        return dataclasses.replace(spec, funnel=funnel), days
+    fields = _PERIODS.get(type(spec))
+    if fields is None:
+        return spec, {}
+    first, last = (getattr(spec, name) for name in fields)
+    generic = dataclasses.replace(spec, **{
+        fields[0]: None if first is None else FIRST_DAY,
+        fields[1]: None if last is None else LAST_DAY,
+    })  # fmt: skip
+    return generic, {"first_day": first, "last_day": last}
 
 
 class Plans:
