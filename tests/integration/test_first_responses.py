@@ -1,5 +1,5 @@
-"""The DuckDB store's ``first_responses`` table: kept up to date incrementally, always equal
-to a full rebuild (new activities, a lead's creation time moved, new leads, an activity
+"""The DuckDB store's first responses (the milestones' ``first_response_at``): kept up to
+date incrementally, always equal to a full rebuild (new activities, a lead's creation time moved, new leads, an activity
 moved to another lead), and unchanged by a sync that crashes."""
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from tests.kpi_data import random_data, write_kpi_data
 def _rows(path: Path) -> list[tuple[object, ...]]:
     with duckdb.connect(str(path), read_only=True) as db:
         return db.execute(
-            "SELECT lead_id, first_at FROM first_responses ORDER BY lead_id"
+            "SELECT lead_id, first_response_at FROM milestones "
+            "WHERE first_response_at IS NOT NULL ORDER BY lead_id"
         ).fetchall()
 
 
@@ -182,7 +183,7 @@ def test_a_sync_that_crashes_leaves_first_responses_as_they_were(app, tmp_path, 
     )
 
 
-def test_a_store_of_the_previous_format_or_without_the_table_is_rebuilt(app):
+def test_a_store_of_the_previous_format_or_without_the_milestones_is_rebuilt(app):
     data = random_data(random.Random(23), n=30)
     write_kpi_data(app, data)
     engine = analytics_engine(app.engine)
@@ -193,12 +194,19 @@ def test_a_store_of_the_previous_format_or_without_the_table_is_rebuilt(app):
     answer = engine.kpis(spec, now=NOW)
     store.release()  # the engine holds the file open read-only after a question
     with duckdb.connect(str(store.path)) as db:
-        db.execute("DROP TABLE first_responses")
+        db.execute("DROP TABLE milestones")
     assert store.sync(engine.reader, now=NOW).full
     assert _rows(store.path) == expected
     with duckdb.connect(str(store.path)) as db:
-        db.execute("DROP TABLE first_responses")
+        # The previous format kept the first responses in a table of their own.
+        db.execute("ALTER TABLE milestones DROP COLUMN first_response_at")
+        db.execute("CREATE TABLE first_responses (lead_id VARCHAR, first_at TIMESTAMP)")
         db.execute("UPDATE sync_state SET value = ? WHERE name = 'format'", [str(int(FORMAT) - 1)])
     assert store.sync(engine.reader, now=NOW).full
     assert _rows(store.path) == expected
+    with duckdb.connect(str(store.path), read_only=True) as db:
+        (left,) = db.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'first_responses'"
+        ).fetchone()
+    assert left == 0
     assert_same(engine.kpis(spec, now=NOW), answer)

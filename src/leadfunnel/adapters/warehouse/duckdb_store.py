@@ -11,12 +11,12 @@ Sync, in one DuckDB transaction:
    fifth of the table came that way);
 4. move the watermark to the newest ``updated_at`` read (never past the sync's own time);
 5. bring deals, activities, campaigns, costs and touchpoints up to date (:mod:`.record_sync`);
-6. recompute the first responses (``first_responses``: per lead, the earliest response
-   activity at or after its creation, what the KPIs' response figures read) of the leads
-   of step 1 (their creation time may have moved) and of the leads whose activities step 5
-   read (for an activity read again under another lead, both leads), with the shared Ibis
-   expression (:func:`.kpi_builder.first_responses`). When the leads or the activities were
-   copied whole, the table is rebuilt whole.
+6. recompute the first responses (the milestones' ``first_response_at``: per lead, the
+   earliest response activity at or after its creation, what the KPIs' response figures
+   read) of the leads of step 1 (their creation time may have moved) and of the leads whose
+   activities step 5 read (for an activity read again under another lead, both leads), with
+   the shared Ibis expression (:func:`.kpi_builder.first_responses`). When the leads or the
+   activities were copied whole, the column is computed whole.
 
 Activities never change lead in the write store: intake merges fold a submission into an
 existing lead (its profile, a touchpoint, ``updated_at``), they never combine two leads or
@@ -71,16 +71,23 @@ OVERLAP = timedelta(minutes=5)
 #: 4: touchpoints carry their channel and campaign, leads their account (attribution).
 #: 5: each lead's first response is kept (``first_responses``, the KPIs).
 #: 6: stages are ENUMs, stays sorted, milestones carry the creation month.
-FORMAT = "6"
+#: 7: the first response is a column of the milestones (``first_response_at``), not a table.
+FORMAT = "7"
 #: Tables derived from the synced ones; a store missing one is rebuilt by a full sync.
-_DERIVED = ("milestones", "stage_stays", "first_responses")
-_SYNCED = ("leads", "stage_transitions", *_DERIVED, *RECORD_TABLES)
+_DERIVED = ("milestones", "stage_stays")
+#: Tables of earlier formats, dropped with the rest when the format changes.
+_RETIRED = ("first_responses",)
+_SYNCED = ("leads", "stage_transitions", *_DERIVED, *RECORD_TABLES, *_RETIRED)
 _IDS = ("owner_id", "team_id")
 #: Stages are stored as an ENUM in the derived tables: the questions' tests of a lead's
 #: stage and groupings by it compare small integers, not text (the funnel workload over 10M
 #: leads: about 0.28 s of 2.35 s).
 _STAGE = "ENUM(" + ", ".join(f"'{stage}'" for stage in STAGES) + ")"
-_TYPED_MILESTONES = f"SELECT * REPLACE (CAST(current_stage AS {_STAGE}) AS current_stage) FROM ({{}})"
+#: The first response is filled in after the activities are synced (:meth:`DuckDbStore._first_responses`).
+_TYPED_MILESTONES = (
+    f"SELECT * REPLACE (CAST(current_stage AS {_STAGE}) AS current_stage), "
+    "CAST(NULL AS TIMESTAMP) AS first_response_at FROM ({})"
+)
 #: Stage stays are kept sorted by stage and duration: the time-in-stage question's quantiles
 #: and histogram then read sorted runs (0.045 s instead of 0.115 s over 2.8M stays).
 _SORTED_STAYS = "SELECT * FROM ({}) ORDER BY stage, days"
@@ -330,7 +337,7 @@ class DuckDbStore:
         if ids is None:
             create_lead_tables(db)
         elif ids:
-            db.execute(f"INSERT INTO milestones {_milestone_sql(only_dirty=True)}")
+            db.execute(f"INSERT INTO milestones BY NAME {_milestone_sql(only_dirty=True)}")
             _add_stays(db)
         row = db.execute("SELECT max(updated_at) FROM leads").fetchone()
         newest = row[0] if row else None
@@ -346,20 +353,26 @@ class DuckDbStore:
         return SyncStats(lead_count, transition_count, ids is None, watermark, records)
 
     def _first_responses(self, db: duckdb.DuckDBPyConnection, *, whole: bool) -> None:
-        """Rebuild the first responses (``whole``), or recompute those of the dirty leads
-        and of the leads whose activities were read."""
+        """Fill in every lead's first response (``whole``: the milestones are written anew
+        with it), or recompute those of the dirty leads and of the leads whose activities
+        were read (set, or cleared when they have none now)."""
         if whole:
-            db.execute("DROP TABLE IF EXISTS first_responses")
             db.execute(
-                f"CREATE TABLE first_responses AS {_first_responses_sql(only_changed=False)}"
+                "CREATE OR REPLACE TABLE milestones AS "
+                "SELECT m.* REPLACE (f.first_at AS first_response_at) FROM milestones m "
+                f"LEFT JOIN ({_first_responses_sql(only_changed=False)}) f ON f.lead_id = m.lead_id"
             )
             return
         db.execute(
             f"CREATE OR REPLACE TEMP TABLE responders AS "
             f"SELECT id FROM dirty UNION SELECT lead_id FROM {ACTIVITY_LEADS}"
         )
-        db.execute("DELETE FROM first_responses WHERE lead_id IN (SELECT id FROM responders)")
-        db.execute(f"INSERT INTO first_responses {_first_responses_sql(only_changed=True)}")
+        db.execute(
+            "UPDATE milestones SET first_response_at = r.first_at FROM ("
+            "SELECT responders.id, f.first_at FROM responders "
+            f"LEFT JOIN ({_first_responses_sql(only_changed=True)}) f ON f.lead_id = responders.id"
+            ") r WHERE milestones.lead_id = r.id"
+        )
 
     def connect(self) -> ibis.BaseBackend:
         """A read-only Ibis connection for queries (the file held open meanwhile)."""

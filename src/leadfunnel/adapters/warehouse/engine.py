@@ -47,6 +47,7 @@ from leadfunnel.adapters.warehouse.kpi_builder import (
     lead_counts,
     lost_reason_counts,
     selected_leads,
+    with_first_responses,
 )
 from leadfunnel.adapters.warehouse.milestones import milestones
 from leadfunnel.adapters.warehouse.plans import Plans, periodless
@@ -165,23 +166,20 @@ Rows = Callable[[str, Callable[[Any, datetime], Any]], list[dict[str, Any]]]
 def _kpis(con: Any, spec: KpiSpec, rows: Rows, milestones_of: Any, *, stored_first: bool) -> KpiResult:
     """The KPI aggregations over a connection's ``opportunities``, ``campaigns`` and
     ``campaign_costs`` tables, the milestones ``milestones_of(con)`` and the leads' first
-    responses: the store's ``first_responses`` table (``stored_first``: DuckDB, Spark), else
-    computed from ``activities`` for the selected leads inside the question (PostgreSQL).
-    Tables are looked up only when a question is built, which a compiled plan skips."""
+    responses: the milestones' own ``first_response_at`` (``stored_first``: DuckDB, Spark),
+    else computed from ``activities`` for the selected leads inside the question
+    (PostgreSQL). Tables are looked up only when a question is built, which a compiled plan
+    skips."""
 
     def selected(question: KpiSpec) -> Any:
         return selected_leads(milestones_of(con), question)
 
     def leads(question: KpiSpec, at: datetime) -> Any:
         chosen = selected(question)
-        if stored_first:
-            first = con.table("first_responses")
-        else:
-            first = first_responses(
-                chosen.select(id=chosen.lead_id, created_at=chosen.created_at),
-                con.table("activities"),
-            )
-        return lead_counts(chosen, first, now=at)
+        if not stored_first:
+            ids = chosen.select(id=chosen.lead_id, created_at=chosen.created_at)
+            chosen = with_first_responses(chosen, first_responses(ids, con.table("activities")))
+        return lead_counts(chosen, now=at)
 
     def deals(question: KpiSpec, _: datetime) -> Any:
         return deal_counts(selected(question), con.table("opportunities"))

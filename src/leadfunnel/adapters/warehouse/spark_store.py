@@ -41,7 +41,7 @@ from sqlalchemy import Engine, text
 from leadfunnel.adapters.warehouse.duckdb_store import SyncStats
 from leadfunnel.adapters.warehouse.durations_builder import stays
 from leadfunnel.adapters.warehouse.engine import DuckDbEngine, analytics_path
-from leadfunnel.adapters.warehouse.kpi_builder import first_responses
+from leadfunnel.adapters.warehouse.kpi_builder import first_responses, with_first_responses
 from leadfunnel.adapters.warehouse.milestones import milestones
 from leadfunnel.adapters.warehouse.source import (
     LEAD_COLUMNS,
@@ -214,13 +214,13 @@ class SparkStore:
         self._cache(raw.selectExpr(*(_typed(c) for c in rows.column_names)), table)
 
     def derive(self) -> None:
-        """Build ``milestones``, ``stage_stays`` and ``first_responses`` from ``leads``,
-        ``stage_transitions`` and ``activities``."""
+        """Build ``milestones`` (with each lead's first response) and ``stage_stays`` from
+        ``leads``, ``stage_transitions`` and ``activities``."""
         con = self.connect()
         leads, transitions = con.table("leads"), con.table("stage_transitions")
-        for name, expr in (("milestones", milestones(leads, transitions)),
-                           ("stage_stays", stays(transitions)),
-                           ("first_responses", first_responses(leads, con.table("activities")))):  # fmt: skip
+        first = first_responses(leads, con.table("activities"))
+        for name, expr in (("milestones", with_first_responses(milestones(leads, transitions), first)),
+                           ("stage_stays", stays(transitions))):  # fmt: skip
             self._cache(self.session.sql(str(ibis.to_sql(expr, dialect="pyspark"))), name)
 
     def sync(self, reader: WriteStoreReader, *, now: datetime) -> SyncStats:
