@@ -39,7 +39,7 @@ def _rebuilt(engine, folder: Path, now) -> list[tuple[object, ...]]:
 
 
 def _first(rows: list[tuple[object, ...]], lead: UUID) -> object:
-    return dict(rows).get(lead.hex)
+    return dict(rows).get(lead)  # the store keeps lead ids as UUIDs
 
 
 def _execute(app, sql: str, **params: object) -> None:

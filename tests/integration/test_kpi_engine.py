@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -124,6 +125,38 @@ def test_engines_equal_the_oracle_on_random_data(any_app):
     assert c.responded > 20 and c.won_deals > 20 and len(c.lost_reasons) == 3
     assert 0 < c.new_customers < c.customers  # an account's first win came through no lead
     assert 0 < c.responded_5m < c.response_due and c.cost and c.cost > 0
+
+
+def test_the_store_keeps_lead_ids_as_uuids_that_join_across_its_tables(app):
+    """Every lead id column of the DuckDB store is a UUID (joins on sixteen bytes, not 32
+    characters of text); the ids are the write store's, and deals and activities find
+    their leads."""
+    data = random_data(random.Random(31), n=30)
+    write_kpi_data(app, data)
+    engine = analytics_engine(app.engine)
+    engine.sync(now=NOW)
+    engine.store.release()
+    with duckdb.connect(str(engine.store.path), read_only=True) as db:
+        types = dict(db.execute(
+            "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns "
+            "WHERE column_name = 'lead_id' OR (table_name, column_name) IN "
+            "(('leads', 'id'), ('opportunities', 'account_id'))"
+        ).fetchall())  # fmt: skip
+        ids = {row[0] for row in db.execute("SELECT id FROM leads").fetchall()}
+        unmatched = [
+            db.execute(f"SELECT count(*) FROM {table} WHERE lead_id NOT IN (SELECT id FROM leads)")
+            .fetchone()[0]
+            for table in ("opportunities", "activities", "milestones", "stage_transitions")
+        ]
+        (deals,) = db.execute("SELECT count(*) FROM opportunities").fetchone()
+    assert set(types) >= {
+        "leads.id", "stage_transitions.lead_id", "milestones.lead_id", "stage_stays.lead_id",
+        "activities.lead_id", "opportunities.lead_id", "touchpoints.lead_id",
+        "opportunities.account_id",
+    }  # fmt: skip
+    assert set(types.values()) == {"UUID"}
+    assert ids == {lead_id for lead_id, _ in data.leads}
+    assert unmatched == [0, 0, 0, 0] and deals == len(data.deals) > 0
 
 
 def test_an_empty_store_gives_one_valid_all_row(app):

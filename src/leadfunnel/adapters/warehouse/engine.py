@@ -45,7 +45,6 @@ from leadfunnel.adapters.warehouse.kpi_builder import (
     first_responses,
     kpi_result,
     lead_counts,
-    lost_reason_counts,
     selected_leads,
     with_first_responses,
 )
@@ -184,9 +183,6 @@ def _kpis(con: Any, spec: KpiSpec, rows: Rows, milestones_of: Any, *, stored_fir
     def deals(question: KpiSpec, _: datetime) -> Any:
         return deal_counts(selected(question), con.table("opportunities"))
 
-    def lost(question: KpiSpec, _: datetime) -> Any:
-        return lost_reason_counts(selected(question), con.table("opportunities"))
-
     def costs(question: KpiSpec, _: datetime) -> Any:
         return cost_counts(con.table("campaigns"), con.table("campaign_costs"), question)
 
@@ -194,7 +190,6 @@ def _kpis(con: Any, spec: KpiSpec, rows: Rows, milestones_of: Any, *, stored_fir
         spec,
         rows("kpi_leads", leads),
         rows("kpi_deals", deals),
-        rows("kpi_lost", lost),
         rows("kpi_costs", costs) if spec.cost_attributable else None,
     )
 

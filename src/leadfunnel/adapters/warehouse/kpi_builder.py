@@ -1,6 +1,6 @@
 """The KPI set as Ibis expressions (semantics: ``analytics/kpis.py``), the same on every backend.
 
-Four aggregations, each one scan per table, grouped by ``grp`` (the lead's breakdown value,
+Three aggregations, each one scan per table, grouped by ``grp`` (the lead's breakdown value,
 or ``all``):
 
 * :func:`lead_counts`: the selected milestones with each lead's first response
@@ -8,8 +8,9 @@ or ``all``):
   activities at or after creation): stages reached, response counts and times, the sales
   cycle;
 * :func:`deal_counts`: the selected leads' opportunities, each flagged when it is its
-  customer's first win (a row number over all won deals per customer);
-* :func:`lost_reason_counts`: lost deals per reason;
+  customer's first win (a row number over all won deals per customer), counted per group
+  and lost reason (one join of deals and leads for both the deal figures and the lost
+  reasons);
 * :func:`cost_counts`: daily campaign costs in the period, by the campaign's channel or name.
 
 The first responses are one expression everywhere, attached to the milestones by
@@ -50,7 +51,6 @@ __all__ = [
     "first_responses",
     "kpi_result",
     "lead_counts",
-    "lost_reason_counts",
     "selected_leads",
     "with_first_responses",
 ]
@@ -147,7 +147,9 @@ def lead_counts(selected: Table, *, now: datetime) -> Table:
 
 
 def _customer(deals: Table) -> Any:
-    return ibis.coalesce(deals.account_id.cast("string"), deals.lead_id.cast("string"))
+    """The deal's customer: its account, else its lead (both ids of one type on every
+    backend: ``uuid`` in the DuckDB store and PostgreSQL, text in Spark)."""
+    return ibis.coalesce(deals.account_id, deals.lead_id)
 
 
 def _first_wins(opportunities: Table) -> Table:
@@ -168,12 +170,15 @@ def _deals(selected: Table, opportunities: Table) -> Table:
 
 
 def deal_counts(selected: Table, opportunities: Table) -> Table:
-    """Per group: the selected leads' deals by outcome, won revenue and customers."""
+    """Per group and ``reason``: the selected leads' deals by outcome, won revenue and
+    customers. ``reason`` is null but for lost deals (``(none)`` for one without a reason),
+    so a group's won deals, and so its customers, are all in its row without a reason."""
     d = _deals(selected, opportunities)
     firsts = _first_wins(opportunities)
     d = d.left_join(firsts, d.id == firsts.first_win)
     won = d.stage == "won"
-    return d.group_by("grp").aggregate(
+    d = d.mutate(reason=(d.stage == "lost").ifelse(_label(d.lost_reason), ibis.null(str)))
+    return d.group_by(["grp", "reason"]).aggregate(
         deals=d.id.count(),
         open_deals=d.id.count(where=~d.stage.isin(list(_CLOSED))),
         won_deals=d.id.count(where=won),
@@ -182,13 +187,6 @@ def deal_counts(selected: Table, opportunities: Table) -> Table:
         customers=_customer(d).nunique(where=won),
         new_customers=d.id.count(where=d.first_win.notnull()),
     )
-
-
-def lost_reason_counts(selected: Table, opportunities: Table) -> Table:
-    """Per group and reason (``(none)`` without one): the lost deals."""
-    d = _deals(selected, opportunities)
-    lost = d.filter(d.stage == "lost").mutate(reason=_label(d.lost_reason))
-    return lost.group_by(["grp", "reason"]).aggregate(n=lost.id.count())
 
 
 def cost_counts(campaigns: Table, costs: Table, spec: KpiSpec) -> Table:
@@ -215,10 +213,9 @@ def kpi_result(
     spec: KpiSpec,
     leads: list[dict[str, Any]],
     deals: list[dict[str, Any]],
-    reasons: list[dict[str, Any]],
     costs: list[dict[str, Any]] | None,
 ) -> KpiResult:
-    """The four aggregations' rows, by column name, as a :class:`KpiResult`."""
+    """The aggregations' rows, by column name, as a :class:`KpiResult`."""
     # A question without a breakdown always has its row.
     fields: dict[str, dict[str, Any]] = defaultdict(
         dict, {ALL_GROUP: {}} if spec.by is None else {}
@@ -229,14 +226,16 @@ def kpi_result(
             {k: int(v or 0) for k, v in row.items() if k != "grp" and k not in measured},
             **{k: _number(row[k]) for k in measured},
         )
-    for row in deals:
-        fields[row["grp"]].update(
-            {k: int(v or 0) for k, v in row.items() if k not in ("grp", "won_revenue")},
-            won_revenue=Decimal(row["won_revenue"] or 0),
-        )
     lost: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for row in reasons:
-        lost[row["grp"]].append((row["reason"], int(row["n"])))
+    for row in deals:  # a group's rows: one per lost reason, one for the rest
+        group = fields[row["grp"]]
+        for k, v in row.items():
+            if k == "won_revenue":
+                group[k] = group.get(k, Decimal(0)) + Decimal(v or 0)
+            elif k not in ("grp", "reason"):
+                group[k] = group.get(k, 0) + int(v or 0)
+        if row["reason"] is not None:
+            lost[row["grp"]].append((row["reason"], int(row["lost_deals"])))
     spent = {row["grp"]: Decimal(row["cost"] or 0) for row in costs or ()}
     for group in spent:  # groups that spent without bringing a lead
         fields.setdefault(group, {})

@@ -40,28 +40,28 @@ from leadfunnel.domain.ids import id_at, id_time_ms
 __all__ = ["ACTIVITY_LEADS", "RECORD_DDL", "RECORD_TABLES", "sync_records"]
 
 RECORD_DDL = (
-    'CREATE TABLE IF NOT EXISTS touchpoints (id VARCHAR, lead_id VARCHAR, kind VARCHAR, "at" TIMESTAMP, '
+    'CREATE TABLE IF NOT EXISTS touchpoints (id VARCHAR, lead_id UUID, kind VARCHAR, "at" TIMESTAMP, '
     "channel VARCHAR, campaign VARCHAR)",
-    "CREATE TABLE IF NOT EXISTS opportunities (id VARCHAR, lead_id VARCHAR, account_id VARCHAR, "
+    "CREATE TABLE IF NOT EXISTS opportunities (id VARCHAR, lead_id UUID, account_id UUID, "
     "amount DECIMAL(18, 2), stage VARCHAR, lost_reason VARCHAR, closed_at TIMESTAMP, "
     "created_at TIMESTAMP, updated_at TIMESTAMP, owner_id VARCHAR, expected_close DATE, "
     "forecast_category VARCHAR, next_step VARCHAR)",
     "CREATE TABLE IF NOT EXISTS opportunity_stage_history (id VARCHAR, opportunity_id VARCHAR, "
     'to_stage VARCHAR, "at" TIMESTAMP)',
-    'CREATE TABLE IF NOT EXISTS activities (id VARCHAR, lead_id VARCHAR, kind VARCHAR, "at" TIMESTAMP, '
+    'CREATE TABLE IF NOT EXISTS activities (id VARCHAR, lead_id UUID, kind VARCHAR, "at" TIMESTAMP, '
     "created_at TIMESTAMP)",
     "CREATE TABLE IF NOT EXISTS campaigns (id VARCHAR, name VARCHAR, channel VARCHAR)",
     "CREATE TABLE IF NOT EXISTS campaign_costs (id VARCHAR, campaign_id VARCHAR, day DATE, "
     "amount DECIMAL(18, 2))",
 )
 _SELECT = {
-    "touchpoints": 'SELECT id, lead_id, kind, CAST("at" AS TIMESTAMP), channel, campaign FROM batch',
-    "opportunities": "SELECT id, lead_id, account_id, CAST(amount AS DECIMAL(18, 2)), stage, lost_reason, "
+    "touchpoints": 'SELECT id, CAST(lead_id AS UUID), kind, CAST("at" AS TIMESTAMP), channel, campaign FROM batch',
+    "opportunities": "SELECT id, CAST(lead_id AS UUID), CAST(account_id AS UUID), CAST(amount AS DECIMAL(18, 2)), stage, lost_reason, "
     "CAST(closed_at AS TIMESTAMP), CAST(created_at AS TIMESTAMP), CAST(updated_at AS TIMESTAMP), "
     "coalesce(CAST(TRY_CAST(owner_id AS UUID) AS VARCHAR), owner_id), CAST(expected_close AS DATE), "
     "forecast_category, next_step FROM batch",
     "opportunity_stage_history": 'SELECT id, opportunity_id, to_stage, CAST("at" AS TIMESTAMP) FROM batch',
-    "activities": 'SELECT id, lead_id, kind, CAST("at" AS TIMESTAMP), CAST(created_at AS TIMESTAMP) FROM batch',
+    "activities": 'SELECT id, CAST(lead_id AS UUID), kind, CAST("at" AS TIMESTAMP), CAST(created_at AS TIMESTAMP) FROM batch',
     "campaigns": "SELECT id, name, channel FROM batch",
     "campaign_costs": "SELECT id, campaign_id, CAST(day AS DATE), CAST(amount AS DECIMAL(18, 2)) FROM batch",
 }
@@ -97,19 +97,10 @@ def _replace(
     to add the ``lead_id`` of every row read to, and that of the stored row it replaces)."""
     db.execute(f"CREATE OR REPLACE TEMP TABLE incoming AS SELECT * FROM {table} LIMIT 0")
     count = copy(db, batches, f"INSERT INTO incoming {_SELECT[table]}")
-    replaced = f"DELETE FROM {table} WHERE id IN (SELECT id FROM incoming)"
-    if touched is None:
-        db.execute(replaced)
-    else:  # the replaced rows' leads too: a row read again under another lead left one
-        left = db.execute(f"{replaced} RETURNING lead_id").fetchall()
-        leads = pa.array([row[0] for row in left], pa.string())
-        db.register("left_leads", pa.table({"lead_id": leads}))
-        try:
-            db.execute(
-                f"INSERT INTO {touched} SELECT lead_id FROM incoming UNION SELECT lead_id FROM left_leads"
-            )
-        finally:
-            db.unregister("left_leads")
+    replaced = f"SELECT lead_id FROM {table} WHERE id IN (SELECT id FROM incoming)"
+    if touched is not None:  # also the replaced rows' leads: a row read again elsewhere left one
+        db.execute(f"INSERT INTO {touched} SELECT lead_id FROM incoming UNION {replaced}")
+    db.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM incoming)")
     db.execute(f"INSERT INTO {table} SELECT * FROM incoming")
     db.execute("DROP TABLE incoming")
     return count
@@ -195,7 +186,7 @@ def sync_records(
 ) -> dict[str, int]:
     """Bring the record tables up to date (``now``: naive UTC); rows read per table. Leaves
     :data:`ACTIVITY_LEADS` behind unless the activities were copied whole."""
-    db.execute(f"CREATE OR REPLACE TEMP TABLE {ACTIVITY_LEADS} (lead_id VARCHAR)")
+    db.execute(f"CREATE OR REPLACE TEMP TABLE {ACTIVITY_LEADS} (lead_id UUID)")
     counts = {
         table: _incremental(db, reader, table, copy, overlap, now,
                             ACTIVITY_LEADS if table == "activities" else None)

