@@ -44,6 +44,8 @@ def test_kpi_json_by_channel_for_january_gives_the_worked_example(cli, sqlite_ur
         5.0,
         0.5,
     )
+    # The breakdown's total is the question without it, KPI by KPI.
+    assert data["total"] == overall and cli.json("kpi")["total"] is None
     assert (round(overall["sales_velocity"], 2), overall["roi"], overall["ltv_to_cac"]) == (
         155.56,
         1.8,
@@ -81,6 +83,10 @@ def test_kpi_tables_for_people(cli, sqlite_url):
     ):
         assert title in out
     assert "webinar" in out and "14,000" in out
+    leads_table = out.split("Conversion")[0]
+    assert [line.split()[:2] for line in leads_table.splitlines() if line.strip().startswith("total")] == [
+        ["total", "5"]
+    ]  # the last line: the five leads of every channel
     code, out, _ = cli("kpi", "--by", "region")
     assert "Cost KPIs: only by and where channel or campaign" in out
 

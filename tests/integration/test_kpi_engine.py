@@ -20,7 +20,7 @@ from leadfunnel.adapters.warehouse.engine import analytics_engine
 from leadfunnel.analytics.funnel_oracle import LeadHistory
 from leadfunnel.analytics.kpi_oracle import Activity, Deal, KpiData, oracle_kpis
 from leadfunnel.analytics.kpi_spec import kpi_spec
-from leadfunnel.analytics.kpis import KpiResult
+from leadfunnel.analytics.kpis import KpiResult, KpiRow
 from tests.kpi_data import JAN, OWNER, random_data, worked_example, write_kpi_data
 
 NOW = JAN + timedelta(days=400)
@@ -44,9 +44,14 @@ def _floats_close(a, b):
 
 
 def assert_same(actual: KpiResult, expected: KpiResult) -> None:
-    """Equal counts and money; means and medians equal to 1e-6 (float sums differ in order)."""
+    """Equal counts and money; means and medians equal to 1e-6 (float sums differ in
+    order); the same total (a breakdown's), or none."""
     assert [r.group for r in actual.rows] == [r.group for r in expected.rows]
-    for got, want in zip(actual.rows, expected.rows, strict=True):
+    assert (actual.total is None) == (expected.total is None)
+    pairs = [*zip(actual.rows, expected.rows, strict=True)]
+    if actual.total is not None and expected.total is not None:
+        pairs.append((actual.total, expected.total))
+    for got, want in pairs:
         floats = ("mttr_mean_minutes", "mttr_median_minutes", "sales_cycle_days")
         for name in floats:
             assert _floats_close(getattr(got.counts, name), getattr(want.counts, name)), (
@@ -118,6 +123,15 @@ def test_engines_equal_the_oracle_on_random_data(any_app):
     engine = analytics_engine(any_app.engine)
     for spec in SPECS:
         assert_same(engine.kpis(spec, now=NOW), oracle_kpis(data, spec, now=NOW))
+    # A breakdown's total is the question without it (cost aside where it is not
+    # attributable to the breakdown's groups).
+    for by in ("channel", "region", "campaign"):
+        spec = kpi_spec(by=by, period_from=date(2025, 1, 20))
+        total = engine.kpis(spec, now=NOW).total
+        (whole,) = engine.kpis(replace(spec, by=None), now=NOW).rows
+        assert total is not None and total.counts.responded > 10
+        expected = whole.counts if spec.cost_attributable else replace(whole.counts, cost=None)
+        assert_same(KpiResult(spec, (), total), KpiResult(spec, (), KpiRow(expected)))
     owners = engine.kpis(kpi_spec(by="owner_id"), now=NOW).rows
     assert sorted(r.group for r in owners) == ["(none)", str(OWNER)]  # the dashed form on both
     (row,) = engine.kpis(SPECS[0], now=NOW).rows

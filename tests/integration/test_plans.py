@@ -141,5 +141,6 @@ def test_kpis_of_every_period_share_their_plans_and_equal_the_oracle(app):
         for at in (KPI_NOW - timedelta(days=300), KPI_NOW):
             spec = kpi_spec(by="channel", period_from=first, period_to=last)
             assert_same(engine.kpis(spec, now=at), oracle_kpis(data, spec, now=at))
-    # Leads, deals (with their lost reasons) and costs: three plans for all four asks.
-    assert (engine.plans.misses, engine.plans.hits) == (3, 9)
+    # Leads, deals (with their lost reasons), costs and the total's overall measures: four
+    # plans for all four asks.
+    assert (engine.plans.misses, engine.plans.hits) == (4, 12)

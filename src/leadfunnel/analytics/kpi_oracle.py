@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ from leadfunnel.analytics.kpi_spec import (
     RESPONSE_KINDS,
     KpiSpec,
 )
-from leadfunnel.analytics.kpis import KpiCounts, KpiResult, kpi_rows
+from leadfunnel.analytics.kpis import KpiCounts, KpiResult, KpiRow, kpi_rows
 from leadfunnel.domain.lifecycle import FUNNEL_PATH
 
 __all__ = ["Activity", "CampaignCost", "Deal", "KpiData", "oracle_kpis"]
@@ -216,4 +216,12 @@ def oracle_kpis(data: KpiData, spec: KpiSpec, *, now: datetime) -> KpiResult:
             _count_deal(groups[group_of[deal.lead_id]], deal, first_wins)
     if spec.cost_attributable:
         _add_costs(groups, data.costs, spec)
-    return KpiResult(spec, kpi_rows([g.result(name) for name, g in groups.items()]))
+    rows = kpi_rows([g.result(name) for name, g in groups.items()])
+    if spec.by is None:
+        return KpiResult(spec, rows)
+    # The total: the same question without the breakdown, counted over the leads anew;
+    # cost only where the breakdown's groups have one.
+    (whole,) = oracle_kpis(data, replace(spec, by=None), now=now).rows
+    if not spec.cost_attributable:
+        whole = KpiRow(replace(whole.counts, cost=None))
+    return KpiResult(spec, rows, whole)

@@ -46,13 +46,14 @@ cost 5,000 for 5 leads: win rate 2/3, average deal 7,000, velocity 1 x 2/3 x 7,0
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from leadfunnel.analytics.kpi_spec import KpiSpec
+from leadfunnel.analytics.kpi_spec import ALL_GROUP, KpiSpec
 
-__all__ = ["KPI_COLUMNS", "KpiCounts", "KpiResult", "KpiRow", "kpi_rows"]
+__all__ = ["KPI_COLUMNS", "KpiCounts", "KpiResult", "KpiRow", "kpi_rows", "total_counts"]
 
 
 @dataclass(frozen=True)
@@ -152,10 +153,69 @@ def kpi_rows(counts: list[KpiCounts]) -> tuple[KpiRow, ...]:
     return tuple(KpiRow(c) for c in sorted(counts, key=lambda c: (-c.leads, c.group)))
 
 
+#: Counts whose total is the sum of the groups'.
+_SUMMED = ("leads", "mql", "sql", "opportunity", "won", "lost", "responded", "response_due",
+           "responded_5m", "deals", "open_deals", "won_deals", "lost_deals", "new_customers")  # fmt: skip
+
+
+def _weighted(groups: Sequence[KpiCounts], mean: str, weight: str) -> float | None:
+    """The mean over all groups' members of a per-group mean, weighted by ``weight``."""
+    pairs = [(getattr(g, mean), getattr(g, weight)) for g in groups if getattr(g, mean) is not None]
+    n = sum(w for _, w in pairs)
+    return sum(m * w for m, w in pairs) / n if n else None
+
+
+def total_counts(
+    groups: Sequence[KpiCounts],
+    *,
+    mttr_median_minutes: float | None,
+    customers: int,
+    costed: bool,
+) -> KpiCounts:
+    """The breakdown's total: what the same question without a breakdown counts (each lead
+    is in exactly one group). Counts, revenue and cost are the groups' sums; the mean
+    first-response time and sales cycle, the groups' means weighted by their responded and
+    won leads; the median and the distinct customers (one customer may buy through two
+    groups) cannot be summed and are counted over all the leads (the arguments). Cost is
+    summed when the question's groups are ``costed`` (its cost is attributable), else
+    ``None``.
+
+    >>> a = KpiCounts("ads", leads=3, responded=2, mttr_mean_minutes=10.0, won_deals=1,
+    ...               won_revenue=Decimal(5), cost=Decimal(30))
+    >>> b = KpiCounts("fair", leads=1, responded=1, mttr_mean_minutes=40.0, cost=Decimal(0))
+    >>> t = total_counts([a, b], mttr_median_minutes=12.0, customers=1, costed=True)
+    >>> t.leads, t.responded, t.mttr_mean_minutes, t.won_revenue, t.cost, t.customers
+    (4, 3, 20.0, Decimal('5'), Decimal('30'), 1)
+    """
+    return KpiCounts(
+        ALL_GROUP,
+        **{name: sum(getattr(g, name) for g in groups) for name in _SUMMED},
+        mttr_mean_minutes=_weighted(groups, "mttr_mean_minutes", "responded"),
+        mttr_median_minutes=mttr_median_minutes,
+        sales_cycle_days=_weighted(groups, "sales_cycle_days", "won"),
+        won_revenue=sum((g.won_revenue for g in groups), Decimal(0)),
+        customers=customers,
+        cost=sum((g.cost or Decimal(0) for g in groups), Decimal(0)) if costed else None,
+        lost_reasons=_summed_reasons(groups),
+    )
+
+
+def _summed_reasons(groups: Sequence[KpiCounts]) -> tuple[tuple[str, int], ...]:
+    total: dict[str, int] = {}
+    for g in groups:
+        for reason, n in g.lost_reasons:
+            total[reason] = total.get(reason, 0) + n
+    return tuple(sorted(total.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 @dataclass(frozen=True)
 class KpiResult:
+    """One row per group; with a breakdown, also their ``total`` (the same question
+    without the breakdown: :func:`total_counts`)."""
+
     spec: KpiSpec
     rows: tuple[KpiRow, ...]
+    total: KpiRow | None = None
 
     def to_dict(self) -> dict[str, Any]:
         s = self.spec
@@ -167,4 +227,5 @@ class KpiResult:
             "where": {name: list(values) for name, values in s.filters},
             "cost_attributable": s.cost_attributable,
             "groups": [row.to_dict() for row in self.rows],
+            "total": None if self.total is None else self.total.to_dict(),
         }

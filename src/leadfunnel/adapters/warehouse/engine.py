@@ -45,6 +45,7 @@ from leadfunnel.adapters.warehouse.kpi_builder import (
     first_responses,
     kpi_result,
     lead_counts,
+    overall_counts,
     selected_leads,
     with_first_responses,
 )
@@ -173,12 +174,15 @@ def _kpis(con: Any, spec: KpiSpec, rows: Rows, milestones_of: Any, *, stored_fir
     def selected(question: KpiSpec) -> Any:
         return selected_leads(milestones_of(con), question)
 
-    def leads(question: KpiSpec, at: datetime) -> Any:
+    def answered(question: KpiSpec) -> Any:  # the selected leads with their first responses
         chosen = selected(question)
         if not stored_first:
             ids = chosen.select(id=chosen.lead_id, created_at=chosen.created_at)
             chosen = with_first_responses(chosen, first_responses(ids, con.table("activities")))
-        return lead_counts(chosen, now=at)
+        return chosen
+
+    def leads(question: KpiSpec, at: datetime) -> Any:
+        return lead_counts(answered(question), now=at)
 
     def deals(question: KpiSpec, _: datetime) -> Any:
         return deal_counts(selected(question), con.table("opportunities"))
@@ -186,11 +190,15 @@ def _kpis(con: Any, spec: KpiSpec, rows: Rows, milestones_of: Any, *, stored_fir
     def costs(question: KpiSpec, _: datetime) -> Any:
         return cost_counts(con.table("campaigns"), con.table("campaign_costs"), question)
 
+    def overall(question: KpiSpec, _: datetime) -> Any:
+        return overall_counts(answered(question), con.table("opportunities"))
+
     return kpi_result(
         spec,
         rows("kpi_leads", leads),
         rows("kpi_deals", deals),
         rows("kpi_costs", costs) if spec.cost_attributable else None,
+        None if spec.by is None else rows("kpi_overall", overall),
     )
 
 

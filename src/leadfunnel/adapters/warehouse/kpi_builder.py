@@ -11,7 +11,12 @@ or ``all``):
   customer's first win (a row number over all won deals per customer), counted per group
   and lost reason (one join of deals and leads for both the deal figures and the lost
   reasons);
-* :func:`cost_counts`: daily campaign costs in the period, by the campaign's channel or name.
+* :func:`cost_counts`: daily campaign costs in the period, by the campaign's channel or name;
+
+and, with a breakdown, :func:`overall_counts`: what its total cannot sum from the groups
+(the median first-response time and the distinct customers of all the selected leads; the
+rest of the total is summed: :func:`.kpis.total_counts`), so a dashboard needs no second
+question without the breakdown.
 
 The first responses are one expression everywhere, attached to the milestones by
 :func:`with_first_responses`: the DuckDB store keeps the result as the milestones' column
@@ -43,7 +48,7 @@ from leadfunnel.analytics.kpi_spec import (
     RESPONSE_KINDS,
     KpiSpec,
 )
-from leadfunnel.analytics.kpis import KpiCounts, KpiResult, kpi_rows
+from leadfunnel.analytics.kpis import KpiCounts, KpiResult, KpiRow, kpi_rows, total_counts
 
 __all__ = [
     "cost_counts",
@@ -51,6 +56,7 @@ __all__ = [
     "first_responses",
     "kpi_result",
     "lead_counts",
+    "overall_counts",
     "selected_leads",
     "with_first_responses",
 ]
@@ -130,7 +136,7 @@ def lead_counts(selected: Table, *, now: datetime) -> Table:
     responded = first_at.notnull()
     due = (t.owner_id.notnull() | responded) & (t.created_at <= ibis.literal(now) - fast)
     quick = (due & responded & (first_at <= t.created_at + fast)).fill_null(False)
-    minutes = _seconds(first_at, t.created_at) / 60
+    minutes = _response_minutes(t)
     cycle = _seconds(t[reach_column("won")], t.created_at) / 86_400
     n = t.lead_id
     return t.group_by("grp").aggregate(
@@ -144,6 +150,19 @@ def lead_counts(selected: Table, *, now: datetime) -> Table:
         mttr_median_minutes=minutes.quantile(0.5),
         sales_cycle_days=cycle.mean(),
     )  # fmt: skip
+
+
+def _response_minutes(t: Table) -> Any:
+    return _seconds(t.first_response_at, t.created_at) / 60
+
+
+def overall_counts(selected: Table, opportunities: Table) -> Table:
+    """One row over all the selected leads: their median first-response time and their
+    distinct customers (the total's measures that are no sums of the groups')."""
+    leads = selected.aggregate(overall_mttr_median=_response_minutes(selected).quantile(0.5))
+    d = _deals(selected, opportunities)
+    deals = d.aggregate(overall_customers=_customer(d).nunique(where=d.stage == "won"))
+    return leads.cross_join(deals)
 
 
 def _customer(deals: Table) -> Any:
@@ -214,8 +233,10 @@ def kpi_result(
     leads: list[dict[str, Any]],
     deals: list[dict[str, Any]],
     costs: list[dict[str, Any]] | None,
+    overall: list[dict[str, Any]] | None = None,
 ) -> KpiResult:
-    """The aggregations' rows, by column name, as a :class:`KpiResult`."""
+    """The aggregations' rows, by column name, as a :class:`KpiResult` (with a breakdown,
+    its total from the groups and ``overall``: :func:`overall_counts`)."""
     # A question without a breakdown always has its row.
     fields: dict[str, dict[str, Any]] = defaultdict(
         dict, {ALL_GROUP: {}} if spec.by is None else {}
@@ -248,4 +269,13 @@ def kpi_result(
         )
         for group, values in fields.items()
     ]
-    return KpiResult(spec, kpi_rows(counts))
+    if spec.by is None or overall is None:
+        return KpiResult(spec, kpi_rows(counts))
+    (whole,) = overall
+    total = total_counts(
+        counts,
+        mttr_median_minutes=_number(whole["overall_mttr_median"]),
+        customers=int(whole["overall_customers"] or 0),
+        costed=costs is not None,
+    )
+    return KpiResult(spec, kpi_rows(counts), KpiRow(total))

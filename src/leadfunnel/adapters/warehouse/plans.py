@@ -36,7 +36,7 @@ from leadfunnel.analytics.kpi_spec import KpiSpec
 
 __all__ = ["CAPACITY", "FIRST_DAY", "LAST_DAY", "STAND_IN", "Plans", "periodless"]
 
-#: Plans kept per engine: a dashboard asks five questions, the explorer one or two per view.
+#: Plans kept per engine: a dashboard asks four questions, the explorer one or two per view.
 CAPACITY = 256
 #: The ``now`` plans are compiled with: naive UTC, as the DuckDB store keeps times, and a
 #: moment no stored time or spec date can spell.

@@ -49,8 +49,10 @@ def _count(group: dict[str, Any], *names: str) -> list[str]:
 
 
 def _render(data: dict[str, Any]) -> None:
-    """One narrow table per family of KPIs, so each fits a terminal."""
-    groups, by = data["groups"], data["by"]
+    """One narrow table per family of KPIs, so each fits a terminal; with a breakdown, its
+    total is each table's last line."""
+    total = [{**data["total"], "group": "total"}] if data["total"] else []
+    groups, by = [*data["groups"], *total], data["by"]
     span = (
         f"{data['from'] or '…'} to {data['to'] or '…'}"
         if data["from"] or data["to"]

@@ -22,7 +22,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from babel import Locale
@@ -69,6 +69,18 @@ def _pattern(text: str) -> NumberPattern:
     return parse_pattern(text)
 
 
+# The same counts and shares recur across a table's cells (small counts above all).
+@lru_cache(maxsize=8192)
+def _number(code: str, value: float | Decimal | int, digits: int) -> str:
+    pattern = _pattern("#,##0" + ("." + "0" * digits if digits else ""))
+    return format_decimal(value, format=pattern, locale=_locale(code))
+
+
+@lru_cache(maxsize=8192)
+def _percent(code: str, value: float) -> str:
+    return format_percent(value, _pattern("#,##0.0%"), locale=_locale(code))
+
+
 @dataclass(frozen=True)
 class Language:
     """One language: its catalog and its number and date formats."""
@@ -86,13 +98,12 @@ class Language:
     def number(self, value: float | Decimal | int | None, digits: int = 0) -> str:
         if value is None:
             return "–"
-        pattern = _pattern("#,##0" + ("." + "0" * digits if digits else ""))
-        return format_decimal(value, format=pattern, locale=self.locale)
+        return _number(self.code, value, digits)
 
     def percent(self, value: float | None) -> str:
         if value is None:
             return "–"
-        return format_percent(value, _pattern("#,##0.0%"), locale=self.locale)
+        return _percent(self.code, value)
 
     def money(self, value: float | Decimal | None, currency: str = "USD") -> str:
         if value is None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -120,7 +120,8 @@ class Question:
         chosen = self.where if where is None else where
         if where is None and extra is not None:  # a drill link: one per cell of the table
             base, filters = self._encoded
-            return "&".join(part for part in (base, urlencode(extra), filters) if part)
+            cell = "&".join(_encoded_pair(k, v) for k, v in extra.items())
+            return "&".join(part for part in (base, cell, filters) if part)
         return urlencode([*self.params().items(), *(extra or {}).items(), *chosen.params()])
 
     @cached_property
@@ -147,6 +148,12 @@ class Question:
         if row["cohort"]:
             cell["cohort_of"] = row["cohort"]
         return "/explorer/leads?" + self.query(cell)
+
+
+@lru_cache(maxsize=4096)
+def _encoded_pair(key: str, value: str) -> str:
+    """``key=value`` URL-encoded (a table's cells share their steps, groups and cohorts)."""
+    return urlencode([(key, value)])
 
 
 def _asked(
