@@ -144,3 +144,51 @@ def test_kpis_of_every_period_share_their_plans_and_equal_the_oracle(app):
     # Leads, deals (with their lost reasons), costs and the total's overall measures: four
     # plans for all four asks.
     assert (engine.plans.misses, engine.plans.hits) == (4, 12)
+
+
+def test_every_callers_owners_share_the_kpi_plans_and_get_their_own_leads(app):
+    """A manager's or rep's questions carry their owners as a filter; the plans take them
+    as a parameter, so every caller's KPIs come from the same plans (and nobody's: zeros)."""
+    from leadfunnel.analytics.kpi_oracle import oracle_kpis
+    from leadfunnel.analytics.kpi_spec import kpi_spec
+    from tests.integration.test_kpi_engine import NOW as KPI_NOW
+    from tests.integration.test_kpi_engine import assert_same
+    from tests.kpi_data import OWNER, random_data, write_kpi_data
+
+    data = random_data(random.Random(13))
+    write_kpi_data(app, data)
+    engine = analytics_engine(app.engine)
+    stranger = "00000000-0000-7000-8000-000000000001"
+    scopes = [[str(OWNER)], [stranger, str(OWNER)], ["-"], [stranger]]
+    answers = []
+    for owners in scopes:
+        spec = kpi_spec(by="channel", filters=[f"owner_id={o}" for o in owners])
+        answer = engine.kpis(spec, now=KPI_NOW)
+        assert_same(answer, oracle_kpis(data, spec, now=KPI_NOW))
+        assert answer.total is not None
+        answers.append(answer.total.counts.leads)
+    owned = sum(1 for _, lead in data.leads if lead.dims.get("owner_id"))
+    assert answers == [owned, owned, 0, 0] and 0 < owned < len(data.leads)
+    # Leads, deals and the total's overall measures (no cost under an owner filter): three
+    # plans for every scope.
+    assert (engine.plans.misses, engine.plans.hits) == (3, 9)
+
+
+def test_a_plan_keeps_owners_out_of_its_sql():
+    from leadfunnel.adapters.warehouse.plans import OWNERS, generic
+    from leadfunnel.analytics.kpi_spec import kpi_spec
+
+    shape, values = generic(funnel_spec(owners={"b", "a"}, created_from=date(2025, 1, 1)))
+    assert shape.owners == frozenset([OWNERS]) and values["owners"] == ["a", "b"]
+    assert generic(funnel_spec(owners=set()))[1] == {"owners": ["-"], "first_day": None,
+                                                      "last_day": None}  # fmt: skip
+    shape, values = generic(kpi_spec(filters=["owner_id=x", "region=EMEA"]))
+    assert dict(shape.filters) == {"owner_id": (OWNERS,), "region": ("EMEA",)}
+    assert values["owners"] == ["x"]
+    plans = Plans()
+    table = ibis.table({"owner_id": "string"}, name="milestones")
+    sql = plans.sql("k", lambda _: table.filter(table.owner_id.isin([OWNERS])))
+    assert "$owners" in sql and OWNERS not in sql
+    # The stand-in anywhere but in its IN test would be a wrong plan: refused.
+    with pytest.raises(RuntimeError, match="cannot parameterise"):
+        plans.sql("k2", lambda _: table.filter(table.owner_id == OWNERS))

@@ -115,8 +115,12 @@ def test_a_slow_dashboard_shows_its_last_figures_with_their_time_while_new_ones_
     assert _tiles(page)["leads"] == "4" and "data-stale" not in page
 
 
-def test_a_server_that_warms_dashboards_answers_the_first_admin_view_from_memory(app: App) -> None:
-    signed_in = _browser(build_world(app), "admin")  # signing in writes: before the warm-up
+def test_a_warmed_server_answers_first_views_from_memory_and_a_managers_from_compiled_plans(
+    app: App,
+) -> None:
+    world = build_world(app)
+    signed_in = _browser(world, "admin")  # signing in writes: before the warm-up
+    head = _browser(world, "manager")
     warmed = create_api(app, warm_dashboards=True)
     remembered = warmed.state.answers
     with TestClient(warmed, base_url="http://127.0.0.1", cookies=signed_in.cookies) as admin:
@@ -124,6 +128,14 @@ def test_a_server_that_warms_dashboards_answers_the_first_admin_view_from_memory
         while remembered.refreshes == 0 and time.monotonic() < deadline:
             remembered.wait_idle(1)
             time.sleep(0.05)
-        assert remembered.wait_idle(60) and remembered.refreshes == 1  # admins and marketers share it
+        # Admins and marketers share one dashboard; the explorer; a scope owning nothing,
+        # which compiles the plans of every manager's and rep's dashboard.
+        assert remembered.wait_idle(60) and remembered.refreshes == 3
         assert _tiles(admin.get("/dashboard").text)["leads"] == "3"
-        assert (remembered.hits, remembered.misses) == (1, 0)
+        assert admin.get("/explorer").status_code == 200
+        assert (remembered.hits, remembered.misses) == (2, 0)
+    plans = app.analytics.plans
+    compiled = plans.misses
+    with TestClient(warmed, base_url="http://127.0.0.1", cookies=head.cookies) as manager:
+        assert manager.get("/dashboard").status_code == 200
+    assert plans.misses == compiled  # a manager's first dashboard compiled nothing

@@ -50,7 +50,7 @@ from leadfunnel.adapters.warehouse.kpi_builder import (
     with_first_responses,
 )
 from leadfunnel.adapters.warehouse.milestones import milestones
-from leadfunnel.adapters.warehouse.plans import Plans, periodless
+from leadfunnel.adapters.warehouse.plans import Plans, generic
 from leadfunnel.adapters.warehouse.results import funnel_result
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
 from leadfunnel.analytics.attribution_journeys import Journeys
@@ -315,13 +315,13 @@ class DuckDbEngine:
     ) -> list[dict[str, Any]]:
         """The rows of ``make(spec, now)``, an Ibis expression over ``con`` (``now`` naive
         UTC): on the DuckDB store from the question's compiled plan, whose key is ``name``,
-        the spec without its period's days (they are parameters) and ``extra``; elsewhere
-        compiled anew."""
+        the spec without its period's days and owners (they are parameters) and ``extra``;
+        elsewhere compiled anew."""
         if not isinstance(self.store, DuckDbStore):
             return _records(make(spec, now))
-        generic, days = periodless(spec)
+        shape, values = generic(spec)
         return self.plans.records(
-            con, (name, generic, *extra), lambda at: make(generic, at), now, **days
+            con, (name, shape, *extra), lambda at: make(shape, at), now, **values
         )
 
     def funnel(self, spec: FunnelSpec, *, now: datetime) -> FunnelResult:

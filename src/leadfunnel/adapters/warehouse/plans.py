@@ -12,6 +12,13 @@ whose literals are then replaced by the query parameters ``$now``, ``$first_day`
 it. The caller keys a question by its spec with the period's days swapped for the
 stand-ins (:data:`FIRST_DAY`, :data:`LAST_DAY`), so every period shares one plan.
 
+The owners a manager's or rep's questions are limited to (a funnel's ``owners``, a KPI
+question's ``owner_id`` filter, which the services set from the caller) are a parameter too,
+``$owners``, a list: compiled with the one stand-in owner :data:`OWNERS`, whose ``IN``
+test becomes a test against the list, so every manager and rep shares the plans of a
+question (a manager's first dashboard after a restart: 2.0 s when each scope compiled its
+own, measured at a million leads; see docs/benchmarks.md).
+
 A plan is found by a key the caller gives (the question's name and its frozen spec, plus
 any page bounds); plans of the least recently asked keys are dropped beyond
 :data:`CAPACITY`. The store's table shapes change only when a full sync rebuilds it with
@@ -34,7 +41,7 @@ from leadfunnel.analytics.drill import DrillSpec
 from leadfunnel.analytics.funnel_spec import FunnelSpec
 from leadfunnel.analytics.kpi_spec import KpiSpec
 
-__all__ = ["CAPACITY", "FIRST_DAY", "LAST_DAY", "STAND_IN", "Plans", "periodless"]
+__all__ = ["CAPACITY", "FIRST_DAY", "LAST_DAY", "OWNERS", "STAND_IN", "Plans", "generic"]
 
 #: Plans kept per engine: a dashboard asks four questions, the explorer one or two per view.
 CAPACITY = 256
@@ -44,15 +51,21 @@ STAND_IN = datetime(2999, 1, 2, 3, 4, 5, 678901)
 #: Stand-ins for a period's first and last day (dates no spec can name).
 FIRST_DAY = date(2999, 3, 4)
 LAST_DAY = date(2999, 5, 6)
+#: The stand-in for the owners a caller's questions cover (no owner id is spelt so).
+OWNERS = "2999-owners"
 #: A stand-in's day in any other spelling (``MAKE_DATE(2999, 1, 2)`` from ``now.date()``,
-#: an ISO string), looked for after the replacement; a user's text holding "2999" is fine.
-_LEFT_OVER = ("2999, 1, 2", "2999-01-02", "2999, 3, 4", "2999-03-04", "2999, 5, 6", "2999-05-06")
+#: an ISO string), or the owners' anywhere but in their ``IN`` test, looked for after the
+#: replacement; a user's text holding "2999" is fine.
+_LEFT_OVER = ("2999, 1, 2", "2999-01-02", "2999, 3, 4", "2999-03-04", "2999, 5, 6", "2999-05-06",
+              OWNERS)  # fmt: skip
 #: Each stand-in's literal as Ibis writes it for DuckDB, and the parameter replacing it.
 _PARAMETERS = (
     (re.compile(r"MAKE_TIMESTAMP\(2999, 1, 2, 3, 4, 5\.678901\)"), "now", "TIMESTAMP"),
     (re.compile(r"MAKE_DATE\(2999, 3, 4\)"), "first_day", "DATE"),
     (re.compile(r"MAKE_DATE\(2999, 5, 6\)"), "last_day", "DATE"),
 )
+_OWNERS_IN = re.compile(r"IN \('" + OWNERS + r"'\)")
+_OWNERS_PARAMETER = "IN (SELECT UNNEST(CAST($owners AS VARCHAR[])))"
 
 
 #: The fields holding a question's period, first and last day, per kind of spec.
@@ -62,21 +75,39 @@ _PERIODS: dict[type, tuple[str, str]] = {
 }
 
 
-def periodless(spec: Any) -> tuple[Any, dict[str, date | None]]:
-    """A question's spec with its period's first and last day swapped for the stand-ins,
-    and those days: the key of a plan that serves every period."""
+def _ownerless(spec: Any) -> tuple[Any, list[str] | None]:
+    """The spec with its owners swapped for the stand-in, and those owners (as the
+    builders test them: sorted, ``-`` for none, which no owner matches)."""
+    if isinstance(spec, FunnelSpec) and spec.owners is not None:
+        owners = sorted(spec.owners) or ["-"]
+        return dataclasses.replace(spec, owners=frozenset([OWNERS])), owners
+    if isinstance(spec, KpiSpec):
+        filters = dict(spec.filters)
+        if "owner_id" in filters:
+            owners = list(filters["owner_id"])
+            filters["owner_id"] = (OWNERS,)
+            return dataclasses.replace(spec, filters=tuple(sorted(filters.items()))), owners
+    return spec, None
+
+
+def generic(spec: Any) -> tuple[Any, dict[str, Any]]:
+    """A question's spec with its period's first and last day and its owners swapped for
+    the stand-ins, and their values (``first_day``, ``last_day``, ``owners``): the key of
+    a plan that serves every period and every caller."""
     if isinstance(spec, DrillSpec):
-        funnel, days = periodless(spec.funnel)
-        return dataclasses.replace(spec, funnel=funnel), days
+        funnel, inner = generic(spec.funnel)
+        return dataclasses.replace(spec, funnel=funnel), inner
+    spec, owners = _ownerless(spec)
+    values: dict[str, Any] = {} if owners is None else {"owners": owners}
     fields = _PERIODS.get(type(spec))
     if fields is None:
-        return spec, {}
+        return spec, values
     first, last = (getattr(spec, name) for name in fields)
-    generic = dataclasses.replace(spec, **{
+    spec = dataclasses.replace(spec, **{
         fields[0]: None if first is None else FIRST_DAY,
         fields[1]: None if last is None else LAST_DAY,
     })  # fmt: skip
-    return generic, {"first_day": first, "last_day": last}
+    return spec, {**values, "first_day": first, "last_day": last}
 
 
 class Plans:
@@ -110,9 +141,10 @@ class Plans:
         planned = compiled
         for literal, name, kind in _PARAMETERS:
             planned = literal.sub(f"CAST(${name} AS {kind})", planned)
+        planned = _OWNERS_IN.sub(_OWNERS_PARAMETER, planned)
         if any(spelling in planned for spelling in _LEFT_OVER):
             # A stand-in reached the SQL in another spelling: a plan would be wrong.
-            raise RuntimeError(f"cannot parameterise now in the plan of {key!r}")
+            raise RuntimeError(f"cannot parameterise now, a day or the owners in the plan of {key!r}")
         with self._lock:
             self.misses += 1
             self._sql[key] = planned
@@ -130,13 +162,16 @@ class Plans:
         *,
         first_day: date | None = None,
         last_day: date | None = None,
+        owners: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Rows of the question ``key`` as of ``now`` (naive UTC) for the period's
-        ``first_day`` and ``last_day`` (where the key's spec holds the stand-ins), over the
-        Ibis DuckDB connection ``con``; ``build(now)`` gives the question's expression."""
+        ``first_day`` and ``last_day`` and the ``owners`` (where the key's spec holds the
+        stand-ins), over the Ibis DuckDB connection ``con``; ``build(now)`` gives the
+        question's expression."""
         sql = self.sql(key, build)
-        values = {"now": now, "first_day": first_day, "last_day": last_day}
-        params = {name: values[name] for _, name, _ in _PARAMETERS if f"${name}" in sql}
+        values = {"now": now, "first_day": first_day, "last_day": last_day, "owners": owners}
+        names = [name for _, name, _ in _PARAMETERS] + ["owners"]
+        params = {name: values[name] for name in names if f"${name}" in sql}
         if any(value is None for value in params.values()):
             raise ValueError(f"the plan of {key!r} needs {sorted(params)}")
         relation = con.con.sql(sql, params=params or None)

@@ -235,15 +235,30 @@ def _question(
 
 
 def warm_dashboards(api: Any) -> None:
-    """Start computing, in the background, the dashboard the company-wide roles open first
-    (the default period, no filter), so that the first viewer after the server starts on a
-    large store does not wait for it (``leadfunnel serve``)."""
+    """Start computing, in the background, what the first views after the server starts
+    need (``leadfunnel serve``), so that on a large store they do not wait for it: the
+    dashboard and the funnel explorer the company-wide roles open first (the default period,
+    no filter), and the compiled plans of every manager's and rep's dashboard."""
     app = api.state.api.app
-    now = app.clock()
+    engine, answers, now = app.analytics, api.state.answers, app.clock()
     # Every company-wide role sees the same figures (one remembered answer): warm it once.
-    principal = Principal(user_id=None, role=COMPANY_WIDE_ROLES[0], name="dashboard warm-up")
-    question, ask = _question(app.analytics, principal, now.date(), None, None, Where())
-    api.state.answers.warm(app.analytics, question, now, ask)
+    company = Principal(user_id=None, role=COMPANY_WIDE_ROLES[0], name="dashboard warm-up")
+    question, ask = _question(engine, company, now.date(), None, None, Where())
+    answers.warm(engine, question, now, ask)
+    explored = Question(steps=None, mode=None, window=None, by=None, attribution=None,
+                        cohort=None, top=None, start=None, end=None, today=now.date())  # fmt: skip
+
+    def explore(moment: datetime) -> dict[str, Any]:
+        return run_funnel(engine=engine, now=moment, principal=company,
+                          **explored.funnel_options()).to_dict()  # fmt: skip
+
+    answers.warm(engine, ("explorer", explored.key(), scope_of(company)), now, explore)
+    # Managers' and reps' questions are limited to their owners, which their plans take as
+    # a parameter (adapters/warehouse/plans.py): one scope compiles them for all. A scope
+    # owning no lead compiles them without computing anything to speak of.
+    nobody = Principal(user_id=None, role="rep", name="dashboard warm-up")
+    question, ask = _question(engine, nobody, now.date(), None, None, Where())
+    answers.warm(engine, question, now, ask)
 
 
 @router.get("/dashboard")
