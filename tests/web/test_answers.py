@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -206,3 +208,79 @@ def test_a_closed_answers_refreshes_nothing_more() -> None:
     store.write()
     assert remembered.ask(store, "q", NOW + timedelta(seconds=5), compute).stale
     assert remembered.wait_idle(1) and compute.calls == [NOW]
+
+
+class UnsyncedStore(Store):
+    """A store that can also answer as its last sync left it (``unsynced``), as the DuckDB
+    engine can; questions asked so see the rows of that sync."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_synced_at: datetime | None = NOW - timedelta(seconds=10)
+        self.synced_rows = self.rows
+        self.reading_unsynced = False
+
+    def sync(self, *, now: datetime) -> None:
+        super().sync(now=now)
+        self.synced_rows, self.last_synced_at = self.rows, now
+
+    @contextmanager
+    def unsynced(self) -> Iterator[None]:
+        self.reading_unsynced = True
+        try:
+            yield
+        finally:
+            self.reading_unsynced = False
+
+
+def _as_synced(store: UnsyncedStore) -> Callable[[datetime], int]:
+    def compute(moment: datetime) -> int:
+        if not store.reading_unsynced:
+            store.sync(now=moment)  # as the engine does before each question
+        return store.synced_rows
+
+    return compute
+
+
+def test_a_new_question_while_a_slow_sync_is_due_reads_the_last_sync_then_refreshes() -> None:
+    store, remembered = UnsyncedStore(), Answers(slow=0.5)
+    store.last_sync_seconds = 1.0
+    synced_at = store.last_synced_at
+    store.write()  # 4 rows; the store still holds 3 until it syncs
+    first = remembered.ask(store, "new", NOW, _as_synced(store))
+    assert (first.value, first.stale, first.as_of, remembered.unsynced) == (3, True, synced_at, 1)
+    assert remembered.wait_idle(10) and remembered.refreshes == 1  # synced and answered again
+    after = remembered.ask(store, "new", NOW + timedelta(seconds=5), _as_synced(store))
+    assert (after.value, after.stale, after.as_of) == (4, False, NOW)
+
+
+def test_a_quick_sync_or_an_old_one_is_waited_for() -> None:
+    store, remembered = UnsyncedStore(), Answers(slow=0.5)
+    store.last_sync_seconds = 0.1  # quick: sync, then answer, as before
+    store.write()
+    assert remembered.ask(store, "a", NOW, _as_synced(store)).value == 4
+    store.last_sync_seconds, store.last_synced_at = 1.0, NOW - timedelta(hours=1)
+    store.write()  # slow, but the last sync is older than max_stale: never shown
+    answer = remembered.ask(store, "b", NOW, _as_synced(store))
+    assert (answer.value, answer.stale, remembered.unsynced) == (5, False, 0)
+
+
+def test_a_real_engine_answers_a_new_question_unsynced_then_with_the_write(app) -> None:
+    from leadfunnel.adapters.warehouse.engine import analytics_engine
+    from leadfunnel.services.kpis import run_kpis
+    from tests.builders import submit
+
+    submit(app, email="first@client.example")
+    engine = analytics_engine(app.engine)
+    engine.sync(now=app.clock())
+    submit(app, email="second@client.example")
+    remembered = Answers(slow=0.0)  # every sync counts as slow
+
+    def leads(moment: datetime) -> int:
+        return run_kpis(engine=engine, now=moment).rows[0].counts.leads
+
+    answer = remembered.ask(engine, "leads", app.clock(), leads)
+    assert (answer.value, answer.stale, answer.as_of) == (1, True, engine.last_synced_at)
+    assert remembered.wait_idle(30)
+    assert remembered.ask(engine, "leads", app.clock(), leads).value == 2
+    engine.close()

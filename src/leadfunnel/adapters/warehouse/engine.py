@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -158,6 +159,9 @@ def _stagnation(
     return rows
 
 
+#: Set inside :meth:`DuckDbEngine.unsynced`: questions read the store without syncing it.
+_UNSYNCED: ContextVar[bool] = ContextVar("unsynced", default=False)
+
 #: Runs a question's expression builder ``make(spec, now)`` as the engine does and gives
 #: its rows (from a compiled plan on the DuckDB store).
 Rows = Callable[[str, Callable[[Any, datetime], Any]], list[dict[str, Any]]]
@@ -251,6 +255,8 @@ class DuckDbEngine:
         self._gate = ReadWriteGate()
         #: How long the last sync that had something to read took (seconds).
         self.last_sync_seconds = 0.0
+        #: The moment of this process's last sync (its figures are as of then).
+        self.last_synced_at: datetime | None = None
         #: The compiled SQL of the questions asked so far (DuckDB store only).
         self.plans = Plans()
 
@@ -272,6 +278,17 @@ class DuckDbEngine:
         synced = self._synced
         return written is None or synced is None or synced[0] != (written, self._store_stamp())
 
+    @contextmanager
+    def unsynced(self) -> Iterator[None]:
+        """Questions asked inside (in this context: threads started from it need a copy,
+        ``contextvars.copy_context``) read the store as its last sync left it, without
+        syncing first (a page that shows them marked "as of" :attr:`last_synced_at`)."""
+        token = _UNSYNCED.set(True)
+        try:
+            yield
+        finally:
+            _UNSYNCED.reset(token)
+
     def sync(self, *, now: datetime) -> SyncStats:
         """Bring the store up to date; nothing to read when neither the write store nor the
         analytics file changed since this process last synced (their stamps say so)."""
@@ -286,6 +303,7 @@ class DuckDbEngine:
                 self.last_sync_seconds = time.perf_counter() - started
             if stats.full:  # the tables may have a new shape
                 self.plans.clear()
+            self.last_synced_at = now
             # The analytics file as this sync left it: changed by anyone else, it is synced
             # again.
             self._synced = ((written, self._store_stamp()), stats) if written is not None else None
@@ -293,8 +311,10 @@ class DuckDbEngine:
 
     @contextmanager
     def _asked(self, now: datetime) -> Iterator[Any]:
-        """A connection to the store, synced first; closed after the question."""
-        self.sync(now=now)
+        """A connection to the store, synced first (unless :meth:`unsynced`); closed after
+        the question."""
+        if not _UNSYNCED.get():
+            self.sync(now=now)
         with self._gate.reading():
             con = self.store.connect()
             try:

@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -221,13 +223,18 @@ def _question(
         # store's engine, which does not hold the GIL, so they overlap. The period's tiles
         # are the channel table's total (the same figures as a question without the
         # breakdown, which would read the same leads a second time).
+        # Each runs in a copy of this context (which may say: read the store unsynced).
         with ThreadPoolExecutor(max_workers=3, thread_name_prefix="dashboard") as pool:
+
+            def submit(question: Callable[..., dict[str, Any]], **options: Any) -> Future[dict[str, Any]]:
+                return pool.submit(copy_context().run, partial(question, **options))
+
             trend_start = _trend_start(end)
             asked = {
-                "previous": pool.submit(kpis, period_from=previous_start, period_to=previous_end),
-                "channels": pool.submit(kpis, by="channel", period_from=start, period_to=end),
-                "funnel": pool.submit(funnel, created_from=start, created_to=end),
-                "trend": pool.submit(funnel, cohort="month", created_from=trend_start, created_to=end),
+                "previous": submit(kpis, period_from=previous_start, period_to=previous_end),
+                "channels": submit(kpis, by="channel", period_from=start, period_to=end),
+                "funnel": submit(funnel, created_from=start, created_to=end),
+                "trend": submit(funnel, cohort="month", created_from=trend_start, created_to=end),
             }
             return {name: future.result() for name, future in asked.items()}
 
