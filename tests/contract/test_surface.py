@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import typer
+from typer.testing import CliRunner
 
 import leadfunnel
 from leadfunnel.entrypoints.cli.app import app
@@ -59,6 +60,28 @@ def test_every_command_has_help_text_and_a_documented_section_listing_its_option
                     assert f"`{opt}" in section, f"{path}: option {opt} is not documented"
         assert "--db" in [o for p in command.params for o in p.opts], f"{path} lacks --db"
         assert "--json" in [o for p in command.params for o in p.opts], f"{path} lacks --json"
+
+
+def test_command_lists_rewrap_help_texts_instead_of_keeping_their_line_breaks():
+    # The docstrings are wrapped at 100 columns. Typer's default mode kept their line
+    # breaks in a group's list of commands: a ragged column of short lines, however wide
+    # the terminal.
+    def groups(group, args=()):
+        yield args, group
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from groups(command, (*args, name))
+
+    checked = 0
+    for args, group in groups(typer.main.get_command(app)):
+        output = CliRunner().invoke(app, [*args, "--help"], env={"COLUMNS": "250"}).output
+        lines = [" ".join(line.replace("│", " ").split()) for line in output.splitlines()]
+        for name, command in group.commands.items():
+            first = " ".join((command.short_help or command.help or "").split("\n\n")[0].split())
+            if "\n" in (command.help or "").split("\n\n")[0] and len(first) < 180:
+                assert any(first in line for line in lines), f"{args} {name}: {first!r}"
+                checked += 1
+    assert checked >= 5
 
 
 def test_docs_document_no_command_that_does_not_exist():

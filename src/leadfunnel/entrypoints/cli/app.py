@@ -58,6 +58,19 @@ app.command("worker")(worker_command)
 app.command("serve")(serve_command)
 
 
+def _paragraphs(group: typer.Typer) -> None:
+    """Help texts are wrapped docstrings. Typer's default ("rich") mode keeps every line
+    break of them, so the help came out ragged; in "markdown" mode a paragraph's lines are
+    joined and rewrapped to the terminal. Set on every group, nested ones included."""
+    group.rich_markup_mode = "markdown"
+    for info in group.registered_groups:
+        if info.typer_instance is not None:
+            _paragraphs(info.typer_instance)
+
+
+_paragraphs(app)
+
+
 def _fail(message: str) -> None:
     # One line on stderr, never wrapped, so scripts can grep it.
     sys.stderr.write(f"error: {' '.join(message.split())}\n")
