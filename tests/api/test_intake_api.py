@@ -177,3 +177,38 @@ def test_a_remembered_key_records_its_use_once_a_minute_and_revocation_is_immedi
     assert revoked.status_code == 204
     refused = world.client.post(URL, json={"email": "d@one.example"}, headers=headers)
     assert refused.status_code == 401
+
+
+def test_a_live_submission_enters_a_lead_at_lead_or_mql_only(world: World, form_key) -> None:
+    # Later stages are lifecycle moves with their gates (a deal for won, a reason for lost);
+    # a form key on a public page must not create customers.
+    headers = {"X-API-Key": form_key.key}
+    before = count_rows(world.app, "leads")
+    for stage in ("won", "lost", "opportunity", "sql"):
+        refused = world.client.post(URL, json={"email": f"{stage}@buyer.example", "stage": stage},
+                                    headers=headers)  # fmt: skip
+        assert refused.status_code == 422, stage
+        assert refused.json()["errors"][0]["field"] == "stage"
+    as_form = world.client.post(URL, content=b"email=won%40buyer.example&stage=won",
+                                headers={**headers, "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert as_form.status_code == 422
+    assert count_rows(world.app, "leads") == before
+    mql = world.client.post(URL, json={"email": "demo@buyer.example", "stage": "mql"}, headers=headers)
+    assert mql.status_code == 201
+    lead = world.client.get(f"/api/v1/leads/{mql.json()['lead_id']}", headers=world.as_("admin"))
+    assert lead.json()["stage"] == "mql"
+
+
+def test_a_submission_time_in_the_future_or_before_1970_is_refused(world: World, form_key) -> None:
+    headers = {"X-API-Key": form_key.key}
+    now = world.app.clock()
+    for when in ((now + timedelta(days=1)).isoformat(), "2099-01-01T00:00:00", "1900-01-01"):
+        refused = world.client.post(URL, json={"email": "time@buyer.example", "occurred_at": when},
+                                    headers=headers)  # fmt: skip
+        assert refused.status_code == 422, when
+        assert refused.json()["errors"][0]["field"] == "occurred_at"
+    # a sender's clock a little ahead of the server's is not an error
+    skewed = (now + timedelta(minutes=2)).isoformat()
+    accepted = world.client.post(URL, json={"email": "time@buyer.example", "occurred_at": skewed},
+                                 headers=headers)  # fmt: skip
+    assert accepted.status_code == 201

@@ -135,3 +135,26 @@ def test_a_behaviour_event_lands_on_the_lead_and_moves_its_last_touch(world: Wor
     bad = world.client.post(f"/api/v1/leads/{lead}/touchpoints", json={"touchpoint_kind": "x", "email": "other@x.example"},
                             headers=world.as_("admin"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "email"
+
+
+def test_a_rep_cannot_merge_into_or_learn_of_a_lead_they_may_not_change(world: World) -> None:
+    # "west.buyer" belongs to the West rep: the East rep's submission of that email must
+    # neither change the lead nor name it.
+    west = world.leads["west"]
+    before = world.client.get(f"/api/v1/leads/{west}", headers=world.as_("admin")).json()
+    refused = world.client.post("/api/v1/leads", headers=world.as_("rep"),
+                                json={"email": "west.buyer@client.example", "title": "Spy"})  # fmt: skip
+    assert refused.status_code == 409, refused.text
+    assert str(west) not in refused.text
+    after = world.client.get(f"/api/v1/leads/{west}", headers=world.as_("admin")).json()
+    assert after["version"] == before["version"] and after["title"] == before["title"]
+    timeline = world.client.get(f"/api/v1/leads/{west}/timeline", headers=world.as_("admin")).json()
+    before_touches = [e for e in timeline["items"] if e["type"] == "touchpoint"]
+    assert len(before_touches) == 1
+    # their own lead merges as before, and an admin merges into anyone's
+    own = world.client.post("/api/v1/leads", headers=world.as_("rep"),
+                            json={"email": "east.buyer@client.example", "title": "CTO"})  # fmt: skip
+    assert own.status_code == 200 and own.json()["lead_id"] == str(world.leads["east"])
+    admin = world.client.post("/api/v1/leads", headers=world.as_("admin"),
+                              json={"email": "west.buyer@client.example", "title": "CFO"})  # fmt: skip
+    assert admin.status_code == 200 and admin.json()["lead_id"] == str(west)

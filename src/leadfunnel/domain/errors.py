@@ -74,6 +74,13 @@ class IdempotencyConflict(DomainError):
         self.key = key
 
 
+class Conflict(DomainError):
+    """A request that collides with what is stored: e.g. a submission whose email belongs to
+    a lead the caller may not change."""
+
+    code = "conflict"
+
+
 class StorageError(DomainError):
     """The store is missing, not migrated, or not configured as leadfunnel requires."""
 

@@ -33,12 +33,18 @@ import hashlib
 import json
 import operator
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Literal, TypeAlias
 
-from leadfunnel.domain.errors import DomainError, IdempotencyConflict, StorageError, ValidationError
+from leadfunnel.domain.errors import (
+    Conflict,
+    DomainError,
+    IdempotencyConflict,
+    StorageError,
+    ValidationError,
+)
 from leadfunnel.domain.ids import new_ids
 from leadfunnel.domain.lead import UTM_KEYS, LeadDraft
 from leadfunnel.services.automation import after_leads_changed
@@ -56,6 +62,8 @@ __all__ = [
 MAX_ATTEMPTS = 5
 #: Where an item's idempotency key is kept (see :func:`apply_intake`).
 KeyStore: TypeAlias = Literal["records", "touchpoints"]
+#: Whether a submitter may change a stored lead (a row) that its submission matches.
+MayMerge: TypeAlias = Callable[[Mapping[str, Any]], bool]
 IDENTITIES = ("email", "phone", "external_id")
 _PROFILE = (
     "email", "phone", "external_id", "first_name", "last_name", "company", "company_key", "title",
@@ -126,14 +134,20 @@ def intake_lead(
     actor: str,
     now: datetime,
     idempotency_key: str | None = None,
+    may_merge: MayMerge | None = None,
 ) -> IntakeResult:
-    """Create or merge one lead in one transaction; raises what the batch reports for it."""
+    """Create or merge one lead in one transaction; raises what the batch reports for it.
+
+    ``may_merge``: whether the submitter may change a stored lead it matches (e.g. a rep only
+    their own leads, ``domain.access.can_write_lead``); a match it may not change is refused
+    (:class:`Conflict`) with nothing written and the lead not named."""
     (outcome,) = intake_batch(
         uow_factory=uow_factory,
         items=[IntakeItem(draft, idempotency_key)],
         source=source,
         actor=actor,
         now=now,
+        may_merge=may_merge,
     )
     if isinstance(outcome, DomainError):
         raise outcome
@@ -147,12 +161,15 @@ def intake_batch(
     source: str,
     actor: str,
     now: datetime,
+    may_merge: MayMerge | None = None,
 ) -> list[IntakeResult | DomainError]:
     """:func:`apply_intake` in its own transaction, retried when a concurrent writer won a race."""
     for _ in range(MAX_ATTEMPTS):
         try:
             with uow_factory() as uow:
-                outcomes = apply_intake(uow, items, source=source, actor=actor, now=now)
+                outcomes = apply_intake(
+                    uow, items, source=source, actor=actor, now=now, may_merge=may_merge
+                )
                 uow.commit()
                 return outcomes
         except ConcurrentWrite:
@@ -169,6 +186,7 @@ def apply_intake(
     now: datetime,
     audit_as: tuple[str, uuid.UUID] | None = None,
     keys: KeyStore = "records",
+    may_merge: MayMerge | None = None,
 ) -> list[IntakeResult | DomainError]:
     """Apply a batch inside an open unit of work. One outcome per item, in order: a result,
     or the error that item alone failed with (the others still apply).
@@ -190,7 +208,8 @@ def apply_intake(
         key = item.idempotency_key
         if key is not None and not 1 <= len(key) <= 200:
             raise ValidationError("idempotency_key", "must be 1 to 200 characters")
-    batch = _Batch(uow, items, source=source, actor=actor, now=now, audit_as=audit_as, keys=keys)
+    batch = _Batch(uow, items, source=source, actor=actor, now=now, audit_as=audit_as, keys=keys,
+                   may_merge=may_merge)  # fmt: skip
     outcomes = [batch.apply(item) for item in items]
     batch.flush()
     # Score, qualify and route in the same transaction (services/automation.py).
@@ -213,8 +232,10 @@ class _Batch:
         now: datetime,
         audit_as: tuple[str, uuid.UUID] | None = None,
         keys: KeyStore = "records",
+        may_merge: MayMerge | None = None,
     ):
         self.uow, self.source, self.actor, self.now = uow, source, actor, now
+        self.may_merge = may_merge
         self.created_reason = f"created via {source}"
         self.keys_on_touchpoints = keys == "touchpoints"
         #: key -> (request hash, the result to replay: a stored response or this batch's)
@@ -293,6 +314,12 @@ class _Batch:
         return None
 
     def apply(self, item: IntakeItem) -> IntakeResult | DomainError:
+        try:
+            return self._apply(item)
+        except Conflict as refused:  # raised before anything of the item was recorded
+            return refused
+
+    def _apply(self, item: IntakeItem) -> IntakeResult | DomainError:
         draft, key = item.draft, item.idempotency_key
         if key is None:
             return self._submit(draft)
@@ -319,6 +346,11 @@ class _Batch:
     def _submit(self, draft: LeadDraft, kept: dict[str, str] | None = None) -> IntakeResult:
         """Create or merge, and record the touchpoint (with ``kept``: its idempotency key)."""
         match = self._match(draft)
+        if match is not None and self.may_merge is not None and not self.may_merge(match[0]):
+            raise Conflict(
+                f"a lead with this {match[1]} already exists and you may not change it; "
+                "its owner or a manager can add to it"
+            )
         if match is None:
             lead, matched_on = self._create(draft), None
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadfunnel.domain.errors import ValidationError
@@ -25,7 +25,7 @@ from leadfunnel.services.normalise import (
     parse_utm,
 )
 
-__all__ = ["LEAD_INPUT_FIELDS", "parse_lead_input", "parse_timestamp"]
+__all__ = ["LEAD_INPUT_FIELDS", "LIVE_ENTRY_STAGES", "parse_lead_input", "parse_timestamp"]
 
 #: Accepted input fields and their maximum length in characters.
 LEAD_INPUT_FIELDS: dict[str, int] = {
@@ -51,6 +51,14 @@ LEAD_INPUT_FIELDS: dict[str, int] = {
     "custom_fields": 16_384,
     **{f"utm_{key}": 200 for key in UTM_KEYS},
 }
+#: The stages a live submission (the API, a web form) may start a new lead in. Later stages
+#: are reached by lifecycle moves, which check their gates (a deal, a lost reason); only
+#: history (an import, an operator at the CLI) may record a lead that entered further on.
+LIVE_ENTRY_STAGES: tuple[Stage, ...] = (Stage.LEAD, Stage.MQL)
+#: Lead ids are UUIDv7s, which count milliseconds from the Unix epoch: nothing is older.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+#: How far a submission's time may run ahead of this server's clock (the senders' clocks).
+_CLOCK_SKEW = timedelta(minutes=5)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 _CUSTOM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
@@ -133,6 +141,26 @@ def _company_size(raw: Mapping[str, Any]) -> int | None:
     return size
 
 
+def _occurred_at(value: Any, now: datetime) -> datetime:
+    at = parse_timestamp(value, field="occurred_at")
+    if at > now + _CLOCK_SKEW:
+        raise ValidationError("occurred_at", f"{at.isoformat()} is in the future")
+    if at < _EARLIEST:
+        raise ValidationError("occurred_at", f"{at.isoformat()} is before 1970")
+    return at
+
+
+def _entry_stage(text: str, *, history: bool) -> Stage:
+    stage = parse_stage(text)
+    if not history and stage not in LIVE_ENTRY_STAGES:
+        raise ValidationError(
+            "stage",
+            f"a new lead enters at {' or '.join(LIVE_ENTRY_STAGES)}, not '{stage}': later "
+            "stages are lifecycle moves (POST /api/v1/leads/{id}/stage)",
+        )
+    return stage
+
+
 def _slug(raw: Mapping[str, Any], name: str, default: str) -> str:
     text = _text(raw, name)
     if text is None:
@@ -143,11 +171,15 @@ def _slug(raw: Mapping[str, Any], name: str, default: str) -> str:
     return slug
 
 
-def parse_lead_input(raw: Mapping[str, Any], *, now: datetime, default_region: str) -> LeadDraft:
+def parse_lead_input(
+    raw: Mapping[str, Any], *, now: datetime, default_region: str, history: bool = False
+) -> LeadDraft:
     """Validate and normalise one submission.
 
-    ``now`` is used when the input gives no ``occurred_at``; ``default_region`` (ISO 3166
-    alpha-2) is how phones in national format are read.
+    ``now`` is used when the input gives no ``occurred_at``, which may not be later than
+    ``now`` (give or take five minutes of clock skew) nor before 1970; ``default_region``
+    (ISO 3166 alpha-2) is how phones in national format are read. A ``stage`` must be one of
+    :data:`LIVE_ENTRY_STAGES` unless the submission is ``history`` (an import).
     """
     unknown = sorted(set(raw) - set(LEAD_INPUT_FIELDS))
     if unknown:
@@ -169,7 +201,7 @@ def parse_lead_input(raw: Mapping[str, Any], *, now: datetime, default_region: s
     occurred = raw.get("occurred_at")
     stage_text = _text(raw, "stage")
     return LeadDraft(
-        occurred_at=parse_timestamp(occurred, field="occurred_at") if occurred else now,
+        occurred_at=_occurred_at(occurred, now) if occurred else now,
         email=email,
         phone=phone,
         external_id=external_id,
@@ -189,6 +221,6 @@ def parse_lead_input(raw: Mapping[str, Any], *, now: datetime, default_region: s
         referrer=_text(raw, "referrer"),
         utm=utm,
         touchpoint_kind=_slug(raw, "touchpoint_kind", "form_submit"),
-        stage=parse_stage(stage_text) if stage_text else Stage.LEAD,
+        stage=_entry_stage(stage_text, history=history) if stage_text else Stage.LEAD,
         custom_fields=_custom_fields(raw.get("custom_fields")),
     )

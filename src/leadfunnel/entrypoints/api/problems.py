@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadfunnel.domain.access import Forbidden
 from leadfunnel.domain.errors import (
+    Conflict,
     DomainError,
     IdempotencyConflict,
     IllegalTransition,
@@ -47,6 +48,7 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (StaleVersion, 412),
     (IdempotencyConflict, 422),
     (IllegalTransition, 409),
+    (Conflict, 409),
     (ValidationError, 422),
     (StorageError, 503),
 )

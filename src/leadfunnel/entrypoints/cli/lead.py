@@ -109,7 +109,7 @@ def add_command(
     fields.update({k: v for k, v in options.items() if v is not None})
     with open_app(db) as app:
         draft = parse_lead_input(
-            fields, now=app.clock(), default_region=app.settings.default_region
+            fields, now=app.clock(), default_region=app.settings.default_region, history=True
         )
         result = intake_lead(
             uow_factory=app.uow_factory,

@@ -116,7 +116,9 @@ class LeadRows:
         prepared = PreparedLeads()
         for number, fields in rows:
             try:
-                draft = parse_lead_input(fields, now=now, default_region=default_region)
+                draft = parse_lead_input(
+                    fields, now=now, default_region=default_region, history=True
+                )
             except ValidationError as exc:
                 prepared.errors.append(row_error(mapping, number, fields, exc))
                 continue

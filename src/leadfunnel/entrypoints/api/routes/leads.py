@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from leadfunnel.domain.access import require_role, require_scope
+from leadfunnel.domain.access import can_write_lead, require_role, require_scope
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.entrypoints.api.problems import ApiProblem
 from leadfunnel.entrypoints.api.schemas import ActivityBody, LeadPatch, StageMove
@@ -90,8 +90,10 @@ def create_route(
     state = state_of(request)
     now = state.now()
     draft = parse_lead_input(body, now=now, default_region=state.app.settings.default_region)
+    principal = who.principal
     result = intake_lead(uow_factory=state.app.uow_factory, draft=draft, source="api",
-                         actor=who.principal.actor, now=now)  # fmt: skip
+                         actor=principal.actor, now=now,
+                         may_merge=lambda lead: can_write_lead(principal, lead))  # fmt: skip
     data = result.to_dict()
     data.pop("replayed")
     return JSONResponse(data, status_code=201 if result.outcome == "created" else 200)
