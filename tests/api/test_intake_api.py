@@ -119,6 +119,19 @@ def test_idempotency_key_replays_refuses_a_new_body_and_a_concurrent_twin(
     assert count_rows(world.app, "touchpoints") == 4  # three leads of the world, and this one once
     changed = world.client.post(URL, json={"email": "other@buyer.example"}, headers=headers)
     assert changed.status_code == 422 and changed.json()["code"] == "idempotency_conflict"
+    # named as sent, without the store's internal form of the key
+    assert "'order-77'" in changed.json()["detail"] and "intake:" not in changed.text
+    # the same fields in another order, spacing or encoding are the same submission
+    keyed = {**headers, "Idempotency-Key": "order-78"}
+    sent = world.client.post(URL, content=b'{"email": "k@buyer.example", "first_name": "K"}',
+                             headers={**keyed, "Content-Type": "application/json"})  # fmt: skip
+    reordered = world.client.post(URL, content=b'{"first_name":"K","email":"k@buyer.example"}',
+                                  headers={**keyed, "Content-Type": "application/json"})  # fmt: skip
+    assert sent.status_code == reordered.status_code == 201, reordered.text
+    assert reordered.headers["Idempotent-Replayed"] == "true"
+    empty = world.client.post(URL, json={"email": "e@buyer.example"},
+                              headers={**headers, "Idempotency-Key": " "})  # fmt: skip
+    assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "Idempotency-Key"
     state = world.api.state.api
     state.inflight.add(f"intake:{form_key.id}:busy-1")
     busy = world.client.post(

@@ -6,9 +6,9 @@ an HMAC-SHA256 signature: ``X-Leadfunnel-Key`` (the key's id prefix), ``X-Leadfu
 ``"{timestamp}\\n{METHOD}\\n{path}\\n"`` followed by the raw body, with the key's signing
 secret. Signatures older or newer than five minutes are refused; comparison is constant-time.
 
-``Idempotency-Key``: the same key with the same body replays the first response (header
-``Idempotent-Replayed: true``); with a different body it is refused (422); while the first
-request with that key is still running, a second gets 409.
+``Idempotency-Key``: the same key with the same fields (in any order or encoding) replays the
+first response (header ``Idempotent-Replayed: true``); with different fields it is refused
+(422); while the first request with that key is still running, a second gets 409.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from leadfunnel.domain.access import require_scope
-from leadfunnel.domain.errors import DomainError, ValidationError
+from leadfunnel.domain.errors import DomainError, IdempotencyConflict, ValidationError
 from leadfunnel.entrypoints.api.problems import ApiProblem
 from leadfunnel.entrypoints.api.security import ApiState, check_rate, state_of
 from leadfunnel.services.api_keys import (
@@ -158,9 +158,15 @@ async def intake_route(
     require_scope(identity.principal, "intake")
     check_rate(state, identity)
     raw = _fields(request, body)
+    if idempotency_key is not None and not idempotency_key.strip():
+        raise ValidationError("Idempotency-Key", "is empty; send 1 to 200 characters or no header")
     source = identity.source or "api"
     stored_key = f"intake:{identity.key_id}:{idempotency_key}" if idempotency_key else None
-    request_hash = hashlib.sha256(request.url.path.encode() + b"\n" + body).hexdigest()
+    # The submission's fields, not its bytes: the same fields in another order or spacing,
+    # or as a form instead of JSON, are the same submission.
+    request_hash = hashlib.sha256(
+        request.url.path.encode() + b"\n" + json.dumps(raw, sort_keys=True, default=str).encode()
+    ).hexdigest()
     if stored_key is not None:
         with state.inflight_lock:
             if stored_key in state.inflight:
@@ -177,6 +183,8 @@ async def intake_route(
         if stored_key is not None:
             with state.inflight_lock:
                 state.inflight.discard(stored_key)
+    if isinstance(outcome, IdempotencyConflict):  # named as the caller sent it
+        raise IdempotencyConflict(str(idempotency_key))
     if isinstance(outcome, DomainError):
         raise outcome
     data = outcome.to_dict()
