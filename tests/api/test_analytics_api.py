@@ -96,3 +96,17 @@ def test_funnel_drill_and_time_to_convert_take_where_filters_as_kpis_do(world: W
     assert [i["count"] for i in times.json()["items"]] == [1]
     bad = world.client.get("/api/v1/analytics/funnel", params={"where": "colour=red"}, headers=admin)
     assert bad.status_code == 422 and "where" in bad.text and "colour" in bad.text
+
+
+def test_bad_question_parameters_are_named_as_the_caller_sent_them(world: World) -> None:
+    # The questions call them created_from, period_from or breakdown; the query says from, by.
+    backwards = {"from": "2026-02-01", "to": "2026-01-01"}
+    for path, params, field in (
+        ("/api/v1/analytics/funnel", backwards, "from"),
+        ("/api/v1/analytics/kpis", backwards, "from"),
+        ("/api/v1/analytics/attribution", backwards, "from"),
+        ("/api/v1/analytics/funnel", {"by": "colour"}, "by"),
+    ):
+        response = world.client.get(path, params=params, headers=world.as_("admin"))
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["errors"][0]["field"] == field, (path, response.text)

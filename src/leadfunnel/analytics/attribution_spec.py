@@ -167,7 +167,9 @@ def attribution_spec(
     if order is not None and not 1 <= order <= MAX_ORDER:
         raise ValidationError("order", f"must be between 1 and {MAX_ORDER}, got {order}")
     if period_from and period_to and period_from > period_to:
-        raise ValidationError("period_from", f"{period_from} is after period_to {period_to}")
+        raise ValidationError(
+            "period_from", f"{period_from} is after the end of the period, {period_to}"
+        )
     kind_list = None if kinds is None else tuple(sorted({k.strip() for k in kinds if k.strip()}))
     return AttributionSpec(
         model=name,

@@ -327,7 +327,9 @@ def funnel_spec(
     if top_n is not None and not 1 <= top_n <= 1000:
         raise ValidationError("top_n", f"must be between 1 and 1000, got {top_n}")
     if created_from and created_to and created_from > created_to:
-        raise ValidationError("created_from", "is after created_to")
+        raise ValidationError(
+            "created_from", f"{created_from} is after the end of the period, {created_to}"
+        )
     return FunnelSpec(
         steps=clean_steps,
         mode=chosen_mode,

@@ -104,7 +104,9 @@ def kpi_spec(
                 "attribution", f"'{attribution}' is not one of: {choices}"
             ) from None
     if period_from and period_to and period_from > period_to:
-        raise ValidationError("period_from", f"{period_from} is after period_to {period_to}")
+        raise ValidationError(
+            "period_from", f"{period_from} is after the end of the period, {period_to}"
+        )
     return KpiSpec(
         by=None if by is None else dimension_name(by, "by", "group by"),
         attribution=touch,

@@ -25,7 +25,7 @@ from leadfunnel.services.analytics import (
 )
 from leadfunnel.services.kpis import run_kpis
 
-__all__ = ["router"]
+__all__ = ["QUERY_NAMES", "as_query_error", "router"]
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -60,11 +60,26 @@ def _funnel_options(
             "cohort_by": cohort_by, "top_n": top, "created_from": date_from, "created_to": date_to}  # fmt: skip
 
 
+#: The questions' own names for what the query calls otherwise: errors name the parameter
+#: the caller sent.
+QUERY_NAMES = {"created_from": "from", "created_to": "to", "period_from": "from",
+               "period_to": "to", "breakdown": "by", "top_n": "top"}  # fmt: skip
+
+
 async def _answer(state: ApiState, call: Any, **kwargs: Any) -> Any:
     """Run an analytics question off the event loop (it may sync the store first)."""
-    return await run_in_threadpool(
-        lambda: call(engine=state.app.analytics, now=state.now(), **kwargs)
-    )
+    try:
+        return await run_in_threadpool(
+            lambda: call(engine=state.app.analytics, now=state.now(), **kwargs)
+        )
+    except ValidationError as exc:
+        raise as_query_error(exc) from None
+
+
+def as_query_error(exc: ValidationError) -> ValidationError:
+    """``exc`` naming the query parameter the caller sent (``from``, not ``period_from``)."""
+    name = QUERY_NAMES.get(exc.field)
+    return exc if name is None else ValidationError(name, exc.reason)
 
 
 @router.get(

@@ -12,6 +12,8 @@ from fastapi.encoders import jsonable_encoder
 from starlette.concurrency import run_in_threadpool
 
 from leadfunnel.domain.access import require_scope
+from leadfunnel.domain.errors import ValidationError
+from leadfunnel.entrypoints.api.routes.analytics import as_query_error
 from leadfunnel.entrypoints.api.security import CallerDep, state_of
 from leadfunnel.services.attribution import run_attribution
 
@@ -49,24 +51,27 @@ async def attribution_route(
 ) -> dict[str, Any]:
     require_scope(who.principal, "analytics")
     state = state_of(request)
-    result = await run_in_threadpool(
-        lambda: run_attribution(
-            engine=state.app.analytics,
-            now=state.now(),
-            model=model,
-            conversion=conversion,
-            by=by,
-            compare=_list(compare),
-            level=level,
-            lookback=lookback,
-            kinds=_list(kinds),
-            period_from=date_from,
-            period_to=date_to,
-            half_life=half_life,
-            order=order,
-            weights=weights,
-            principal=who.principal,
+    try:
+        result = await run_in_threadpool(
+            lambda: run_attribution(
+                engine=state.app.analytics,
+                now=state.now(),
+                model=model,
+                conversion=conversion,
+                by=by,
+                compare=_list(compare),
+                level=level,
+                lookback=lookback,
+                kinds=_list(kinds),
+                period_from=date_from,
+                period_to=date_to,
+                half_life=half_life,
+                order=order,
+                weights=weights,
+                principal=who.principal,
+            )
         )
-    )
+    except ValidationError as exc:
+        raise as_query_error(exc) from None
     encoded: dict[str, Any] = jsonable_encoder(result.to_dict())
     return encoded
