@@ -64,6 +64,7 @@ from leadfunnel.adapters.warehouse.record_sync import (
     sync_records,
 )
 from leadfunnel.adapters.warehouse.source import WriteStoreReader
+from leadfunnel.domain.errors import StorageError
 
 __all__ = ["DuckDbStore", "FORMAT", "SyncStats", "OVERLAP"]
 
@@ -221,6 +222,31 @@ def _copy(db: duckdb.DuckDBPyConnection, batches: Iterator[pa.RecordBatch], inse
 KEEP_OPEN_SECONDS = 30.0
 
 
+#: How long to wait for a DuckDB file another process has locked (a running server holds
+#: it while it syncs, and read-only while it answers and for :data:`KEEP_OPEN_SECONDS` after).
+BUSY_SECONDS = 10.0
+
+
+def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect``, waiting up to :data:`BUSY_SECONDS` while another process holds the
+    file's lock; then a :class:`StorageError` that says so instead of DuckDB's traceback."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise StorageError(
+                    f"the analytics store {path} is in use by another process (a running "
+                    "`leadfunnel serve` holds it while it syncs or answers, and for "
+                    f"{KEEP_OPEN_SECONDS:.0f} s after); try again when it is idle, or ask "
+                    "the server's API (/api/v1/analytics/...)"
+                ) from None
+            time.sleep(0.2)
+
+
 class _Anchor:
     """A read-only connection holding one DuckDB file open between questions, so that each
     question's own connection finds the file's data cached (a KPI question over a million
@@ -241,7 +267,7 @@ class _Anchor:
         with self._lock:
             self._last_question = time.monotonic()
             if self._con is None and self.path.exists():
-                self._con = duckdb.connect(str(self.path), read_only=True)
+                self._con = _open(self.path, read_only=True)
             if self._con is not None and self._timer is None:
                 self._schedule(KEEP_OPEN_SECONDS)
 
@@ -295,7 +321,7 @@ class DuckDbStore:
         """Bring the store up to date; ``now`` (UTC) caps the watermark, so rows stamped in
         the future (clock skew, simulated history) are read again rather than skipped past."""
         self.release()  # DuckDB opens a file read-write only when no read-only connection is
-        with duckdb.connect(str(self.path)) as db:
+        with _open(self.path, read_only=False) as db:
             db.execute(_STATE_DDL)
             row = db.execute("SELECT value FROM sync_state WHERE name = 'format'").fetchone()
             if row is None or row[0] != FORMAT:
