@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from leadfunnel.domain.errors import DomainError, ValidationError
+from leadfunnel.domain.errors import DomainError, IdempotencyConflict, ValidationError
 from leadfunnel.domain.lead import LeadDraft
 from leadfunnel.services.imports.kinds import BatchContext, BatchResult, ParsedRow, row_error
 from leadfunnel.services.imports.mapping import ColumnMapping, RowError
@@ -52,6 +52,14 @@ from leadfunnel.services.intake import IntakeItem, apply_intake
 from leadfunnel.services.lead_input import LEAD_INPUT_FIELDS, parse_lead_input
 
 __all__ = ["LeadRows", "PreparedLeads"]
+
+#: Why a row whose key (its content) was imported before with another default region is
+#: refused: the earlier import stands, a row is never applied twice.
+_IMPORTED_DIFFERENTLY = (
+    "this row was imported before with another default region (phones are read in it), and "
+    "that import stands; to change the lead, change it (leadfunnel lead, the API or the "
+    "dashboard) or import a row with the new values"
+)
 
 
 def _row_key(fields: dict[str, Any]) -> str:
@@ -146,7 +154,9 @@ class LeadRows:
             keys="touchpoints",
         )
         for number, outcome in zip(prepared.numbers, outcomes, strict=True):
-            if isinstance(outcome, DomainError):
+            if isinstance(outcome, IdempotencyConflict):  # the key is derived from the row
+                result.errors.append(RowError(number, "(row)", None, _IMPORTED_DIFFERENTLY))
+            elif isinstance(outcome, DomainError):
                 result.errors.append(RowError(number, "(row)", None, outcome.message))
             elif outcome.replayed:
                 result.unchanged += 1
