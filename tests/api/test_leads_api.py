@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
+
+import pytest
 
 from tests.api.conftest import World
 from tests.builders import submit
@@ -34,6 +38,66 @@ def test_a_cursor_from_another_sort_is_refused(world: World) -> None:
     page = world.client.get("/api/v1/leads", params={"limit": 2, "sort": "score"}, headers=world.as_("admin")).json()
     wrong = world.client.get("/api/v1/leads", params={"cursor": page["next_cursor"]}, headers=world.as_("admin"))
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "cursor"
+
+
+def _cursor(payload: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+def test_a_cursor_from_the_other_direction_is_refused(world: World) -> None:
+    for i in range(3):
+        submit(world.app, email=f"c{i}@client.example")
+    page = world.client.get("/api/v1/leads", params={"limit": 2, "sort": "created_at"}, headers=world.as_("admin")).json()
+    wrong = world.client.get("/api/v1/leads", params={"cursor": page["next_cursor"], "sort": "-created_at"},
+                             headers=world.as_("admin"))  # fmt: skip
+    assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "cursor"
+    right = world.client.get("/api/v1/leads", params={"cursor": page["next_cursor"], "sort": "created_at"},
+                             headers=world.as_("admin"))  # fmt: skip
+    assert right.status_code == 200 and len(right.json()["items"]) == 4
+
+
+LEAD = "01935630-ea4e-7034-b26d-a694e78bcb08"
+FORGED = [  # (sort, what the cursor decodes to)
+    ("created_at", {"order": "leads:created_at", "value": "2026-01-01T00:00:00", "id": LEAD}),
+    ("created_at", {"order": "leads:created_at", "value": "2026-01-01T00:00:00+00:00", "id": {"a": 1}}),
+    ("created_at", {"order": "leads:created_at", "value": "2026-01-01T00:00:00+00:00", "id": 7}),
+    ("created_at", {"order": "leads:created_at", "value": "0001-01-01T00:00:00+05:00", "id": LEAD}),
+    ("created_at", {"order": "leads:created_at", "value": 1767225600, "id": LEAD}),
+    ("score", {"order": "leads:score", "value": "99999999999999999999999", "id": LEAD}),
+    ("score", {"order": "leads:score", "value": "1e3", "id": LEAD}),
+    ("score", {"order": "leads:-score", "value": "10", "id": LEAD}),
+    ("score", {"order": "pool:created_at", "value": "2026-01-01T00:00:00+00:00", "id": LEAD}),
+    ("score", {"order": "leads:score", "value": "10", "id": LEAD, "extra": 1}),
+    # As cursors were before they named their direction, and as the reviewer forged them.
+    ("created_at", ["created_at", "2026-01-01T00:00:00", LEAD]),
+    ("score", ["score", 99999999999999999999999, LEAD]),
+    ("created_at", ["created_at", "2026-01-01T00:00:00+00:00", {"a": 1}]),
+    ("score", "not a list"),
+]
+
+
+@pytest.mark.parametrize(("sort", "payload"), FORGED)
+def test_a_forged_or_stale_cursor_is_a_422_naming_the_cursor(world: World, sort: str, payload: object) -> None:
+    response = world.client.get("/api/v1/leads", params={"sort": sort, "cursor": _cursor(payload)},
+                                headers=world.as_("admin"))  # fmt: skip
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "cursor"
+
+
+def test_pages_by_score_follow_the_cursor_in_both_directions(world: World) -> None:
+    for i in range(7):
+        submit(world.app, email=f"s{i}@client.example")
+    for sort in ("score", "-score"):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": 3, "sort": sort, **({"cursor": cursor} if cursor else {})}
+            page = world.client.get("/api/v1/leads", params=params, headers=world.as_("admin")).json()
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert len(seen) == len(set(seen)) == 10, sort
 
 
 def test_updates_need_the_current_etag_and_never_overwrite_silently(world: World) -> None:

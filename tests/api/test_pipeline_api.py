@@ -3,6 +3,11 @@ pipeline, winning or losing every deal closes the lead; campaigns record their c
 
 from __future__ import annotations
 
+import base64
+import json
+
+import pytest
+
 from tests.api.conftest import World
 
 
@@ -107,3 +112,71 @@ def test_accounts_and_their_contacts_are_created_once(world: World) -> None:
     # No lead links to it yet: a rep does not see it, so cannot add to it either.
     assert world.client.post(f"/api/v1/accounts/{account}/contacts", json={"email": "x@acme.example"},
                              headers=world.as_("rep")).status_code == 404
+
+
+def _pages(world: World, path: str, limit: int) -> tuple[list[dict], list[dict]]:
+    """Every item of a list by following its cursor, and the pages without their items."""
+    items: list[dict] = []
+    pages: list[dict] = []
+    cursor = None
+    while True:
+        params = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        response = world.client.get(path, params=params, headers=world.as_("admin"))
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items += page.pop("items")
+        pages.append(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items, pages
+
+
+def test_deal_and_account_pages_have_the_documented_shape_and_follow_their_cursor(world: World) -> None:
+    for i in range(5):
+        _open(world, "east", "admin", f"Deal {i}")
+        assert world.client.post("/api/v1/accounts", json={"name": f"Company {i}"},
+                                 headers=world.as_("admin")).status_code == 201  # fmt: skip
+    for path, named in (("/api/v1/opportunities", {f"Deal {i}" for i in range(5)}),
+                        ("/api/v1/accounts", {f"Company {i}" for i in range(5)})):  # fmt: skip
+        items, pages = _pages(world, path, limit=2)
+        assert all(set(page) == {"total", "limit", "next_cursor"} and page["limit"] == 2 for page in pages)
+        assert {item["name"] for item in items} >= named and len(items) == len({i["id"] for i in items})
+        assert len(items) == pages[0]["total"]
+
+
+def _cursor(payload: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+DEAL = "01935630-ea4e-7034-b26d-a694e78bcb08"
+
+
+@pytest.mark.parametrize("payload", [
+    ["2026-01-01T00:00:00", DEAL],  # a time without its UTC offset
+    ["2026-01-01", DEAL],
+    ["2026-01-01T00:00:00+00:00", 7],  # an id that is not a UUID
+    ["2026-01-01T00:00:00+00:00", {"a": 1}],
+    [1767225600, DEAL],
+    {"order": "", "value": "20260101T000000", "id": DEAL},
+    {"order": "leads:-created_at", "value": "2026-01-01T00:00:00+00:00", "id": DEAL},
+    ["created_at", "2026-01-01T00:00:00+00:00", DEAL],
+])
+@pytest.mark.parametrize("path", ["/api/v1/opportunities", "/api/v1/accounts"])
+def test_a_forged_deal_or_account_cursor_is_a_422_naming_the_cursor(world: World, path: str, payload: object) -> None:
+    response = world.client.get(path, params={"cursor": _cursor(payload)}, headers=world.as_("admin"))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "cursor"
+
+
+def test_a_deals_cursor_holding_no_time_or_issued_by_another_list_is_a_422(world: World) -> None:
+    for i in range(3):
+        _open(world, "east", "admin", f"Deal {i}")
+        assert world.client.post("/api/v1/accounts", json={"name": f"Company {i}"},
+                                 headers=world.as_("admin")).status_code == 201  # fmt: skip
+    accounts = world.client.get("/api/v1/accounts", params={"limit": 1}, headers=world.as_("admin")).json()
+    for cursor in (_cursor({"order": "deals:-created_at", "value": "hello", "id": DEAL}),
+                   accounts["next_cursor"]):  # fmt: skip
+        response = world.client.get("/api/v1/opportunities", params={"cursor": cursor},
+                                    headers=world.as_("admin"))  # fmt: skip
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == "cursor"

@@ -105,7 +105,7 @@ def test_pool_claim_release_and_push(capsys, tmp_path):
     lead = str(waiting[0]["id"])
     assert run(capsys, "pool", "claim", lead, "--rep", ann, "--db", db)["owner"] == ann
     assert main(["pool", "claim", lead, "--rep", bo, "--db", db]) == 1
-    assert f"lead {lead} is not in the pool: rep {ann} has it" in capsys.readouterr().err
+    assert f"lead {lead} is not in the pool: another rep claimed it first" in capsys.readouterr().err
     assert main(["pool", "release", lead, "--rep", bo, "--reason", "x", "--db", db]) == 1
     assert "only the lead's owner can release it" in capsys.readouterr().err
     run(

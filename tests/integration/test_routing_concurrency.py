@@ -103,7 +103,7 @@ def test_two_reps_claiming_one_lead_one_wins_the_other_is_told(any_app):
             outcomes = list(pool.map(claim, (first, second)))
         assert outcomes.count("won") == 1
         loser = next(o for o in outcomes if o != "won")
-        assert f"lead {lead_id} is not in the pool: rep " in loser
+        assert f"lead {lead_id} is not in the pool: another rep claimed it first" in loser
 
 
 def test_release_needs_the_owner_and_a_reason_and_claims_respect_the_daily_limit(app):

@@ -4,8 +4,6 @@ and applies ``domain/access.py``: what the caller may not see is *not found*."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from collections.abc import Mapping
@@ -26,6 +24,7 @@ from leadfunnel.domain.lifecycle import parse_stage
 from leadfunnel.services.automation import after_leads_changed
 from leadfunnel.services.intake import IntakeResult, intake_lead
 from leadfunnel.services.lead_input import LEAD_INPUT_FIELDS, parse_lead_input
+from leadfunnel.services.paging import cursor_time, decode_cursor, encode_cursor, refuse_cursor
 from leadfunnel.services.ports import Row, UnitOfWorkFactory
 
 __all__ = [
@@ -113,27 +112,28 @@ def get_lead(
     return LeadView(lead=lead, timeline=[row for _, _, row in entries])
 
 
+#: The scores a cursor may carry: a stored score (a 32-bit integer), or -1 for none.
+_SCORE_RANGE = range(-(2**31), 2**31)
+
+
 def _encode_cursor(sort: str, value: Any, lead_id: uuid.UUID) -> str:
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    raw = json.dumps([sort, value, str(lead_id)], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return encode_cursor(text, lead_id, order=f"leads:{sort}")
 
 
 def _decode_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sort_in_cursor, value, lead_id = json.loads(raw)
-        key = uuid.UUID(lead_id)
-        if sort_in_cursor != sort:
-            raise ValueError
-        if sort == "score":
-            return int(value), key
-        return datetime.fromisoformat(value), key
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
-        raise ValidationError(
-            "cursor", "is not a cursor from a previous page of this list (same sort)"
-        ) from None
+    """The sort value and lead id after which a page of ``sort`` (direction included)
+    continues: an int for ``score``, a UTC time otherwise."""
+    after = decode_cursor(cursor, order=f"leads:{sort}")
+    if after is None:
+        refuse_cursor()
+    text, key = after
+    if sort.removeprefix("-") != "score":
+        return cursor_time(text), key
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()) or int(text) not in _SCORE_RANGE:
+        refuse_cursor()
+    return int(text), key
 
 
 def list_leads(
@@ -160,7 +160,7 @@ def list_leads(
         )
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError("limit", f"must be between 1 and {MAX_PAGE}, got {limit}")
-    after = _decode_cursor(cursor, column) if cursor else None
+    after = _decode_cursor(cursor, sort) if cursor else None
     clean = {k: v for k, v in filters.items() if v is not None}
     if "stage" in clean:
         clean["stage"] = parse_stage(str(clean["stage"])).value
@@ -181,7 +181,7 @@ def list_leads(
             if column != "score"
             else (last["score"] if last["score"] is not None else -1)
         )
-        next_cursor = _encode_cursor(column, value, last["id"])
+        next_cursor = _encode_cursor(sort, value, last["id"])
     return LeadPage(items=items, total=total, limit=limit, next_cursor=next_cursor)
 
 

@@ -27,7 +27,13 @@ from leadfunnel.domain.pipeline import (
 )
 from leadfunnel.services.leads import StaleVersion
 from leadfunnel.services.money import parse_amount, parse_currency
-from leadfunnel.services.paging import Page, check_limit, decode_cursor, encode_cursor
+from leadfunnel.services.paging import (
+    Page,
+    check_limit,
+    cursor_time,
+    decode_cursor,
+    encode_cursor,
+)
 from leadfunnel.services.ports import Row, UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
@@ -38,6 +44,8 @@ __all__ = [
     "open_opportunity",
     "update_opportunity",
 ]
+#: The deals list's order, named in its cursors (a cursor from another list is refused).
+_DEALS_ORDER = "deals:-created_at"
 
 #: What a PATCH may change on a deal (the stage moves through :func:`move_opportunity`).
 EDITABLE_FIELDS = ("forecast_category", "next_step", "expected_close")
@@ -63,15 +71,15 @@ def list_opportunities(
     filters: dict[str, Any] = {
         k: v for k, v in (("stage", stage), ("owner_id", owner_id)) if v is not None
     }
-    after = decode_cursor(cursor)
-    parsed = (datetime.fromisoformat(after[0]), after[1]) if after else None
+    after = decode_cursor(cursor, order=_DEALS_ORDER)
+    parsed = (cursor_time(after[0]), after[1]) if after else None
     with uow_factory(write=False) as uow:
         rows, total = uow.crm.opportunities(
             scope=lead_scope(principal), filters=filters, after=parsed, limit=limit
         )
     last = rows[-1] if len(rows) == limit else None
     return Page(items=[_with_probability(r) for r in rows], total=total,
-                           next_cursor=encode_cursor(last["created_at"].isoformat(), last["id"]) if last else None)  # fmt: skip
+                           next_cursor=encode_cursor(last["created_at"].isoformat(), last["id"], order=_DEALS_ORDER) if last else None)  # fmt: skip
 
 
 def _visible_opportunity(uow: UnitOfWork, principal: Principal, opportunity_id: uuid.UUID) -> Row:

@@ -2,7 +2,7 @@
 
 Claiming is race-free: the lead moves out of the pool by one conditional ``UPDATE`` (only
 while it is still in the pool), so when two reps claim one lead at once exactly one wins and
-the other is told who has it. A claim starts the lead's first-response SLA clock like a
+the other is told another rep claimed it first (not who: the loser may not see the lead now). A claim starts the lead's first-response SLA clock like a
 routed assignment does. Per-rep claim limits (``max_claims_per_day`` in the rep's profile)
 count today's claims (UTC).
 """
@@ -17,6 +17,7 @@ from leadfunnel.domain.errors import DomainError, NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.rules.facts import lead_facts
 from leadfunnel.rules.sla import policy_for
+from leadfunnel.services.paging import Page, check_limit, cursor_time, decode_cursor, encode_cursor
 from leadfunnel.services.ports import Row, UnitOfWork, UnitOfWorkFactory
 from leadfunnel.services.routing import active_policies, sla_check_job
 
@@ -25,6 +26,7 @@ __all__ = [
     "active_rep",
     "claim_lead",
     "pool_leads",
+    "pool_page",
     "push_lead",
     "release_lead",
     "start_sla_clock",
@@ -32,6 +34,8 @@ __all__ = [
 
 
 class AlreadyTaken(DomainError):
+    """A claim or push that lost the lead to another rep (or to a stage that left the pool)."""
+
     code = "conflict"
 
 
@@ -68,10 +72,10 @@ def _give(
         raise NotFound("lead", lead_id)
     if not uow.routing.take_from_pool(lead_id, rep["id"], now):
         holder = uow.leads.get(lead_id)
-        owner = holder["owner_id"] if holder else None
+        taken = holder is not None and holder["owner_id"] is not None
         raise AlreadyTaken(
             f"lead {lead_id} is not in the pool"
-            + (f": rep {owner} has it" if owner else f" (stage {lead['stage']})")
+            + (": another rep claimed it first" if taken else f" (stage {lead['stage']})")
         )
     team = next((row["id"] for row in uow.routing.teams() if row["name"] == rep["team"]), None)
     uow.leads.update_many([{"id": lead_id, "team_id": team}], columns=("team_id",))
@@ -164,3 +168,26 @@ def pool_leads(*, uow_factory: UnitOfWorkFactory, limit: int = 50) -> list[dict[
     """Open leads in the shared pool, oldest first."""
     with uow_factory(write=False) as uow:
         return uow.routing.pool_leads(limit)
+
+
+#: The store lists the pool without a keyset, so a page is cut from the whole pool: a pool is
+#: hundreds of leads waiting for a rep, not millions.
+_WHOLE_POOL = 2**31 - 1
+_ORDER = "pool:created_at"
+
+
+def pool_page(
+    *, uow_factory: UnitOfWorkFactory, cursor: str | None = None, limit: int = 50
+) -> Page:
+    """A page of the open leads in the shared pool, oldest first (by creation, then id);
+    ``next_cursor`` fetches the next page. Leads claimed meanwhile shift no other row."""
+    check_limit(limit)
+    after = decode_cursor(cursor, order=_ORDER)
+    start = (cursor_time(after[0]), after[1]) if after else None
+    with uow_factory(write=False) as uow:
+        pool = uow.routing.pool_leads(_WHOLE_POOL)
+    rows = [r for r in pool if start is None or (r["created_at"], r["id"]) > start]
+    items = rows[:limit]
+    last = items[-1] if len(rows) > limit else None
+    return Page(items=items, total=len(pool),
+                next_cursor=encode_cursor(last["created_at"].isoformat(), last["id"], order=_ORDER) if last else None)  # fmt: skip

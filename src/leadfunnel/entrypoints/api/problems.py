@@ -26,6 +26,7 @@ from leadfunnel.domain.errors import (
 )
 from leadfunnel.services.auth import LoginThrottled, NotAuthenticated
 from leadfunnel.services.leads import StaleVersion
+from leadfunnel.services.pool import AlreadyTaken
 
 __all__ = [
     "PROBLEM",
@@ -48,6 +49,7 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (StaleVersion, 412),
     (IdempotencyConflict, 422),
     (IllegalTransition, 409),
+    (AlreadyTaken, 409),
     (Conflict, 409),
     (ValidationError, 422),
     (StorageError, 503),

@@ -78,7 +78,8 @@ def opportunities_route(
             raise ValidationError("owner_id", f"'{owner_id}' is not a UUID") from None
     page = list_opportunities(uow_factory=state_of(request).app.uow_factory, principal=who.principal, stage=stage,
                               owner_id=owner, cursor=cursor, limit=limit)  # fmt: skip
-    return {"items": page.items, "total": page.total, "next_cursor": page.next_cursor}
+    return {"items": page.items, "total": page.total, "limit": limit,
+            "next_cursor": page.next_cursor}  # fmt: skip
 
 
 @router.post("/opportunities", status_code=201, summary="Open a deal on a lead")
@@ -163,7 +164,8 @@ def accounts_route(
     require_scope(who.principal, "leads:read")
     page = list_accounts(uow_factory=state_of(request).app.uow_factory, principal=who.principal, search=search,
                          cursor=cursor, limit=limit)  # fmt: skip
-    return {"items": page.items, "total": page.total, "next_cursor": page.next_cursor}
+    return {"items": page.items, "total": page.total, "limit": limit,
+            "next_cursor": page.next_cursor}  # fmt: skip
 
 
 @router.get("/accounts/{account_id}", summary="A company with its contacts")

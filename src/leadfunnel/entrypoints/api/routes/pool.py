@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from leadfunnel.domain.access import Forbidden, require_role, require_scope, visible_lead
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.entrypoints.api.routes.leads import _lead_id
 from leadfunnel.entrypoints.api.schemas import AssignBody, ReleaseBody
 from leadfunnel.entrypoints.api.security import ApiState, CallerDep, state_of
-from leadfunnel.services.pool import claim_lead, pool_leads, push_lead, release_lead
+from leadfunnel.services.pool import claim_lead, pool_page, push_lead, release_lead
 
 __all__ = ["router"]
 
@@ -24,11 +24,18 @@ def _seen(state: ApiState, who: CallerDep, lead_id: uuid.UUID) -> dict[str, Any]
         return dict(visible_lead(who.principal, uow.leads.get(lead_id), lead_id))
 
 
-@router.get("/pool", summary="Open leads in the shared pool, oldest first")
-def pool_route(request: Request, who: CallerDep) -> dict[str, Any]:
+@router.get("/pool", summary="Open leads in the shared pool, oldest first, paged")
+def pool_route(
+    request: Request,
+    who: CallerDep,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> dict[str, Any]:
     require_scope(who.principal, "leads:read")
     require_role(who.principal, "admin", "manager", "rep", action="reading the pool")
-    return {"items": pool_leads(uow_factory=state_of(request).app.uow_factory, limit=200)}
+    page = pool_page(uow_factory=state_of(request).app.uow_factory, cursor=cursor, limit=limit)
+    return {"items": page.items, "total": page.total, "limit": limit,
+            "next_cursor": page.next_cursor}  # fmt: skip
 
 
 @router.post(
