@@ -222,3 +222,24 @@ def test_a_rep_cannot_merge_into_or_learn_of_a_lead_they_may_not_change(world: W
     admin = world.client.post("/api/v1/leads", headers=world.as_("admin"),
                               json={"email": "west.buyer@client.example", "title": "CFO"})  # fmt: skip
     assert admin.status_code == 200 and admin.json()["lead_id"] == str(west)
+
+
+def test_patched_fields_get_the_checks_and_normal_forms_intake_gives(world: World) -> None:
+    url = f"/api/v1/leads/{world.leads['east']}"
+
+    def patch(body: dict) -> object:
+        etag = world.client.get(url, headers=world.as_("admin")).headers["ETag"]
+        return world.client.patch(url, json=body, headers={**world.as_("admin"), "If-Match": etag})
+
+    renamed = patch({"company": "ACME  Widgets, Inc."})
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["company"] == "ACME Widgets, Inc."
+    assert renamed.json()["company_key"] == "acme widgets"  # matching follows the new name
+    cleared = patch({"company": None})
+    assert cleared.json()["company"] is None and cleared.json()["company_key"] is None
+    for body, field in (({"company_size": 20_000_000}, "company_size"),
+                        ({"custom_fields": {"a": {"b": [1, 2]}}}, "custom_fields.a"),
+                        ({"custom_fields": {"bad key": 1}}, "custom_fields")):  # fmt: skip
+        refused = patch(body)
+        assert refused.status_code == 422, (body, refused.text)
+        assert refused.json()["errors"][0]["field"] == field, body

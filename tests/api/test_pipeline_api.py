@@ -95,6 +95,62 @@ def test_campaign_costs_are_recorded_replaced_and_summed(world: World) -> None:
     assert twice.status_code == 422 and twice.json()["errors"][0]["field"] == "name"
 
 
+def test_a_campaigns_cost_lands_in_the_channel_its_leads_are_in(world: World) -> None:
+    # The world's leads came in from a cpc landing page: channel paid_search.
+    created = world.client.post("/api/v1/campaigns", headers=world.as_("marketer"),
+                                json={"name": "API Camp", "channel": "Paid Search"})
+    assert created.status_code == 201 and created.json()["channel"] == "paid_search"
+    put = world.client.put(f"/api/v1/campaigns/{created.json()['id']}/costs/2026-03-01",
+                           json={"amount": 60, "currency": "USD"}, headers=world.as_("marketer"))
+    assert put.status_code == 200, put.text
+    kpis = world.client.get("/api/v1/analytics/kpis", params={"by": "channel"}, headers=world.as_("admin")).json()
+    assert [(g["group"], g["leads"], g["cost"]) for g in kpis["groups"]] == [("paid_search", 3, 60.0)]
+    bad = world.client.post("/api/v1/campaigns", headers=world.as_("marketer"),
+                            json={"name": "Odd", "channel": "paid/search"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "channel"
+    assert "not a channel name" in bad.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("code", ["QQQ", "XYZ", "usdd", "€"])
+def test_campaigns_and_costs_take_only_iso_4217_currencies(world: World, code: str) -> None:
+    created = world.client.post("/api/v1/campaigns", headers=world.as_("marketer"),
+                                json={"name": "Autumn", "channel": "webinar", "currency": code})
+    assert created.status_code == 422 and created.json()["errors"][0]["field"] == "currency"
+    campaign = world.client.post("/api/v1/campaigns", headers=world.as_("marketer"),
+                                 json={"name": "Winter", "channel": "webinar", "currency": "chf"}).json()
+    assert campaign["currency"] == "CHF"
+    put = world.client.put(f"/api/v1/campaigns/{campaign['id']}/costs/2026-03-01",
+                           json={"amount": 5, "currency": code}, headers=world.as_("marketer"))
+    assert put.status_code == 422 and put.json()["errors"][0]["field"] == "currency"
+
+
+def test_a_cost_in_another_currency_or_too_far_ahead_is_refused(world: World) -> None:
+    campaign = world.client.post("/api/v1/campaigns", headers=world.as_("marketer"),
+                                 json={"name": "Dollars", "channel": "webinar"}).json()
+    costs = f"/api/v1/campaigns/{campaign['id']}/costs"
+    euros = world.client.put(f"{costs}/2026-03-01", json={"amount": 50, "currency": "EUR"},
+                             headers=world.as_("marketer"))
+    assert euros.status_code == 422 and euros.json()["errors"][0]["field"] == "currency"
+    assert "USD" in euros.json()["errors"][0]["message"]
+    # The clock says 2026-03-02: a budgeted day up to a year ahead is fine, beyond is not.
+    ahead = world.client.put(f"{costs}/2027-03-02", json={"amount": 10, "currency": "USD"},
+                             headers=world.as_("marketer"))
+    assert ahead.status_code == 200, ahead.text
+    for day in ("2027-03-03", "2099-01-01"):
+        far = world.client.put(f"{costs}/{day}", json={"amount": 10, "currency": "USD"},
+                               headers=world.as_("marketer"))
+        assert far.status_code == 422 and far.json()["errors"][0]["field"] == "day"
+        assert day in far.json()["errors"][0]["message"]
+    listed = world.client.get("/api/v1/campaigns", headers=world.as_("manager")).json()["items"]
+    assert [(float(c["cost"]), c["cost_days"]) for c in listed if c["name"] == "Dollars"] == [(10.0, 1)]
+    # a cost without a currency is in its campaign's, whatever that is
+    yen = world.client.post("/api/v1/campaigns", headers=world.as_("marketer"),
+                            json={"name": "Yen", "channel": "webinar", "currency": "JPY"}).json()  # fmt: skip
+    plain = world.client.put(f"/api/v1/campaigns/{yen['id']}/costs/2026-03-01", json={"amount": 900},
+                             headers=world.as_("marketer"))  # fmt: skip
+    assert plain.status_code == 200 and plain.json()["currency"] == "JPY", plain.text
+
+
 def test_accounts_and_their_contacts_are_created_once(world: World) -> None:
     created = world.client.post("/api/v1/accounts", json={"name": "ACME Widgets, Inc.", "domain": "ACME.example"},
                                 headers=world.as_("marketer"))
@@ -180,3 +236,22 @@ def test_a_deals_cursor_holding_no_time_or_issued_by_another_list_is_a_422(world
                                     headers=world.as_("admin"))  # fmt: skip
         assert response.status_code == 422, response.text
         assert response.json()["errors"][0]["field"] == "cursor"
+
+
+def test_money_is_a_json_number_in_lists_and_single_answers_alike(world: World) -> None:
+    deal = _open(world, "east", "admin", "Priced", amount=1234.5)
+    listed = world.client.get("/api/v1/opportunities", headers=world.as_("admin")).json()["items"]
+    single = world.client.get(f"/api/v1/opportunities/{deal['id']}", headers=world.as_("admin")).json()
+    (row,) = [item for item in listed if item["id"] == deal["id"]]
+    assert row["amount"] == single["amount"] == deal["amount"] == 1234.5
+    campaign = world.client.post("/api/v1/campaigns", headers=world.as_("admin"),
+                                 json={"name": "Fair", "channel": "trade_show", "cost_per_day": "99.90"})  # fmt: skip
+    assert campaign.status_code == 201, campaign.text
+    assert campaign.json()["cost_per_day"] == 99.9
+    cost = world.client.put(f"/api/v1/campaigns/{campaign.json()['id']}/costs/2026-01-02",
+                            headers=world.as_("admin"), json={"amount": "10.25"})  # fmt: skip
+    assert cost.status_code == 200, cost.text
+    assert cost.json()["amount"] == 10.25
+    (listed_campaign,) = [c for c in world.client.get("/api/v1/campaigns", headers=world.as_("admin")).json()["items"]
+                          if c["name"] == "Fair"]  # fmt: skip
+    assert isinstance(listed_campaign["cost_per_day"], float)

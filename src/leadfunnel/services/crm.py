@@ -13,7 +13,12 @@ from leadfunnel.domain.access import Principal, lead_scope, require_role
 from leadfunnel.domain.errors import NotFound, ValidationError
 from leadfunnel.domain.ids import new_id
 from leadfunnel.services.money import parse_amount, parse_currency
-from leadfunnel.services.normalise import company_key, normalise_email, normalise_phone
+from leadfunnel.services.normalise import (
+    company_key,
+    normalise_channel,
+    normalise_email,
+    normalise_phone,
+)
 from leadfunnel.services.paging import Page, check_limit, decode_cursor, encode_cursor
 from leadfunnel.services.ports import Row, UnitOfWorkFactory
 
@@ -148,12 +153,12 @@ def add_campaign(
     ends_on: date | None = None,
     now: datetime,
 ) -> Row:
+    """A campaign in a channel; the channel is slugged as intake slugs a lead's
+    (``'Paid Search'`` -> ``'paid_search'``), so its cost lands in the leads' channel."""
     require_role(principal, "admin", "marketer", action="creating campaigns")
-    name, channel = name.strip(), channel.strip().lower()
+    name, channel = name.strip(), normalise_channel(channel)
     if not 1 <= len(name) <= 200:
         raise ValidationError("name", "must be 1 to 200 characters")
-    if not channel or len(channel) > 64:
-        raise ValidationError("channel", "must be 1 to 64 characters")
     if starts_on and ends_on and ends_on < starts_on:
         raise ValidationError("ends_on", "is before starts_on")
     with uow_factory() as uow:
@@ -176,17 +181,44 @@ def set_campaign_cost(
     campaign_id: uuid.UUID,
     day: date,
     amount: Any,
-    currency: str,
+    currency: str | None,
     now: datetime,
 ) -> Mapping[str, Any]:
-    """Record (or replace) what a campaign cost on one day."""
+    """Record (or replace) what a campaign cost on one day (``currency`` None: the
+    campaign's).
+
+    Costs are summed per campaign, so a day's cost is in the campaign's currency (no
+    conversion: a EUR amount on a USD campaign is refused). A day may be budgeted ahead, up
+    to one year after today (``now``): with the clock on 2026-03-02, 2027-03-02 is accepted
+    and 2027-03-03 is not.
+    """
     require_role(principal, "admin", "marketer", action="recording campaign costs")
-    value, code = parse_amount(amount, field="amount"), parse_currency(currency)
+    value = parse_amount(amount, field="amount")
+    given = None if currency is None else parse_currency(currency)
+    latest = _one_year_after(now.date())
+    if day > latest:
+        raise ValidationError(
+            "day", f"{day.isoformat()} is more than a year ahead (latest {latest.isoformat()})"
+        )
     with uow_factory() as uow:
-        if uow.crm.campaign(campaign_id) is None:
+        campaign = uow.crm.campaign(campaign_id)
+        if campaign is None:
             raise NotFound("campaign", campaign_id)
+        code = campaign["currency"]
+        if given is not None and given != code:
+            raise ValidationError(
+                "currency", f"{given} is not the campaign's currency: its costs are in {code}"
+            )
         uow.crm.put_cost(campaign_id, day, value, code, new_id())
         uow.audit.record(at=now, actor=principal.actor, action="campaign.cost_set", entity="campaign",
                          entity_id=campaign_id, data={"day": day.isoformat(), "amount": str(value)})  # fmt: skip
         uow.commit()
     return {"campaign_id": campaign_id, "day": day, "amount": value, "currency": code}
+
+
+def _one_year_after(today: date) -> date:
+    """The same day next year; 29 February falls back to 28 February."""
+    try:
+        return today.replace(year=today.year + 1)
+    except ValueError:
+        return today.replace(year=today.year + 1, day=28)

@@ -25,7 +25,14 @@ from leadfunnel.services.normalise import (
     parse_utm,
 )
 
-__all__ = ["LEAD_INPUT_FIELDS", "LIVE_ENTRY_STAGES", "parse_lead_input", "parse_timestamp"]
+__all__ = [
+    "LEAD_INPUT_FIELDS",
+    "LIVE_ENTRY_STAGES",
+    "parse_company_size",
+    "parse_custom_fields",
+    "parse_lead_input",
+    "parse_timestamp",
+]
 
 #: Accepted input fields and their maximum length in characters.
 LEAD_INPUT_FIELDS: dict[str, int] = {
@@ -99,7 +106,9 @@ def parse_timestamp(value: Any, *, field: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _custom_fields(value: Any) -> dict[str, Any]:
+def parse_custom_fields(value: Any) -> dict[str, Any]:
+    """Custom fields: an object (or its JSON) of flat values under names of letters, digits
+    and ``_``, at most 16 KiB of JSON."""
     if value is None:
         return {}
     if isinstance(value, str):
@@ -127,9 +136,15 @@ def _custom_fields(value: Any) -> dict[str, Any]:
 
 
 def _company_size(raw: Mapping[str, Any]) -> int | None:
-    value = raw.get("company_size")
+    return parse_company_size(raw.get("company_size"))
+
+
+def parse_company_size(value: Any) -> int | None:
+    """Employees, a whole number from 0 to 10,000,000 (``"1,200"`` reads as 1200)."""
     if value is None or value == "":
         return None
+    if isinstance(value, bool):
+        raise ValidationError("company_size", f"'{value}' is not a whole number of employees")
     try:
         size = int(str(value).strip().replace(",", ""))
     except ValueError:
@@ -222,5 +237,5 @@ def parse_lead_input(
         utm=utm,
         touchpoint_kind=_slug(raw, "touchpoint_kind", "form_submit"),
         stage=_entry_stage(stage_text, history=history) if stage_text else Stage.LEAD,
-        custom_fields=_custom_fields(raw.get("custom_fields")),
+        custom_fields=parse_custom_fields(raw.get("custom_fields")),
     )

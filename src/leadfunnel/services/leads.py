@@ -4,7 +4,6 @@ and applies ``domain/access.py``: what the caller may not see is *not found*."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +22,13 @@ from leadfunnel.domain.lead import UTM_KEYS
 from leadfunnel.domain.lifecycle import parse_stage
 from leadfunnel.services.automation import after_leads_changed
 from leadfunnel.services.intake import IntakeResult, intake_lead
-from leadfunnel.services.lead_input import LEAD_INPUT_FIELDS, parse_lead_input
+from leadfunnel.services.lead_input import (
+    LEAD_INPUT_FIELDS,
+    parse_company_size,
+    parse_custom_fields,
+    parse_lead_input,
+)
+from leadfunnel.services.normalise import clean_company, company_key
 from leadfunnel.services.paging import cursor_time, decode_cursor, encode_cursor, refuse_cursor
 from leadfunnel.services.ports import Row, UnitOfWorkFactory
 
@@ -192,16 +197,15 @@ def _checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
             raise ValidationError(
                 name, f"cannot be changed here; editable fields: {', '.join(EDITABLE_FIELDS)}"
             )
+        # The same checks and normal forms as intake (services/lead_input.py).
         if name == "custom_fields":
-            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            if not isinstance(value, dict):
                 raise ValidationError(name, "must be an object of named values")
-            if len(json.dumps(value)) > LEAD_INPUT_FIELDS["custom_fields"]:
-                raise ValidationError(name, "is too large (at most 16 KiB of JSON)")
+            value = parse_custom_fields(value)
         elif name == "company_size":
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise ValidationError(name, "must be a positive whole number of employees")
+            if value is not None and not isinstance(value, int):
+                raise ValidationError(name, "must be a whole number of employees")
+            value = parse_company_size(value)
         elif value is not None:
             if not isinstance(value, str):
                 raise ValidationError(name, "must be text")
@@ -209,6 +213,9 @@ def _checked_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
             limit = LEAD_INPUT_FIELDS[name]
             if value is not None and len(value) > limit:
                 raise ValidationError(name, f"is longer than {limit} characters")
+        if name == "company":  # the matching key follows the name
+            value = clean_company(value) or None if value is not None else None
+            clean["company_key"] = company_key(value) or None if value is not None else None
         clean[name] = value
     return clean
 

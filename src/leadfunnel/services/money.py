@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import re
+import functools
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from babel.numbers import list_currencies
 
 from leadfunnel.domain.errors import ValidationError
 
@@ -23,8 +25,17 @@ def parse_amount(value: Any, *, field: str) -> Decimal:
 
 
 def parse_currency(value: Any) -> str:
-    """An ISO 4217 code (``usd`` -> ``USD``); none given means USD."""
+    """An ISO 4217 code (``usd`` -> ``USD``); none given means USD.
+
+    The codes are those CLDR knows (through Babel, offline), current and withdrawn
+    (``DEM`` still reads old German costs); ``QQQ`` is not one.
+    """
     code = str(value or "USD").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", code):
+    if code not in _iso_4217_codes():
         raise ValidationError("currency", f"'{value}' is not an ISO 4217 currency code")
     return code
+
+
+@functools.cache
+def _iso_4217_codes() -> frozenset[str]:
+    return frozenset(list_currencies())

@@ -114,7 +114,7 @@ class CampaignBody(_Strict):
 
 class CostBody(_Strict):
     amount: float = Field(ge=0, lt=1e15)
-    currency: str = Field(default="USD", max_length=3)
+    currency: str | None = Field(default=None, max_length=3)  # None: the campaign's
 
 
 class AccountBody(_Strict):

@@ -54,6 +54,13 @@ def _uuid(value: str, kind: str) -> uuid.UUID:
         raise NotFound(kind, value) from None
 
 
+def _numbers(value: Any) -> dict[str, Any]:
+    """Money (``Decimal``) as JSON numbers, as in a single deal's answer (:func:`_tagged`) and
+    the analytics; returned as a plain ``dict`` the framework would write it as a string."""
+    encoded: dict[str, Any] = jsonable_encoder(value)
+    return encoded
+
+
 def _tagged(row: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(
         jsonable_encoder(row), status_code=status, headers={"ETag": f'"v{row["version"]}"'}
@@ -78,8 +85,8 @@ def opportunities_route(
             raise ValidationError("owner_id", f"'{owner_id}' is not a UUID") from None
     page = list_opportunities(uow_factory=state_of(request).app.uow_factory, principal=who.principal, stage=stage,
                               owner_id=owner, cursor=cursor, limit=limit)  # fmt: skip
-    return {"items": page.items, "total": page.total, "limit": limit,
-            "next_cursor": page.next_cursor}  # fmt: skip
+    return _numbers({"items": page.items, "total": page.total, "limit": limit,
+                     "next_cursor": page.next_cursor})  # fmt: skip
 
 
 @router.post("/opportunities", status_code=201, summary="Open a deal on a lead")
@@ -202,16 +209,16 @@ def add_contact_route(
 def campaigns_route(request: Request, who: CallerDep) -> dict[str, Any]:
     require_scope(who.principal, "leads:read")
     require_role(who.principal, "admin", "manager", "marketer", action="reading campaigns")
-    return {"items": list_campaigns(uow_factory=state_of(request).app.uow_factory)}
+    return _numbers({"items": list_campaigns(uow_factory=state_of(request).app.uow_factory)})
 
 
 @router.post("/campaigns", status_code=201, summary="Create a campaign (admins, marketers)")
 def add_campaign_route(request: Request, who: CallerDep, body: CampaignBody) -> dict[str, Any]:
     require_scope(who.principal, "leads:write")
     state = state_of(request)
-    return add_campaign(uow_factory=state.app.uow_factory, principal=who.principal, name=body.name,
-                        channel=body.channel, cost_per_day=body.cost_per_day, currency=body.currency,
-                        starts_on=body.starts_on, ends_on=body.ends_on, now=state.now())  # fmt: skip
+    return _numbers(add_campaign(uow_factory=state.app.uow_factory, principal=who.principal, name=body.name,
+                    channel=body.channel, cost_per_day=body.cost_per_day, currency=body.currency,
+                    starts_on=body.starts_on, ends_on=body.ends_on, now=state.now()))  # fmt: skip
 
 
 @router.put("/campaigns/{campaign_id}/costs/{day}", summary="Record what a campaign cost on a day")
@@ -220,6 +227,6 @@ def cost_route(
 ) -> dict[str, Any]:
     require_scope(who.principal, "leads:write")
     state = state_of(request)
-    return dict(set_campaign_cost(uow_factory=state.app.uow_factory, principal=who.principal,
+    return _numbers(set_campaign_cost(uow_factory=state.app.uow_factory, principal=who.principal,
                                   campaign_id=_uuid(campaign_id, "campaign"), day=day, amount=body.amount,
                                   currency=body.currency, now=state.now()))  # fmt: skip
