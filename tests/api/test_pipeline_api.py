@@ -255,3 +255,12 @@ def test_money_is_a_json_number_in_lists_and_single_answers_alike(world: World) 
     (listed_campaign,) = [c for c in world.client.get("/api/v1/campaigns", headers=world.as_("admin")).json()["items"]
                           if c["name"] == "Fair"]  # fmt: skip
     assert isinstance(listed_campaign["cost_per_day"], float)
+
+
+def test_an_accounts_page_refuses_a_cursor_the_deals_list_issued(world: World) -> None:
+    for i in range(3):
+        _open(world, "east", "admin", f"Deal {i}")
+    deals = world.client.get("/api/v1/opportunities", params={"limit": 1}, headers=world.as_("admin")).json()
+    response = world.client.get("/api/v1/accounts", params={"cursor": deals["next_cursor"]},
+                                headers=world.as_("admin"))  # fmt: skip
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "cursor"

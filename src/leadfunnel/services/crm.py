@@ -31,6 +31,8 @@ __all__ = [
     "list_campaigns",
     "set_campaign_cost",
 ]
+#: The accounts list's order, named in its cursors (a cursor from another list is refused).
+_ACCOUNTS_ORDER = "accounts:name"
 
 
 def list_accounts(
@@ -45,11 +47,14 @@ def list_accounts(
     check_limit(limit)
     with uow_factory(write=False) as uow:
         rows, total = uow.crm.accounts(
-            scope=lead_scope(principal), search=search, after=decode_cursor(cursor), limit=limit
+            scope=lead_scope(principal),
+            search=search,
+            after=decode_cursor(cursor, order=_ACCOUNTS_ORDER),
+            limit=limit,
         )
     last = rows[-1] if len(rows) == limit else None
     return Page(items=rows, total=total,
-                           next_cursor=encode_cursor(last["name_key"], last["id"]) if last else None)  # fmt: skip
+                           next_cursor=encode_cursor(last["name_key"], last["id"], order=_ACCOUNTS_ORDER) if last else None)  # fmt: skip
 
 
 def get_account(
