@@ -113,13 +113,16 @@ def test_a_corrupt_xlsx_fails_naming_the_file(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text", ["=1+1", "+1 415 555 2671", "-2", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://evil")']
+    "text",
+    ["=1+1", "+1 415 555 2671", "-2-3", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://evil")'],
 )
 def test_cells_that_a_spreadsheet_would_run_as_formulas_are_neutralised(text):
     assert safe_cell(text) == "'" + text
 
 
-@pytest.mark.parametrize("value", ["ann@x.example", "ACME = best", -5, 3.5, None, True])
+@pytest.mark.parametrize(
+    "value", ["ann@x.example", "ACME = best", -5, 3.5, None, True, "-2", "+14155552671", "-3.5"]
+)
 def test_other_cells_are_left_alone(value):
     assert safe_cell(value) == value
 
@@ -131,4 +134,4 @@ def test_csv_and_xlsx_exports_hold_no_live_formula(tmp_path):
         assert list(csv.reader(handle))[1] == ["'=cmd|' /C calc'!A0", "-3"]
     write_xlsx(tmp_path / "o.xlsx", ["name", "n"], rows)
     cell = openpyxl.load_workbook(tmp_path / "o.xlsx")["data"]["A2"]
-    assert cell.data_type == "s" and cell.value == "'=cmd|' /C calc'!A0"
+    assert cell.data_type == "s" and cell.value == "=cmd|' /C calc'!A0" and cell.quotePrefix

@@ -2,8 +2,9 @@
 
 Data sets: ``leads`` (with the list filters), ``funnel`` (the lifecycle funnel), ``kpi``
 (the KPI set from the analytics engine, optionally by a dimension: one row per group, the
-lost reasons as one ``reason=count; ...`` cell). Writers neutralise spreadsheet formulas;
-see ``adapters/files/writers.py``.
+lost reasons as one ``reason=count; ...`` cell). Each data set takes only its own options
+(:data:`EXPORT_OPTIONS`); any other is refused, never silently ignored. Writers neutralise
+spreadsheet formulas; see ``adapters/files/writers.py``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ from leadfunnel.domain.access import SYSTEM, Principal
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.services.analytics import run_funnel
 from leadfunnel.services.kpis import run_kpis
-from leadfunnel.services.leads import list_leads
+from leadfunnel.services.leads import LIST_FILTERS, list_leads
 from leadfunnel.services.ports import AnalyticsEngine, UnitOfWorkFactory
 
-__all__ = ["EXPORT_DATASETS", "LEAD_EXPORT_COLUMNS", "Table", "export_table"]
+__all__ = ["EXPORT_DATASETS", "EXPORT_OPTIONS", "LEAD_EXPORT_COLUMNS", "Table", "export_table"]
 
 EXPORT_DATASETS = ("leads", "funnel", "kpi")
+#: The options each data set takes: the lead list's filters, nothing, the KPI dimension.
+EXPORT_OPTIONS: dict[str, tuple[str, ...]] = {
+    "leads": LIST_FILTERS,
+    "funnel": (),
+    "kpi": ("by",),
+}
 LEAD_EXPORT_COLUMNS = (
     "id", "created_at", "stage", "stage_entered_at", "email", "phone", "external_id", "first_name",
     "last_name", "company", "title", "region", "country", "industry", "company_size", "product_interest",
@@ -72,7 +79,9 @@ def export_table(
 ) -> Table:
     """The columns and rows of ``dataset``; rows are produced as the writer consumes them.
 
-    ``funnel`` and ``kpi`` need the analytics ``engine`` and ``now``; ``leads`` reads the store."""
+    ``funnel`` and ``kpi`` need the analytics ``engine`` and ``now``; ``leads`` reads the store.
+    A filter or ``by`` the data set does not take is refused (``ValidationError`` naming it)."""
+    _check_options(dataset, {**(filters or {}), "by": by})
     if dataset == "leads":
         # Validate the filters now, not when the writer first asks for a row.
         list_leads(uow_factory=uow_factory, principal=principal, filters=filters or {}, limit=1)
@@ -90,6 +99,18 @@ def export_table(
         assert engine is not None and now is not None
         result = run_kpis(engine=engine, now=now, by=by)
         return Table([*KPI_COLUMNS, "lost_reasons"], _kpi_rows(result))
-    raise ValidationError(
-        "dataset", f"unknown data set '{dataset}'; expected one of: {', '.join(EXPORT_DATASETS)}"
-    )
+    raise AssertionError(dataset)  # _check_options refused it
+
+
+def _check_options(dataset: str, options: dict[str, Any]) -> None:
+    """Refuse an unknown data set, then any option given (not None) that it does not take."""
+    if dataset not in EXPORT_OPTIONS:
+        raise ValidationError(
+            "dataset",
+            f"unknown data set '{dataset}'; expected one of: {', '.join(EXPORT_DATASETS)}",
+        )
+    for name, value in options.items():
+        if value is not None and name not in EXPORT_OPTIONS[dataset]:
+            others = [d for d, takes in EXPORT_OPTIONS.items() if name in takes]
+            where = f" (only of: {', '.join(others)})" if others else ""
+            raise ValidationError(name, f"is not an option of the {dataset} export{where}")

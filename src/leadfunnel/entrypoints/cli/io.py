@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from leadfunnel.adapters.files.tabular import read_tabular
-from leadfunnel.adapters.files.writers import write_csv, write_xlsx
+from leadfunnel.adapters.files.writers import unwritable_reason, write_csv, write_xlsx
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.entrypoints.cli.common import (
     DbOption,
@@ -41,11 +41,48 @@ def _progress(enabled: bool, label: str) -> Iterator[Callable[[int, int], None] 
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+_REPORT_COLUMNS = ["row", "column", "value", "reason"]
+
+
 def _error_report_path(file: Path, errors: Path | None) -> Path:
     return errors if errors is not None else Path.cwd() / f"{file.stem}.errors.csv"
 
 
-def _render(summary: ImportSummary, report: Path | None) -> None:
+def _check_writable(option: str, target: Path) -> None:
+    """Fail before the work when ``target`` cannot be written, rather than after it."""
+    reason = unwritable_reason(target)
+    if reason is not None:
+        raise ValidationError(option, f"cannot write {target} ({reason})")
+
+
+@contextmanager
+def _writing(option: str, target: Path | None) -> Iterator[None]:
+    """What still goes wrong while writing a file (a full disk) as one line, not a
+    traceback. Writing to stdout (``target`` None) is left alone."""
+    try:
+        yield
+    except OSError as exc:
+        if target is None:
+            raise
+        raise ValidationError(option, f"cannot write {target} ({exc.strerror or exc})") from None
+
+
+def _remove_stale_report(report: Path) -> bool:
+    """Remove an error report an earlier run left at ``report``, so that the file there is
+    always the report of the latest run. Only a file headed like one (row, column, value,
+    reason) is removed; returns whether one was."""
+    try:
+        with report.open(encoding="utf-8-sig", newline="") as handle:
+            header = handle.readline().strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    if header != ",".join(_REPORT_COLUMNS):
+        return False
+    report.unlink()
+    return True
+
+
+def _render(summary: ImportSummary, report: Path | None, removed: Path | None) -> None:
     resumed = (
         f" (resumed after row {summary.resumed_from_row + 1})" if summary.resumed_from_row else ""
     )
@@ -59,6 +96,8 @@ def _render(summary: ImportSummary, report: Path | None) -> None:
         )
     if report is not None:
         console.print(f"error report: {report}")
+    if removed is not None:
+        console.print(f"no rows rejected; removed the out-of-date error report: {removed}")
 
 
 def import_command(
@@ -88,6 +127,8 @@ def import_command(
         raise ValidationError(
             "kind", f"unknown import kind '{kind}'; expected one of: {', '.join(KINDS)}"
         )
+    report = _error_report_path(file, errors)
+    _check_writable("--errors", report)
     plan = load_mapping(mapping) if mapping else None
     options = plan.options if plan else {}
     table = read_tabular(
@@ -106,16 +147,20 @@ def import_command(
             if summary.rejected
             else []
         )
-    report = None
+    written = removed = None
     if rejected:
-        report = _error_report_path(file, errors)
         rows = ([e["row_number"], e["column_name"], e["value"], e["reason"]] for e in rejected)
-        write_csv(report, ["row", "column", "value", "reason"], rows)
+        with _writing("--errors", report):
+            write_csv(report, _REPORT_COLUMNS, rows)
+        written = report
+    elif _remove_stale_report(report):
+        removed = report
     emit(
         as_json,
-        {**summary.to_dict(), "error_report": str(report) if report else None},
-        lambda: _render(summary, report),
-    )
+        {**summary.to_dict(), "error_report": str(written) if written else None,
+         "removed_error_report": str(removed) if removed else None},
+        lambda: _render(summary, written, removed),
+    )  # fmt: skip
 
 
 def export_command(
@@ -141,6 +186,8 @@ def export_command(
         raise ValidationError("--format", f"'{format}' is not csv or xlsx")
     if format == "xlsx" and output is None:
         raise ValidationError("--output", "xlsx needs a file to write to")
+    if output is not None:
+        _check_writable("--output", output)
     filters = {
         "stage": stage,
         "channel": channel,
@@ -154,7 +201,8 @@ def export_command(
         table = export_table(uow_factory=app.uow_factory, dataset=dataset, filters=filters, by=by,
                              engine=engine, now=app.clock())  # fmt: skip
         writer = write_xlsx if format == "xlsx" else write_csv
-        count = writer(output, table.columns, table.rows)  # type: ignore[arg-type]
+        with _writing("--output", output):
+            count = writer(output, table.columns, table.rows)  # type: ignore[arg-type]
     if output is not None:
         emit(as_json, {"dataset": dataset, "format": format, "file": str(output), "rows": count},
              lambda: console.print(f"wrote {count:,} rows to {output}"))  # fmt: skip
