@@ -51,12 +51,14 @@ from leadfunnel.services.automation import after_leads_changed
 from leadfunnel.services.ports import ConcurrentWrite, Row, UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
+    "TOUCH_COLUMNS",
     "IntakeItem",
     "IntakeResult",
     "apply_intake",
     "intake_batch",
     "intake_lead",
     "payload_hash",
+    "touch_changes",
 ]
 
 MAX_ATTEMPTS = 5
@@ -69,7 +71,10 @@ _PROFILE = (
     "email", "phone", "external_id", "first_name", "last_name", "company", "company_key", "title",
     "region", "country", "industry", "company_size", "product_interest",
 )  # fmt: skip
-_TOUCH = ("touch_at", "channel", "campaign", "touch_url", *(f"utm_{k}" for k in UTM_KEYS))
+#: A touch's columns on a lead, without their ``first_``/``last_`` prefix.
+TOUCH_COLUMNS = _TOUCH = (
+    "touch_at", "channel", "campaign", "touch_url", *(f"utm_{k}" for k in UTM_KEYS),
+)  # fmt: skip
 #: Columns a merge may change: what a batch update writes back.
 MERGE_COLUMNS = (
     *_PROFILE, "custom_fields", "channel", "campaign",
@@ -423,13 +428,7 @@ class _Batch:
             merged = {**draft.custom_fields, **(lead.get("custom_fields") or {})}
             if merged != lead.get("custom_fields"):
                 changes["custom_fields"] = merged
-        if lead["last_touch_at"] is None or draft.occurred_at >= lead["last_touch_at"]:
-            changes.update(zip(_LAST_TOUCH, _touch_values(draft), strict=True))
-        if draft.occurred_at < lead["first_touch_at"]:
-            changes.update(zip(_FIRST_TOUCH, _touch_values(draft), strict=True))
-            # An older touch that says nothing about its channel does not erase a known one.
-            if draft.channel != "unknown" or lead["channel"] == "unknown":
-                changes.update(channel=draft.channel, campaign=draft.campaign)
+        changes.update(touch_changes(lead, _touch_values(draft)))
         changes.update(updated_at=self.now, version=lead["version"] + 1)
         lead.update(changes)
         self._index(lead)
@@ -467,6 +466,27 @@ _CREATED_COLUMNS = (
     "custom_fields", "stage", "stage_entered_at", "created_at",
 )  # fmt: skip
 _utm_values = operator.attrgetter(*(f"utm.{k}" for k in UTM_KEYS))
+
+
+def touch_changes(lead: Mapping[str, Any], touch: Sequence[Any]) -> dict[str, Any]:
+    """What a touch changes on a stored lead it merges into; ``touch``: the values of
+    :data:`TOUCH_COLUMNS` (time, channel, campaign, URL, UTM). Imports of touches apply it too.
+
+    The last touch is replaced when the touch is at least as recent; the first touch when it
+    is older, and with it the acquisition channel and campaign, unless the touch's channel is
+    ``unknown`` and the lead's is known (an older touch that says nothing about its channel
+    does not erase a known one). Lead first touched 1 March by a webinar: a ``paid_search``
+    touch of 1 February becomes its first touch and channel; one of 1 April its last touch.
+    """
+    at, channel, campaign = touch[0], touch[1], touch[2]
+    changes: dict[str, Any] = {}
+    if lead["last_touch_at"] is None or at >= lead["last_touch_at"]:
+        changes.update(zip(_LAST_TOUCH, touch, strict=True))
+    if lead["first_touch_at"] is None or at < lead["first_touch_at"]:
+        changes.update(zip(_FIRST_TOUCH, touch, strict=True))
+        if channel != "unknown" or lead["channel"] == "unknown":
+            changes.update(channel=channel, campaign=campaign)
+    return changes
 
 
 def _touch_values(draft: LeadDraft) -> tuple[Any, ...]:

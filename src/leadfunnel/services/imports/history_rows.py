@@ -11,8 +11,10 @@ source system or email). Rules:
   ``backdated_history = "clamp"`` it is recorded at the time of that last change instead,
   and the transition's reason and audit entry keep the date the source gave (for sources
   whose close dates may precede a lead's recorded first contact);
-* a row equal to the lead's last stage change (same stage, same time) is unchanged, so
-  re-running an import adds nothing;
+* a row equal to any stored stage change of its lead (same stage, same time; with
+  ``clamp``, the time it would be clamped to) is unchanged, so re-running an import adds
+  nothing: a lead that went ``mql -> sql -> opportunity`` replays all three rows, not only
+  the last;
 * an ``owner`` assigns the lead (``assignments`` row with rule ``import``) and takes it out
   of the shared pool.
 """
@@ -59,7 +61,8 @@ class HistoryRows:
         leads = LeadIndex(ctx, [ref for _, _, ref in parsed])
         owners = resolve_owners(ctx, {str(f["owner"]) for _, f, _ in parsed if f.get("owner")})
         known = [lead["id"] for _, _, ref in parsed if (lead := leads.find(ref)) is not None]
-        state = _History(ctx, ctx.uow.transitions.last_for_many(known))
+        stored = ctx.uow.records.select_in("stage_transitions", "lead_id", sorted(set(known)))
+        state = _History(ctx, ctx.uow.transitions.last_for_many(known), stored)
         for number, fields, ref in parsed:
             try:
                 changed = state.apply(leads.get(ref), fields, owners)
@@ -79,9 +82,11 @@ class HistoryRows:
 
 
 class _History:
-    def __init__(self, ctx: BatchContext, last: dict[uuid.UUID, Row]) -> None:
+    def __init__(self, ctx: BatchContext, last: dict[uuid.UUID, Row], stored: list[Row]) -> None:
         self.ctx = ctx
         self.last = last
+        #: Every stage change of the batch's leads, stored or recorded by this batch.
+        self.known = {(r["lead_id"], r["to_stage"], r["at"]) for r in stored}
         self.leads: dict[uuid.UUID, Row] = {}
         self.transitions: list[Row] = []
         self.assignments: list[Row] = []
@@ -98,8 +103,8 @@ class _History:
         source_at = at
         if previous is not None and at < previous["at"] and self._clamps:
             at = previous["at"]
-        if previous is not None and previous["to_stage"] == stage.value and previous["at"] == at:
-            return False
+        if {(lead_id, stage.value, source_at), (lead_id, stage.value, at)} & self.known:
+            return False  # imported before (or recorded earlier in this file)
         if previous is not None and at < previous["at"]:
             raise ValidationError("at", f"{at.isoformat()} is before the lead's last stage change "
                                         f"({previous['at'].isoformat()}); import history oldest first")  # fmt: skip
@@ -129,6 +134,7 @@ class _History:
                "at": at, "actor": str(fields.get("actor") or ctx.actor), "reason": fields.get("reason")}  # fmt: skip
         self.transitions.append(row)
         self.last[lead["id"]] = row
+        self.known.add((lead["id"], stage.value, at))
         lead.update(
             stage=stage.value, stage_entered_at=at, updated_at=ctx.now, version=lead["version"] + 1
         )

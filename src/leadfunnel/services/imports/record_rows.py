@@ -2,15 +2,23 @@
 
 * ``touchpoints``: lead, ``kind``, ``at``; optional ``channel``, ``campaign``, ``url`` and
   ``properties.*`` columns. A touch equal to a stored one (lead, kind, time) is unchanged.
+  A new touch moves its lead's first and last touch as an intake merge does: the last touch
+  when at least as recent, the first touch (and acquisition channel and campaign, unless
+  the touch's channel is ``unknown`` and the lead's is known) when older.
 * ``activities``: lead, ``kind`` (call, email, meeting, note, chat, task), ``at``; optional
   ``subject``, ``body``, ``user`` (id in the source system or email). Same duplicate rule.
 * ``opportunities``: lead, ``name``, ``amount``, ``created_at``; optional ``currency``
-  (default USD), ``stage`` (default open), ``expected_close``, ``closed_at``,
-  ``lost_reason``, ``owner``. Unchanged when the lead already has one with the same name
-  and creation time.
+  (default USD), ``stage`` (a pipeline stage; default the first open one,
+  ``qualification``), ``expected_close``, ``closed_at``, ``lost_reason``, ``owner``. A
+  ``won`` or ``lost`` deal needs ``closed_at`` (not before ``created_at``), a ``lost`` one a
+  ``lost_reason`` (the rule deal moves follow); an open deal has no ``closed_at``.
+  Unchanged when the lead already has one with the same name and creation time.
 * ``campaign-costs``: ``campaign``, ``day``, ``amount``; optional ``channel`` (needed to
-  create a campaign not seen before) and ``currency``. One cost per campaign and day: a
-  new amount replaces the stored one (counted as updated).
+  create a campaign not seen before) and ``currency`` (the campaign's: a EUR cost on a USD
+  campaign is refused; default the campaign's, USD for a new one). ``day`` is the date as
+  written (``2025-01-01T23:30:00-05:00`` is 1 January). One cost per campaign and day: a
+  new amount replaces the stored one (counted as updated); a second row for the same
+  campaign and day in one batch is refused, naming the first.
 """
 
 from __future__ import annotations
@@ -18,11 +26,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.domain.ids import new_id
+from leadfunnel.domain.lead import UTM_KEYS
+from leadfunnel.domain.pipeline import CLOSED, OPEN_STAGES, check_opportunity_move
 from leadfunnel.services.automation import after_leads_changed
 from leadfunnel.services.imports.kinds import (
     LEAD_REF,
@@ -32,9 +42,10 @@ from leadfunnel.services.imports.kinds import (
     lead_ref,
     resolve_owners,
 )
+from leadfunnel.services.intake import TOUCH_COLUMNS, touch_changes
 from leadfunnel.services.lead_input import parse_timestamp
 from leadfunnel.services.money import parse_amount, parse_currency
-from leadfunnel.services.normalise import normalise_channel
+from leadfunnel.services.normalise import channel_from_utm, normalise_channel, parse_utm
 from leadfunnel.services.ports import Row
 from leadfunnel.services.sla import record_response
 
@@ -55,7 +66,17 @@ def _slug(value: Any, field: str) -> str:
 
 
 def _day(value: Any, field: str) -> date:
-    return parse_timestamp(value, field=field).date()
+    """A calendar day as written: a time's date in its own offset, so
+    ``2025-01-01T23:30:00-05:00`` is 1 January (in UTC it is already 2 January)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except ValueError:
+        raise ValidationError(field, f"'{text}' is not an ISO 8601 date or time") from None
 
 
 def _lead_rows(
@@ -100,6 +121,23 @@ def _insert_new(
     return fresh
 
 
+_TOUCHED_COLUMNS = (
+    *(f"first_{c}" for c in TOUCH_COLUMNS), *(f"last_{c}" for c in TOUCH_COLUMNS),
+    "channel", "campaign", "updated_at", "version",
+)  # fmt: skip
+
+
+def _touch_changes(lead: Row, touch: Row) -> dict[str, Any]:
+    """What an imported touch changes on its lead: what an intake merge changes
+    (:func:`~leadfunnel.services.intake.touch_changes`). A touch without a channel takes it
+    from its URL's UTM medium, as intake does."""
+    utm = parse_utm(touch["url"])
+    channel = touch["channel"] or channel_from_utm(utm)
+    values = (touch["at"], channel, touch["campaign"], touch["url"],
+              *(getattr(utm, k) for k in UTM_KEYS))  # fmt: skip
+    return touch_changes(lead, values)
+
+
 class TouchpointRows:
     name: str = "touchpoints"
     fields: tuple[str, ...] = (*LEAD_REF, "kind", "at", "channel", "campaign", "url")
@@ -107,8 +145,10 @@ class TouchpointRows:
 
     def write(self, ctx: BatchContext, rows: Rows) -> BatchResult:
         result = BatchResult()
+        leads: dict[uuid.UUID, Row] = {}
 
         def build(lead: Row, f: dict[str, Any]) -> Row:
+            leads[lead["id"]] = lead
             return {"id": new_id(), "lead_id": lead["id"], "kind": _slug(f["kind"], "kind"),
                     "channel": normalise_channel(str(f["channel"])) if f.get("channel") else None,
                     "campaign_id": None, "campaign": f.get("campaign"), "url": f.get("url"),
@@ -118,6 +158,14 @@ class TouchpointRows:
         fresh = _insert_new(
             ctx, "touchpoints", built, lambda r: (r["lead_id"], r["kind"], r["at"]), result
         )
+        touched = {}
+        for touch in sorted(fresh, key=lambda r: r["at"]):
+            lead = leads[touch["lead_id"]]
+            lead.update(
+                _touch_changes(lead, touch), updated_at=ctx.now, version=lead["version"] + 1
+            )
+            touched[lead["id"]] = lead
+        ctx.uow.records.update("leads", list(touched.values()), columns=_TOUCHED_COLUMNS)
         # New behaviour re-scores its leads (which may qualify them) in the batch's transaction.
         after_leads_changed(
             uow=ctx.uow, changed=sorted({r["lead_id"] for r in fresh}), now=ctx.now, actor=ctx.actor
@@ -194,15 +242,14 @@ class OpportunityRows:
             owner = owners.get(str(f["owner"])) if f.get("owner") else lead["owner_id"]
             if isinstance(owner, ValidationError):
                 raise owner
-            closed = (
-                parse_timestamp(f["closed_at"], field="closed_at") if f.get("closed_at") else None
-            )
+            created = parse_timestamp(f["created_at"], field="created_at")
+            stage, closed, lost_reason = _deal_state(f, created)
             return {"id": new_id(), "lead_id": lead["id"], "account_id": lead["account_id"], "owner_id": owner,
                     "name": str(f["name"])[:200], "amount": parse_amount(f["amount"], field="amount"),
-                    "currency": parse_currency(f.get("currency")), "stage": _slug(f.get("stage") or "open", "stage"),
+                    "currency": parse_currency(f.get("currency")), "stage": stage,
                     "expected_close": _day(f["expected_close"], "expected_close") if f.get("expected_close") else None,
-                    "lost_reason": f.get("lost_reason"), "closed_at": closed,
-                    "created_at": parse_timestamp(f["created_at"], field="created_at"), "updated_at": ctx.now, "version": 1}  # fmt: skip
+                    "lost_reason": lost_reason, "closed_at": closed,
+                    "created_at": created, "updated_at": ctx.now, "version": 1}  # fmt: skip
 
         built = _lead_rows(ctx, rows, result, build)
         fresh = _insert_new(
@@ -218,6 +265,48 @@ class OpportunityRows:
             for r in fresh
         ])  # fmt: skip
         return result
+
+
+def _deal_state(f: dict[str, Any], created: datetime) -> tuple[str, datetime | None, str | None]:
+    """A deal row's stage, close time and lost reason, checked as a deal move would be.
+
+    ``stage`` is a pipeline stage (default ``qualification``, the first open one); ``won``
+    and ``lost`` need ``closed_at``, not before ``created_at``; ``lost`` needs a
+    ``lost_reason``; an open deal has no ``closed_at``. A lost reason is kept on lost deals
+    only, as :func:`~leadfunnel.services.opportunities.move_opportunity` keeps it.
+    """
+    stage = str(f.get("stage") or OPEN_STAGES[0]).strip().lower()
+    reason = str(f.get("lost_reason") or "").strip() or None
+    try:  # the rules of a move from nowhere: a pipeline stage, and a lost deal says why
+        check_opportunity_move("", stage, reason)
+    except ValidationError as exc:
+        raise ValidationError("stage" if exc.field == "to" else exc.field, exc.reason) from None
+    closed = parse_timestamp(f["closed_at"], field="closed_at") if f.get("closed_at") else None
+    if stage in CLOSED and closed is None:
+        raise ValidationError("closed_at", f"a {stage} deal needs the time it closed")
+    if stage not in CLOSED and closed is not None:
+        raise ValidationError(
+            "closed_at", f"the deal is open ('{stage}'): only won and lost deals have a close time"
+        )
+    if closed is not None and closed < created:
+        raise ValidationError(
+            "closed_at", f"{closed.isoformat()} is before created_at ({created.isoformat()})"
+        )
+    return stage, closed, reason[:200] if reason and stage == "lost" else None
+
+
+def _cost_currency(value: Any, campaign: Row) -> str:
+    """A cost's currency: its campaign's (costs are summed per campaign, unconverted), which
+    is also the default."""
+    if not value:
+        return str(campaign["currency"])
+    code = parse_currency(value)
+    if code != campaign["currency"]:
+        raise ValidationError(
+            "currency",
+            f"{code} is not the campaign's currency: its costs are in {campaign['currency']}",
+        )
+    return code
 
 
 class CampaignCostRows:
@@ -236,14 +325,11 @@ class CampaignCostRows:
             )
         }
         new_campaigns, new_costs, changed = [], [], {}
+        rows_of: dict[tuple[uuid.UUID, date], int] = {}  # the row that gave each cost
         for number, f in rows:
             try:
                 name = str(f["campaign"]).strip()
-                amount, day, currency = (
-                    parse_amount(f["amount"], field="amount"),
-                    _day(f["day"], "day"),
-                    parse_currency(f.get("currency")),
-                )
+                amount, day = parse_amount(f["amount"], field="amount"), _day(f["day"], "day")
                 if name not in campaigns:
                     if not f.get("channel"):
                         raise ValidationError(
@@ -251,13 +337,21 @@ class CampaignCostRows:
                             f"campaign '{name}' is new: its channel is needed to create it",
                         )
                     campaigns[name] = {"id": new_id(), "name": name, "channel": normalise_channel(str(f["channel"])),
-                                       "cost_per_day": None, "currency": currency, "starts_on": None, "ends_on": None,
-                                       "created_at": ctx.now}  # fmt: skip
+                                       "cost_per_day": None, "currency": parse_currency(f.get("currency")),
+                                       "starts_on": None, "ends_on": None, "created_at": ctx.now}  # fmt: skip
                     new_campaigns.append(campaigns[name])
+                currency = _cost_currency(f.get("currency"), campaigns[name])
+                key = (campaigns[name]["id"], day)
+                if key in rows_of:
+                    raise ValidationError(
+                        "day",
+                        f"row {rows_of[key]} already gives campaign '{name}' a cost for "
+                        f"{day.isoformat()}: give one row per campaign and day (add them up first)",
+                    )
             except ValidationError as exc:
                 result.errors.append(ctx.error(number, f, exc))
                 continue
-            key = (campaigns[name]["id"], day)
+            rows_of[key] = number
             stored = costs.get(key)
             if stored is None:
                 costs[key] = {
