@@ -10,6 +10,7 @@ import pytest
 
 from leadfunnel.adapters.files.tabular import FileFormatError, read_tabular
 from leadfunnel.adapters.files.writers import safe_cell, write_csv, write_xlsx
+from leadfunnel.services.imports.mapping import DateCell
 
 ROWS = [
     ["Email", "Company", "City"],
@@ -135,3 +136,41 @@ def test_csv_and_xlsx_exports_hold_no_live_formula(tmp_path):
     write_xlsx(tmp_path / "o.xlsx", ["name", "n"], rows)
     cell = openpyxl.load_workbook(tmp_path / "o.xlsx")["data"]["A2"]
     assert cell.data_type == "s" and cell.value == "=cmd|' /C calc'!A0" and cell.quotePrefix
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "UTF8", "utf-16-le", None])
+def test_a_byte_order_mark_is_never_part_of_the_first_column_s_name(tmp_path, encoding):
+    text = "\ufeff" + as_text(ROWS)
+    path = write(tmp_path / "bom.csv", text, encoding or "utf-8")
+    assert read_tabular(path, encoding=encoding).columns == ["Email", "Company", "City"]
+
+
+def test_xlsx_date_cells_are_marked_as_typed_dates_and_text_cells_are_not(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(["Email", "Since"])
+    book.active.append(["ann@x.example", datetime(2025, 11, 20, 10, 30)])
+    book.active.append(["bob@y.example", "21/11/2025"])
+    book.save(tmp_path / "d.xlsx")
+    typed, text = (row["Since"] for _, row in read_tabular(tmp_path / "d.xlsx").rows())
+    assert isinstance(typed, DateCell) and typed == "2025-11-20T10:30:00"
+    assert not isinstance(text, DateCell) and text == "21/11/2025"
+
+
+def test_an_old_xls_workbook_is_refused_with_a_hint_to_save_it_as_xlsx_or_csv(tmp_path):
+    ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 20
+    (tmp_path / "old.xls").write_bytes(ole2)
+    with pytest.raises(
+        FileFormatError, match=r"old\.xls: is an old Excel workbook \(XLS\)"
+    ) as caught:
+        read_tabular(tmp_path / "old.xls")
+    assert "save it as XLSX or CSV" in str(caught.value)
+
+
+def test_an_xlsx_workbook_named_xls_is_read_as_xlsx(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.append(["Email"])
+    book.active.append(["ann@x.example"])
+    book.save(tmp_path / "x.xls")
+    assert [row for _, row in read_tabular(tmp_path / "x.xls").rows()] == [
+        {"Email": "ann@x.example"}
+    ]

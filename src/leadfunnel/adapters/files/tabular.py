@@ -7,7 +7,13 @@ record row 2 (a CSV record spanning several lines counts as one row).
 
 Encoding, when not given: a byte-order mark decides (UTF-8, UTF-16); else strict UTF-8; else
 the best guess of ``charset-normalizer`` (GBK/GB18030, Latin-1, ...), which must then decode
-the whole file strictly. Delimiter, when not given: sniffed among ``, ; TAB |``.
+the whole file strictly; a leading byte-order mark is never part of the first column's name,
+whatever the encoding. Delimiter, when not given: sniffed among ``, ; TAB |``.
+
+XLSX date and time cells are read as ISO 8601 text marked as typed
+(:class:`~leadfunnel.services.imports.mapping.DateCell`), so a mapping's date format does not
+apply to them. An old binary Excel workbook (XLS) is refused with a hint to save it as XLSX or
+CSV; a file named ``.xls`` that is in fact an XLSX workbook is read as one.
 """
 
 from __future__ import annotations
@@ -26,11 +32,15 @@ import openpyxl
 from charset_normalizer import from_bytes
 
 from leadfunnel.domain.errors import ValidationError
+from leadfunnel.services.imports.mapping import DateCell
 
 __all__ = ["FileFormatError", "TabularFile", "read_tabular"]
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 _DELIMITERS = ",;\t|"
+#: How an OLE2 compound file (an old XLS workbook, or an encrypted XLSX) and a ZIP (XLSX) start.
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
 csv.field_size_limit(10 * 1024 * 1024)
 
 
@@ -71,13 +81,20 @@ def read_tabular(
     delimiter: str | None = None,
     sheet: str | None = None,
 ) -> TabularFile:
-    """Read ``path`` (``.csv``/``.txt``/``.tsv`` or ``.xlsx``/``.xlsm``)."""
+    """Read ``path`` (``.csv``/``.txt``/``.tsv``, or ``.xlsx``/``.xlsm``: an XLSX workbook)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise FileFormatError(path, f"cannot be read ({exc.strerror})") from None
     fingerprint = hashlib.sha256(data).hexdigest()
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    suffix = path.suffix.lower()
+    if data.startswith(_OLE2_MAGIC):
+        raise FileFormatError(
+            path,
+            "is an old Excel workbook (XLS) or a password-protected one, which cannot be "
+            "read; save it as XLSX or CSV (without a password)",
+        )
+    if suffix in (".xlsx", ".xlsm") or (suffix == ".xls" and data.startswith(_ZIP_MAGIC)):
         return _read_xlsx(path, data, fingerprint, sheet)
     if sheet is not None:
         raise FileFormatError(path, "--sheet applies only to XLSX files")
@@ -99,7 +116,8 @@ def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
                 ) from None
             encoding = guess.encoding
     try:
-        return data.decode(encoding), encoding
+        # A BOM still there (an explicit "utf-8", say) would become part of the first name.
+        return data.decode(encoding).removeprefix("\ufeff"), encoding
     except LookupError:
         raise FileFormatError(path, f"unknown encoding '{encoding}'") from None
     except UnicodeDecodeError as exc:
@@ -160,7 +178,7 @@ def _cell(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime | date | time):
-        return value.isoformat()
+        return DateCell(value.isoformat())
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():

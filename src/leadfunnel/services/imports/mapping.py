@@ -26,12 +26,19 @@ A mapping is TOML::
     [formats]                   # strptime formats for date/time fields
     occurred_at = "%Y-%m-%d"
 
+Every ``[values.FIELD]`` and ``[formats]`` entry must name a field ``[columns]`` maps, a
+constant must be text, a number or a boolean, and a ``custom_fields.NAME`` must be a valid
+custom field name: a mapping file that breaks any of these is refused, naming the table and
+key, before anything is read or written.
+
 Without a mapping file, columns whose names match a field (ignoring case, spaces, ``-``, ``_``)
-are mapped, and the other columns are listed as ignored.
+are mapped, and so are ``custom_fields.NAME`` (``properties.NAME``) columns for a kind that
+has them; the other columns are listed as ignored.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import json
@@ -49,6 +56,7 @@ __all__ = [
     "CUSTOM_PREFIXES",
     "OPTION_CHOICES",
     "ColumnMapping",
+    "DateCell",
     "RowError",
     "auto_mapping",
     "load_mapping",
@@ -68,6 +76,24 @@ _OPTIONS = {
 OPTION_CHOICES = {"backdated_history": ("refuse", "clamp")}
 #: Field prefixes that collect several source columns into one JSON field.
 CUSTOM_PREFIXES = ("custom_fields.", "properties.")
+#: The kind whose rows collect each prefix's ``PREFIX.NAME`` columns.
+_PREFIX_KINDS = {"custom_fields.": "leads", "properties.": "touchpoints"}
+#: A custom field's name, as intake accepts it (``services/lead_input.py``).
+_CUSTOM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+class DateCell(str):
+    """A cell the file itself typed as a date or time (an XLSX date cell), as ISO 8601 text.
+
+    It already is a date, so a ``[formats]`` entry for its column does not apply to it, and a
+    column mixing typed dates and text dates (common in spreadsheets) reads both::
+
+        >>> mapping = ColumnMapping({"at": "Date"}, formats={"at": "%d/%m/%Y"})
+        >>> [mapping.apply(2, {"Date": c})[0] for c in (DateCell("2025-11-20T10:30:00"), "21/11/2025")]
+        [{'at': '2025-11-20T10:30:00+00:00'}, {'at': '2025-11-21T00:00:00+00:00'}]
+    """
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -113,11 +139,14 @@ class ColumnMapping:
         """Refuse, before anything is written, a mapping that cannot work with this file."""
         if self.kind is not None and self.kind != kind:
             raise ValidationError("kind", f"the mapping is for '{self.kind}', not '{kind}'")
-        for target in [*self.columns, *self.constants]:
-            if target not in fields and not target.startswith(CUSTOM_PREFIXES):
+        for table, targets in (("columns", self.columns), ("constants", self.constants)):
+            for target in targets:
+                _check_target(f"{table}.{target}", target, kind, fields)
+        for name in self._joined:
+            if name in self.constants:
                 raise ValidationError(
-                    f"columns.{target}",
-                    f"'{target}' is not a field of {kind}; fields: {', '.join(fields)}",
+                    f"constants.{name}",
+                    f"cannot be joined by {name}.NAME fields; set {name}.NAME constants instead",
                 )
         missing = sorted(c for c in self.columns.values() if c not in columns)
         if missing:
@@ -132,40 +161,70 @@ class ColumnMapping:
                 )
 
     @functools.cached_property
+    def _joined(self) -> frozenset[str]:
+        """The JSON fields named fields join (``custom_fields`` for ``custom_fields.x``)."""
+        targets = [*self.columns, *self.constants]
+        return frozenset(where[0] for t in targets if (where := _custom(t)))
+
+    @functools.cached_property
     def _steps(self) -> tuple[_Step, ...]:
         """For each mapped field: its source column, value map, date format and, for a
-        custom field, the JSON field and key it goes to (decided once, not per row)."""
-        steps = []
-        for target, source in self.columns.items():
-            prefix = next((p for p in CUSTOM_PREFIXES if target.startswith(p)), None)
-            custom = (prefix[:-1], target[len(prefix) :]) if prefix else None
-            steps.append(
-                _Step(target, source, self.values.get(target), self.formats.get(target), custom)
-            )
-        return tuple(steps)
+        custom field, the JSON field and key it goes to (decided once, not per row).
+
+        A column holding a whole JSON field (``custom_fields``) that named columns or
+        constants (``custom_fields.budget``) join goes first, as key ``""``: its object is
+        read, then the named ones are added to it."""
+        steps = [
+            _Step(target, source, self.values.get(target), self.formats.get(target),
+                  (target, "") if target in self._joined else _custom(target))
+            for target, source in self.columns.items()
+        ]  # fmt: skip
+        return tuple(sorted(steps, key=lambda step: step.custom != (step.target, "")))
+
+    @functools.cached_property
+    def _constants(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """The constants: plain fields, and custom ones by JSON field (``custom_fields.x``
+        goes to ``custom_fields['x']``)."""
+        plain: dict[str, Any] = {}
+        custom: dict[str, dict[str, Any]] = {}
+        for target, value in self.constants.items():
+            where = _custom(target)
+            if where is None:
+                plain[target] = value
+            else:
+                custom.setdefault(where[0], {})[where[1]] = value
+        return plain, custom
 
     def apply(
         self, number: int, row: Mapping[str, str | None]
     ) -> tuple[dict[str, Any], RowError | None]:
         """The fields of one row; or the first cell that cannot be converted."""
-        out: dict[str, Any] = dict(self.constants)
+        plain, custom_constants = self._constants
+        out: dict[str, Any] = dict(plain)
+        for name, named in custom_constants.items():
+            out[name] = dict(named)
         for target, source, values, fmt, custom in self._steps:
             value = row.get(source)
             if values is not None:
                 value = values.get(value if value is not None else "", value)
             if value is not None and fmt is not None:
                 try:
-                    value = datetime.strptime(value, fmt).replace(tzinfo=UTC).isoformat()
+                    value = _parse_date(value, fmt)
                 except ValueError:
                     return out, RowError(
                         number, source, value, f"does not match the date format {fmt}"
                     )
             if value is None:
                 continue
-            if custom is not None:
+            if custom is None:
+                out[target] = value
+            elif custom[1]:
                 out.setdefault(custom[0], {})[custom[1]] = value
             else:
-                out[target] = value
+                whole = _json_object(value)
+                if whole is None:
+                    return out, RowError(number, source, value, "is not a JSON object")
+                out[target] = {**out.get(target, {}), **whole}
         return out, None
 
 
@@ -175,6 +234,88 @@ class _Step(NamedTuple):
     values: dict[str, str | None] | None
     format: str | None
     custom: tuple[str, str] | None
+
+
+def _prefix(target: str) -> str | None:
+    return next((p for p in CUSTOM_PREFIXES if target.startswith(p)), None)
+
+
+def _custom(target: str) -> tuple[str, str] | None:
+    """``'custom_fields.booth'`` -> ``('custom_fields', 'booth')``; a plain field -> None."""
+    prefix = _prefix(target)
+    return (prefix[:-1], target[len(prefix) :]) if prefix else None
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _parse_date(value: str, fmt: str) -> str:
+    """A cell read with its ``strptime`` format, as ISO 8601 UTC; a time without an offset
+    (``%z``) is taken as UTC. A :class:`DateCell` already is a date: the format does not
+    apply. Raises ValueError."""
+    if isinstance(value, DateCell):
+        parsed = datetime.fromisoformat(value)
+    else:
+        parsed = datetime.strptime(value, fmt)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC).isoformat()
+    return parsed.astimezone(UTC).isoformat()
+
+
+def _check_target(key: str, target: str, kind: str, fields: Sequence[str]) -> None:
+    """Refuse a ``[columns]``/``[constants]`` field that ``kind`` does not have."""
+    prefix = _prefix(target)
+    if prefix is None and target not in fields:
+        raise ValidationError(
+            key, f"'{target}' is not a field of {kind}; fields: {', '.join(fields)}"
+        )
+    if prefix is not None and _PREFIX_KINDS[prefix] != kind:
+        raise ValidationError(
+            key, f"{kind} have no {prefix}NAME fields (only {_PREFIX_KINDS[prefix]} do)"
+        )
+
+
+def _check_custom_name(key: str, target: str) -> None:
+    """Refuse a ``custom_fields.NAME`` whose NAME intake would refuse (on every row)."""
+    where = _custom(target)
+    if where is None:
+        return
+    name, part = where
+    if name == "custom_fields" and not _CUSTOM_KEY.match(part):
+        raise ValidationError(
+            key,
+            f"'{part}' is not a custom field name (a letter or '_', then letters, digits "
+            "or '_'; at most 64)",
+        )
+    if not part.strip():
+        raise ValidationError(key, f"names no {name} key after '{name}.'")
+
+
+def _check_scalar(key: str, value: Any) -> None:
+    """A constant or mapped value must be what a cell could hold."""
+    if isinstance(value, str | int | float):  # bool is an int
+        return
+    if isinstance(value, list | dict):
+        what = "a list" if isinstance(value, list) else "a table"
+    else:
+        what = "a TOML date or time; write it as text"
+    raise ValidationError(key, f"must be text, a number or true/false, not {what}")
+
+
+def _check_mapped(key: str, target: str, columns: Mapping[str, str]) -> None:
+    """Refuse a ``[values.X]``/``[formats]`` entry for a field no column is mapped to: it
+    would change nothing (a typo, most often)."""
+    if target in columns:
+        return
+    close = difflib.get_close_matches(target, list(columns), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    mapped = ", ".join(columns) or "none"
+    raise ValidationError(key, f"'{target}' is not a field [columns] maps (mapped: {mapped}){hint}")
 
 
 def _table(doc: Mapping[str, Any], name: str) -> dict[str, Any]:
@@ -203,6 +344,30 @@ def parse_mapping(doc: Mapping[str, Any]) -> ColumnMapping:
         raise ValidationError(
             unknown[0], f"is not a mapping section; expected: {', '.join(sorted(_SECTIONS))}"
         )
+    options = _options(doc)
+    kind = doc.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        raise ValidationError("kind", "must be text")
+    columns = _table(doc, "columns")
+    for target, source in columns.items():
+        if not isinstance(source, str) or not source:
+            raise ValidationError(f"columns.{target}", "must name a source column")
+        _check_custom_name(f"columns.{target}", target)
+    constants = _table(doc, "constants")
+    for target, value in constants.items():
+        _check_scalar(f"constants.{target}", value)
+        _check_custom_name(f"constants.{target}", target)
+    return ColumnMapping(
+        columns=columns,
+        constants=constants,
+        values=_values(doc, columns),
+        formats=_formats(doc, columns),
+        options=options,
+        kind=kind,
+    )
+
+
+def _options(doc: Mapping[str, Any]) -> dict[str, Any]:
     options = _table(doc, "options")
     for key, value in options.items():
         if key not in _OPTIONS:
@@ -216,31 +381,33 @@ def parse_mapping(doc: Mapping[str, Any]) -> ColumnMapping:
                 f"options.{key}",
                 f"'{value}' is not one of: {', '.join(OPTION_CHOICES[key])}",
             )
-    columns = _table(doc, "columns")
-    for target, source in columns.items():
-        if not isinstance(source, str) or not source:
-            raise ValidationError(f"columns.{target}", "must name a source column")
-    values = {
-        t: {str(k): (v if v != "" else None) for k, v in m.items()}
-        for t, m in _table(doc, "values").items()
-    }
+    return options
+
+
+def _values(doc: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The ``[values.FIELD]`` tables, ``""`` (an empty cell) as None."""
+    values = {}
+    for target, table in _table(doc, "values").items():
+        if not isinstance(table, dict):
+            raise ValidationError(
+                f"values.{target}", "must be a table of source value = field value"
+            )
+        _check_mapped(f"values.{target}", target, columns)
+        for source, value in table.items():
+            _check_scalar(f"values.{target}.{source}", value)
+        values[target] = {str(k): (v if v != "" else None) for k, v in table.items()}
+    return values
+
+
+def _formats(doc: Mapping[str, Any], columns: Mapping[str, str]) -> dict[str, str]:
     formats = _table(doc, "formats")
     for target, fmt in formats.items():
         if not isinstance(fmt, str) or "%" not in fmt:
             raise ValidationError(
                 f"formats.{target}", f"'{fmt}' is not a strptime format such as %Y-%m-%d"
             )
-    kind = doc.get("kind")
-    if kind is not None and not isinstance(kind, str):
-        raise ValidationError("kind", "must be text")
-    return ColumnMapping(
-        columns=columns,
-        constants=_table(doc, "constants"),
-        values=values,
-        formats=formats,
-        options=options,
-        kind=kind,
-    )
+        _check_mapped(f"formats.{target}", target, columns)
+    return formats
 
 
 def _key(name: str) -> str:
@@ -248,15 +415,36 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", name.strip().lower())
 
 
-def auto_mapping(fields: Sequence[str], columns: Sequence[str]) -> tuple[ColumnMapping, list[str]]:
-    """Map columns named like fields; returns the mapping and the ignored columns."""
+def auto_mapping(
+    fields: Sequence[str], columns: Sequence[str], *, kind: str | None = None
+) -> tuple[ColumnMapping, list[str]]:
+    """Map columns named like fields; returns the mapping and the ignored columns.
+
+    ``PREFIX.NAME`` columns (``custom_fields.budget``) are mapped as they are named for the
+    kind that has them (``kind``, or one whose ``fields`` hold the JSON field)::
+
+        >>> mapping, ignored = auto_mapping(
+        ...     ["email", "custom_fields"], ["E-mail", "custom_fields.budget", "Notes"])
+        >>> mapping.columns, ignored
+        ({'email': 'E-mail', 'custom_fields.budget': 'custom_fields.budget'}, ['Notes'])
+    """
+    prefixes = tuple(p for p in CUSTOM_PREFIXES if _PREFIX_KINDS[p] == kind or p[:-1] in fields)
     by_key = {_key(f): f for f in fields}
     mapped: dict[str, str] = {}
-    ignored = []
     for column in columns:
-        target = by_key.get(_key(column))
+        target = column if _is_custom_column(column, prefixes) else by_key.get(_key(column))
         if target and target not in mapped:
             mapped[target] = column
-        else:
-            ignored.append(column)
-    return ColumnMapping(columns=mapped), ignored
+    taken = set(mapped.values())
+    return ColumnMapping(columns=mapped), [c for c in columns if c not in taken]
+
+
+def _is_custom_column(column: str, prefixes: tuple[str, ...]) -> bool:
+    """``custom_fields.budget`` for a kind with custom fields, and a valid name."""
+    if not column.startswith(prefixes):
+        return False
+    try:
+        _check_custom_name("columns", column)
+    except ValidationError:
+        return False
+    return True

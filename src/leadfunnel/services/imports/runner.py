@@ -117,7 +117,7 @@ def run_import(
         raise ValidationError("batch_size", f"must be between 1 and 50000, got {batch_size}")
     ignored: list[str] = []
     if mapping is None:
-        mapping, ignored = auto_mapping(spec.fields, source.columns)
+        mapping, ignored = auto_mapping(spec.fields, source.columns, kind=kind)
     mapping.check(kind=kind, fields=spec.fields, required=spec.required, columns=source.columns)
     region = str(mapping.options.get("default_region", default_region)).upper()
     fingerprint = hashlib.sha256(

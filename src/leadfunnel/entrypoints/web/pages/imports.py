@@ -156,7 +156,7 @@ def _choices(kind: str, table: TabularFile, form: FormData | None) -> dict[str, 
     """What the mapper shows selected: the submitted form, else the importer's own matching
     of column names to fields."""
     if form is None:
-        matched, _ = auto_mapping(_targets(kind), table.columns)
+        matched, _ = auto_mapping(_targets(kind), table.columns, kind=kind)
         return {"columns": dict(matched.columns), "constants": {}, "formats": {}, "extra": [],
                 "default_region": "", "create_missing_owners": False, "backdated_history": ""}  # fmt: skip
     targets = _targets(kind)
