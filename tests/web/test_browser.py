@@ -99,10 +99,13 @@ def test_logging_an_activity_puts_it_on_the_timeline(page, site: Site):
 def test_a_refused_stage_move_shows_the_reason_next_to_the_form(page, site: Site):
     sign_in(page, site, "rep", path="/leads?pool=owned&stage=nurture")
     page.locator("#leads tbody tr a").first.click()
-    page.select_option("#stage-form select[name=to]", "won")
+    # The list offers only the allowed moves; this one also needs a reason, left empty.
+    offered = page.locator("#stage-form option").evaluate_all("os => os.map(o => o.value)")
+    assert "won" not in offered
+    page.select_option("#stage-form select[name=to]", "disqualified")
     page.click("#stage-form button[type=submit]")
     error = page.locator("#stage-error")
-    assert "cannot move from 'nurture' to 'won'" in error.inner_text()
+    assert "a reason is required when moving to 'disqualified'" in error.inner_text()
     assert page.locator("h1 .stage").inner_text() == "Nurture"
     screenshot(page, "lead-refused-move")
 
@@ -129,13 +132,21 @@ def test_dragging_a_deal_moves_it_and_a_refused_drag_snaps_back(page, site: Site
     stored = page.request.get(f"/api/v1/opportunities/{deal_id}").json()
     assert stored["stage"] == "proposal"
 
-    won = page.locator('.lane[data-stage="won"] .deal').first
-    won_id = won.get_attribute("data-id")
-    won.drag_to(page.locator('.lane[data-stage="qualification"] .cards'))
+    # A card read before someone else moved the deal: the drag is refused and snaps back.
+    stale = page.locator('.lane[data-stage="qualification"] .deal').first
+    stale_id = stale.get_attribute("data-id")
+    version = int(stale.get_attribute("data-version"))
+    stale.evaluate("(card, v) => { card.dataset.version = String(v); }", version - 1 if version > 1 else version + 1)
+    stale.drag_to(page.locator('.lane[data-stage="negotiation"] .cards'))
     page.wait_for_selector("#kanban-status.error")
-    assert "cannot move from 'won'" in page.locator("#kanban-status").inner_text()
-    assert _lane_of(page, won_id) == "won"
-    assert page.request.get(f"/api/v1/opportunities/{won_id}").json()["stage"] == "won"
+    assert "changed since you read it" in page.locator("#kanban-status").inner_text()
+    assert _lane_of(page, stale_id) == "qualification"
+    assert page.request.get(f"/api/v1/opportunities/{stale_id}").json()["stage"] == "qualification"
+
+    # Closed deals stay closed: their cards are not draggable and offer no move.
+    won = page.locator('.lane[data-stage="won"] .deal').first
+    assert won.get_attribute("draggable") == "false"
+    assert won.locator(".move-to").count() == 0
     screenshot(page, "pipeline")
 
 

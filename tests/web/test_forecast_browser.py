@@ -48,3 +48,18 @@ def test_the_forecast_page_speaks_chinese(page, site: Site):
         == "已赢单"
     )
     screenshot(page, "forecast-zh")
+
+
+def test_listed_deals_show_their_name_and_open_their_lead(page, site: Site):
+    sign_in(page, site, "admin", path="/forecast")
+    row = page.locator("#deal-health tbody tr[data-deal]").first
+    deal_id = row.get_attribute("data-deal")
+    stored = page.request.get(f"/api/v1/opportunities/{deal_id}").json()
+    link = row.locator("td").first.locator("a")
+    assert link.inner_text() == stored["name"]
+    opens = f"/leads/{stored['lead_id']}" if stored["lead_id"] else "/pipeline"
+    assert link.get_attribute("href") == opens
+    flagged = page.locator("#forecast-flags tbody tr[data-deal] td:first-child a")
+    assert flagged.count() == page.locator("#forecast-flags tbody tr[data-deal]").count()
+    link.click()
+    page.wait_for_url(f"**{opens}")

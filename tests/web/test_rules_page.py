@@ -137,3 +137,20 @@ def test_the_admin_edits_a_model_and_sees_the_dry_run_before_activating(page, si
     page.click("#activate-form button")
     page.wait_for_selector("#shown-status:has-text('active')")
     assert page.locator("p.notice").inner_text() == "Activated."
+
+
+def test_rule_sets_without_versions_link_only_to_writing_the_first(world: World) -> None:
+    overview = _browser(world, "admin").get("/rules").text
+    assert 'href="/rules/routing/current"' not in overview
+    assert 'href="/rules/sla/current"' not in overview
+    assert 'href="/rules/routing/new"' in overview and 'href="/rules/sla/new"' in overview
+
+
+def test_the_versions_name_who_saved_them_and_the_heading_opens_the_rule_set(world: World) -> None:
+    admin = _browser(world, "admin")
+    _post(admin, "/rules/routing/new", document=STARTERS["routing"].replace("Sales", "East"))
+    overview = admin.get("/rules").text
+    section = overview.split('id="routing-versions"')[1].split("</section>")[0]
+    assert '<a href="/rules/routing/current">' in section
+    assert "<td>admin</td>" in section  # the person's name, not their user id
+    assert "user:" not in section

@@ -61,16 +61,16 @@ def list_opportunities(
     principal: Principal,
     stage: str | None = None,
     owner_id: uuid.UUID | None = None,
+    lead_id: uuid.UUID | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page:
-    """The opportunities the caller may see, newest first."""
+    """The opportunities the caller may see, newest first (of one lead, given ``lead_id``)."""
     check_limit(limit)
     if stage is not None and stage not in PIPELINE:
         raise ValidationError("stage", f"'{stage}' is not one of: {', '.join(PIPELINE)}")
-    filters: dict[str, Any] = {
-        k: v for k, v in (("stage", stage), ("owner_id", owner_id)) if v is not None
-    }
+    chosen = (("stage", stage), ("owner_id", owner_id), ("lead_id", lead_id))
+    filters: dict[str, Any] = {k: v for k, v in chosen if v is not None}
     after = decode_cursor(cursor, order=_DEALS_ORDER)
     parsed = (cursor_time(after[0]), after[1]) if after else None
     with uow_factory(write=False) as uow:

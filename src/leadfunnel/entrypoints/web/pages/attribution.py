@@ -3,7 +3,8 @@ conversions under a model, side by side with other models in a Plotly chart, and
 each cost (CPL, cost per MQL and SQL, CAC, ROI, ROAS).
 
 The question is in the URL (``model``, ``conversion``, ``by``, ``from``, ``to``), so every
-view is a link. The chart compares :data:`COMPARED` (and the chosen model) on the same
+view is a link; a value the page does not offer is refused (422) naming it, as on the
+other pages, rather than quietly answered with the default. The chart compares :data:`COMPARED` (and the chosen model) on the same
 journeys; docs/concepts/attribution.md explains each model.
 
 Who sees it: admins and marketers, as the dashboard
@@ -70,8 +71,11 @@ def _day(value: str | None, field: str) -> date | None:
         raise ValidationError(field, f"'{value}' is not a date (YYYY-MM-DD)") from None
 
 
-def _choice(value: str, choices: tuple[str, ...], default: str) -> str:
-    return value if value in choices else default
+def _choice(value: str, choices: tuple[str, ...], field: str) -> str:
+    """``value`` if the page offers it; anything else is refused, as the other pages do."""
+    if value not in choices:
+        raise ValidationError(field, f"'{value}' is not one of: {', '.join(choices)}")
+    return value
 
 
 @router.get("/attribution")
@@ -85,9 +89,9 @@ def attribution_page(
     period_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> Response:
     require_role(who.principal, *DASHBOARD_ROLES, action="attribution")
-    model = _choice(model, MODELS, "w_shaped")
-    conversion = _choice(conversion, CONVERSIONS, "won")
-    by = _choice(by, ("channel", "campaign"), "channel")
+    model = _choice(model, MODELS, "model")
+    conversion = _choice(conversion, CONVERSIONS, "conversion")
+    by = _choice(by, ("channel", "campaign"), "by")
     start, end = _day(period_from, "from"), _day(period_to, "to")
     state = state_of(request)
     with ANALYTICS_LOCK:

@@ -31,13 +31,14 @@ from fastapi.responses import RedirectResponse
 
 from leadfunnel.analytics.funnel_oracle import OTHER_GROUP
 from leadfunnel.analytics.funnel_spec import BREAKDOWNS
+from leadfunnel.domain.access import Principal
 from leadfunnel.domain.errors import ValidationError
 from leadfunnel.domain.lifecycle import FUNNEL_PATH
 from leadfunnel.entrypoints.api.security import state_of
 from leadfunnel.entrypoints.web.answers import ANALYTICS_LOCK, answers, scope_of
 from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.i18n import language
-from leadfunnel.entrypoints.web.people import people_names
+from leadfunnel.entrypoints.web.people import people_names, team_names
 from leadfunnel.entrypoints.web.rendering import render, request_language
 from leadfunnel.entrypoints.web.session import ViewerDep
 from leadfunnel.entrypoints.web.where import Where, added_filter
@@ -189,13 +190,21 @@ def _largest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: rank.get(r["group"], (True, 0, str(r["group"]))))
 
 
-def _label(group: str | None, names: dict[Any, str]) -> str:
-    if group is None:
-        return "–"
-    for key, name in names.items():
-        if str(key) == group:
-            return name
-    return group
+def _value_names(by: str | None, uow_factory: Any, principal: Principal) -> dict[str, str]:
+    """Display names of a breakdown's values, by the value as the funnel gives it: people's
+    names for ``owner_id``, team names for ``team_id``; other dimensions show their values."""
+    if by == "owner_id":
+        found = people_names(uow_factory=uow_factory, principal=principal)
+    elif by == "team_id":
+        found = team_names(uow_factory=uow_factory)
+    else:
+        return {}
+    return {str(key): name for key, name in found.items()}
+
+
+def _label(group: str | None, names: dict[str, str]) -> str:
+    """A breakdown value as shown: its name if it has one (``OTHER`` and ``(none)`` as is)."""
+    return "–" if group is None else names.get(group, group)
 
 
 def _figure(question: Question, rows: list[dict[str, Any]], labels: dict[str | None, str],
@@ -253,7 +262,7 @@ def explorer_page(
     answered = answers(request).ask(engine, asked, now, ask)
     result = answered.value
     rows = _largest_first(result["rows"])
-    names = people_names(uow_factory=state.app.uow_factory, principal=who.principal)
+    names = _value_names(question.by, state.app.uow_factory, who.principal)
     labels = {group: _label(group, names) for group in {r["group"] for r in rows}}
     if not question.by:
         labels[None] = language(request_language(request)).gettext("All leads")
@@ -294,9 +303,10 @@ def explorer_leads_page(
     here = {"step": step, "outcome": outcome, **({"value": value} if value is not None else {}),
             **({"cohort_of": cohort_of.isoformat()} if cohort_of else {})}  # fmt: skip
     names = people_names(uow_factory=state.app.uow_factory, principal=who.principal)
+    shown = _value_names(question.by, state.app.uow_factory, who.principal)
     return render(request, "explorer_leads.html", {
         "leads": found.items, "total": found.total, "offset": offset, "step": step,
-        "outcome": outcome, "value": _label(value, names) if value is not None else None,
+        "outcome": outcome, "value": _label(value, shown) if value is not None else None,
         "cohort_of": cohort_of, "names": names, "filters": question.where.pairs,
         "dimensions": DIMENSIONS, "back_url": "/explorer?" + question.query(),
         "next_url": ("/explorer/leads?" + question.query({**here, "offset": str(offset + PAGE_SIZE)}))

@@ -6,6 +6,9 @@ current quarter; ``by``: team, rep, product or channel), so every view is a link
 opens it: the forecast service covers, and learns from, only the deals the viewer's team or
 the viewer owns (``analytics_owners``), so a rep sees their own forecast.
 
+Deals are listed by name (and their lead's company), linked to their lead's page, or to
+the pipeline for a deal without a lead.
+
 The chart is Plotly: per group, the expected bookings as a bar with the P10-P90 range as its
 error bar, beside what is already closed won; ``static/forecast.js`` draws the JSON figure.
 The page runs fewer draws than the CLI (:data:`DRAWS`): enough for a range read at a glance.
@@ -19,7 +22,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from leadfunnel.domain.access import ROLES, require_role
+from leadfunnel.domain.access import ROLES, Principal, lead_scope, require_role
 from leadfunnel.entrypoints.api.security import state_of
 from leadfunnel.entrypoints.web.answers import ANALYTICS_LOCK
 from leadfunnel.entrypoints.web.errors import PageRoute
@@ -75,6 +78,25 @@ def _team_names(state: Any) -> dict[uuid.UUID, str]:
         return {row["id"]: row["name"] for row in uow.auth.teams()}
 
 
+def _deal_names(state: Any, principal: Principal, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The listed deals as people know them, by id: name, the lead's company and where to open
+    the deal (its lead's page, else the pipeline). A deal the store no longer holds (the
+    analytics store lags behind) is left out, and listed by its id."""
+    scope, found = lead_scope(principal), {}
+    with state.app.uow_factory(write=False) as uow:
+        for key in dict.fromkeys(ids):
+            try:
+                deal = uow.crm.opportunity(scope, uuid.UUID(key))
+            except ValueError:
+                deal = None
+            if deal is None:
+                continue
+            lead = uow.leads.get(deal["lead_id"]) if deal["lead_id"] else None
+            found[key] = {"name": deal["name"], "company": lead["company"] if lead else None,
+                          "url": f"/leads/{deal['lead_id']}" if lead else "/pipeline"}  # fmt: skip
+    return found
+
+
 @router.get("/forecast")
 def forecast_page(
     request: Request,
@@ -92,9 +114,11 @@ def forecast_page(
     label = _labeller({**names, **_team_names(state)})
     gettext = language(request_language(request)).gettext
     rows = result["rows"] + ([result["total"]] if chosen_by else [])
+    flagged = [d for d in result["deals"] if d["disagreement"]][:HEALTH_ROWS]
+    health = result["health"][:HEALTH_ROWS]
+    deals = _deal_names(state, who.principal, [d["id"] for d in flagged + health])
     return render(request, "forecast.html", {
         "result": result, "rows": rows, "label": label, "by": chosen_by or "", "breakdowns": BREAKDOWNS,
         "figure": json.dumps(_figure(rows, label, gettext)).replace("</", "<\\/"),
-        "flagged": [d for d in result["deals"] if d["disagreement"]][:HEALTH_ROWS],
-        "health": result["health"][:HEALTH_ROWS],
+        "flagged": flagged, "health": health, "deals": deals,
     }, viewer=who)  # fmt: skip

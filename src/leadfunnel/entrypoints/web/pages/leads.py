@@ -44,6 +44,7 @@ from leadfunnel.services.auth import list_users
 from leadfunnel.services.bulk import BULK_ACTIONS, assign_leads, export_leads, move_leads
 from leadfunnel.services.leads import LIST_SORTS, get_lead, list_leads
 from leadfunnel.services.lifecycle import move_lead
+from leadfunnel.services.opportunities import list_opportunities
 from leadfunnel.services.ports import Row
 from leadfunnel.services.routing import sla_clock
 from leadfunnel.services.saved_views import delete_view, list_views, save_view
@@ -55,6 +56,8 @@ __all__ = ["router"]
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PAGE_SIZE = 50
+#: Deals listed on a lead page, newest first (the pipeline has them all).
+DEALS_SHOWN = 20
 ACTIVITY_KINDS = (*RESPONSE_KINDS, "note", "task")
 _FILTERS = ("search", "stage", "channel", "region", "industry", "grade", "pool", "sort")
 Text = Annotated[str | None, Query(max_length=200)]
@@ -220,7 +223,9 @@ def _lead_response(
         "due_in": _due_in(lead["sla_due_at"], now), "now": now,
         "names": people_names(uow_factory=uow_factory, principal=who.principal),
         "writable": can_write_lead(who.principal, lead),
-        "stages": [s.value for s in Stage if s is not current],
+        "deals": list_opportunities(uow_factory=uow_factory, principal=who.principal, lead_id=lead_id,
+                                    limit=DEALS_SHOWN),
+        # The Move-stage list offers only the moves the lifecycle allows from here.
         "allowed": [s.value for s in DEFAULT_LIFECYCLE.allowed_from(current)],
         "activity_kinds": ACTIVITY_KINDS, "notice": notice, "errors": errors or {}, "form": form or {},
     }, viewer=who, status=status)  # fmt: skip

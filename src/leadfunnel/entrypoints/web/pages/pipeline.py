@@ -10,24 +10,37 @@ Dragging a card to another column (``static/kanban.js``) posts to the JSON API,
 session's CSRF token; the service decides (closed deals stay closed, a lost deal needs a
 reason, the role must be allowed to change the lead), and a refused move snaps back with
 the API's reason.
+
+Every open card also has a **Move to** control (a stage list, a reason for a lost deal and a
+button), for keyboards, screen readers and touchscreens, where dragging does not work: Enter
+or Space on a focused card opens it. It is a plain form posting to
+``/pipeline/deals/{id}/stage`` with the card's version, so it works without the script too,
+and the service checks it exactly as it checks a drag (a stale version is refused, 412);
+with the script, it goes to the JSON API like a drag and the card moves in place. Closed
+(won, lost) cards stay where they are: they are neither draggable nor offer a move.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
+from leadfunnel.domain.errors import DomainError, NotFound
 from leadfunnel.domain.pipeline import CLOSED, PIPELINE
+from leadfunnel.entrypoints.api.problems import status_for
 from leadfunnel.entrypoints.api.security import state_of
 from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.people import people_names
 from leadfunnel.entrypoints.web.rendering import render
-from leadfunnel.entrypoints.web.session import ViewerDep
-from leadfunnel.services.opportunities import list_opportunities
+from leadfunnel.entrypoints.web.session import Viewer, ViewerDep, check_csrf
+from leadfunnel.services.opportunities import list_opportunities, move_opportunity
 from leadfunnel.services.ports import Row
 
 __all__ = ["CARDS", "STAGNANT_DAYS", "Column", "router"]
@@ -61,8 +74,10 @@ def _stagnating(card: Row, now: datetime) -> bool:
     return card["stage"] not in CLOSED and now - card["updated_at"] > timedelta(days=STAGNANT_DAYS)
 
 
-@router.get("/pipeline")
-def pipeline_page(request: Request, who: ViewerDep) -> Response:
+def _pipeline_response(
+    request: Request, who: Viewer, *, status: int = 200, notice: str | None = None,
+    error: str | None = None,
+) -> Response:  # fmt: skip
     state = state_of(request)
     now = state.now()
     columns = []
@@ -74,4 +89,41 @@ def pipeline_page(request: Request, who: ViewerDep) -> Response:
     return render(request, "pipeline.html", {
         "columns": columns, "stale": stale, "now": now, "stagnant_days": STAGNANT_DAYS,
         "names": people_names(uow_factory=state.app.uow_factory, principal=who.principal),
-    }, viewer=who)  # fmt: skip
+        "stages": PIPELINE, "closed": CLOSED, "notice": notice, "error": error,
+    }, viewer=who, status=status)  # fmt: skip
+
+
+@router.get("/pipeline")
+def pipeline_page(
+    request: Request, who: ViewerDep, moved: Annotated[str | None, Query(max_length=40)] = None
+) -> Response:
+    return _pipeline_response(request, who, notice="Moved." if moved else None)
+
+
+@router.post("/pipeline/deals/{deal_id}/stage")
+def move_form(
+    request: Request,
+    who: ViewerDep,
+    deal_id: str,
+    to: Annotated[str, Form(max_length=32)],
+    version: Annotated[int, Form()],
+    lost_reason: Annotated[str, Form(max_length=1000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """The Move-to control without the script: the same service and version check as a drag;
+    a refusal shows on the board with the status the API would answer."""
+    check_csrf(who, csrf)
+    try:
+        key = uuid.UUID(deal_id)
+    except ValueError:
+        raise NotFound("opportunity", deal_id) from None
+    state = state_of(request)
+    try:
+        move_opportunity(uow_factory=state.app.uow_factory, principal=who.principal, opportunity_id=key,
+                         to=to, expected_version=version, lost_reason=lost_reason.strip() or None,
+                         now=state.now())  # fmt: skip
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return _pipeline_response(request, who, status=status_for(exc), error=exc.message)
+    return RedirectResponse(f"/pipeline?moved={key}#deal-{key}", status_code=303)

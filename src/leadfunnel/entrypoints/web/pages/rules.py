@@ -34,6 +34,7 @@ from leadfunnel.entrypoints.api.problems import status_for
 from leadfunnel.entrypoints.api.security import state_of
 from leadfunnel.entrypoints.web.errors import PageRoute
 from leadfunnel.entrypoints.web.navigation import RULES_ROLES
+from leadfunnel.entrypoints.web.people import people_names
 from leadfunnel.entrypoints.web.rendering import render
 from leadfunnel.entrypoints.web.session import Viewer, ViewerDep, check_csrf
 from leadfunnel.services.documents import FORMATS, read_document
@@ -187,6 +188,12 @@ def _editor(
     }, viewer=who, status=status)  # fmt: skip
 
 
+def _actor_names(state: Any, principal: Principal) -> dict[str, str]:
+    """Who saved a version (``user:<id>``, as stored) by the names the viewer may know."""
+    names = people_names(uow_factory=state.app.uow_factory, principal=principal)
+    return {f"user:{user_id}": name for user_id, name in names.items()}
+
+
 @router.get("/rules")
 def rules_page(request: Request, who: ViewerDep) -> Response:
     _read(who.principal)
@@ -201,6 +208,7 @@ def rules_page(request: Request, who: ViewerDep) -> Response:
         "sla": list_rule_sets(uow_factory=uow_factory, kind="sla"),
         "calendars": list_calendars(uow_factory=uow_factory),
         "writable": {k: _may_write(who.principal, k) for k in KINDS},
+        "actors": _actor_names(state, who.principal),
     }, viewer=who)  # fmt: skip
 
 

@@ -1,6 +1,8 @@
-// Pipeline kanban: drag a deal card to another stage. The move goes to the JSON API with the
-// card's version (If-Match) and the session's CSRF token; a refused move snaps the card back
-// and shows the API's reason. Counts and amounts per lane follow the cards.
+// Pipeline kanban: drag a deal card to another stage, or use the card's "Move to" form
+// (keyboards, touchscreens; Enter or Space on a focused card opens it). Either way the move
+// goes to the JSON API with the card's version (If-Match) and the session's CSRF token; a
+// refused move snaps the card back and shows the API's reason. Counts and amounts per lane
+// follow the cards. Won and lost cards are closed: not draggable, no form.
 "use strict";
 (function () {
   var board = document.getElementById("kanban");
@@ -39,12 +41,39 @@
     origin.list.insertBefore(card, origin.next);
   }
 
-  function move(card, lane) {
+  // After a move: the card's stage, version and form follow; a closed card loses both its
+  // form and its drag handle.
+  function settle(card, to, version) {
+    card.dataset.version = String(version);
+    card.dataset.stage = to;
+    card.classList.remove("stale"); // just changed: not stagnating any more
+    var tag = card.querySelector(".stale-tag");
+    if (tag) tag.remove();
+    var form = card.querySelector(".move-to form");
+    if (to === "won" || to === "lost") {
+      var control = card.querySelector(".move-to");
+      if (control) control.remove();
+      card.setAttribute("draggable", "false");
+      card.removeAttribute("tabindex");
+      card.style.cursor = "default";
+      return;
+    }
+    if (!form) return;
+    form.elements.version.value = String(version);
+    form.elements.lost_reason.value = "";
+    Array.prototype.forEach.call(form.elements.to.options, function (option) {
+      option.disabled = option.value === to;
+    });
+    form.elements.to.selectedIndex = Array.prototype.findIndex.call(
+      form.elements.to.options, function (option) { return !option.disabled; });
+  }
+
+  function move(card, lane, lostReason) {
     var from = origin.list.closest(".lane");
     var to = lane.dataset.stage;
     var body = { to: to };
     if (to === "lost") {
-      var reason = window.prompt(board.dataset.msgLost);
+      var reason = lostReason === undefined ? window.prompt(board.dataset.msgLost) : lostReason;
       if (!reason) { snapBack(card); return; }
       body.lost_reason = reason;
     }
@@ -68,10 +97,11 @@
         say(board.dataset.msgRefused + " " + (result.data.detail || result.data.title), true);
         return;
       }
-      card.dataset.version = String(result.data.version);
+      settle(card, to, result.data.version);
       tally(from, card, -1);
       tally(lane, card, +1);
       say(board.dataset.msgMoved, false);
+      if (card.hasAttribute("tabindex")) card.focus();
     }).catch(function (error) {
       card.classList.remove("moving");
       snapBack(card);
@@ -79,9 +109,38 @@
     });
   }
 
+  board.addEventListener("submit", function (event) {
+    var form = event.target;
+    var card = form.closest(".deal");
+    if (!card) return;
+    event.preventDefault();
+    var to = form.elements.to.value;
+    var lane = board.querySelector('.lane[data-stage="' + to + '"]');
+    var reason = form.elements.lost_reason.value.trim();
+    if (!lane || to === card.dataset.stage) return;
+    if (to === "lost" && !reason) {
+      say(board.dataset.msgLost, true);
+      form.elements.lost_reason.focus();
+      return;
+    }
+    origin = { list: card.parentNode, next: card.nextSibling };
+    form.closest("details").open = false;
+    move(card, lane, reason);
+  });
+  board.addEventListener("keydown", function (event) {
+    var card = event.target;
+    if (!card.classList || !card.classList.contains("deal")) return;
+    if (event.key !== "Enter" && event.key !== " ") return;
+    var control = card.querySelector(".move-to");
+    if (!control) return;
+    event.preventDefault();
+    control.open = true;
+    control.querySelector("select").focus();
+  });
+
   board.addEventListener("dragstart", function (event) {
     var card = event.target.closest ? event.target.closest(".deal") : null;
-    if (!card) return;
+    if (!card || card.getAttribute("draggable") !== "true") return;
     dragged = card;
     origin = { list: card.parentNode, next: card.nextSibling };
     event.dataTransfer.effectAllowed = "move";
