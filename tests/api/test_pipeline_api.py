@@ -47,6 +47,7 @@ def test_a_deal_moves_through_the_pipeline_and_wins_its_lead(world: World) -> No
     assert moved.status_code == 200 and moved.headers["ETag"] == '"v2"' and moved.json()["probability"] == 0.35
     stale = _move(world, deal, "manager", "negotiation", 1)
     assert stale.status_code == 412
+    assert stale.json()["detail"].startswith(f"deal {deal['id']} changed since you read it")
     assert _move(world, deal, "rep", "won", 2).status_code == 200
     assert _stage_of(world, "east") == "won"
     history = world.client.get(f"/api/v1/opportunities/{deal['id']}", headers=world.as_("rep")).json()["history"]

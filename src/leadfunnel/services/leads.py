@@ -62,13 +62,13 @@ MAX_PAGE = 1000
 
 
 class StaleVersion(DomainError):
-    """An update based on a version of the lead that is no longer current."""
+    """An update based on a version of a record (a lead, a deal) that is no longer current."""
 
     code = "stale_version"
 
-    def __init__(self, lead_id: uuid.UUID, expected: int, current: int) -> None:
+    def __init__(self, key: uuid.UUID, expected: int, current: int, *, kind: str = "lead") -> None:
         super().__init__(
-            f"lead {lead_id} changed since you read it (you had version {expected}, it is now "
+            f"{kind} {key} changed since you read it (you had version {expected}, it is now "
             f"{current}); read it again and re-apply your change"
         )
         self.current = current

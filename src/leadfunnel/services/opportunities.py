@@ -176,14 +176,14 @@ def move_opportunity(
         elif principal.role not in ("admin",) and row["owner_id"] != principal.user_id:
             require_role(principal, "admin", action="moving a deal without a lead")
         if row["version"] != expected_version:
-            raise StaleVersion(opportunity_id, expected_version, row["version"])
+            raise StaleVersion(opportunity_id, expected_version, row["version"], kind="deal")
         check_opportunity_move(row["stage"], to, lost_reason)
         closed = to in ("won", "lost")
         changes = {"stage": to, "updated_at": now, "version": expected_version + 1,
                    "lost_reason": lost_reason.strip() if to == "lost" and lost_reason else None,
                    "closed_at": now if closed else None}  # fmt: skip
         if not uow.crm.update_opportunity_if_version(opportunity_id, expected_version, changes):
-            raise StaleVersion(opportunity_id, expected_version, expected_version + 1)
+            raise StaleVersion(opportunity_id, expected_version, expected_version + 1, kind="deal")
         uow.crm.add_opportunity_history({"id": new_id(), "opportunity_id": opportunity_id, "from_stage": row["stage"],
                                          "to_stage": to, "at": now, "actor": principal.actor,
                                          "reason": changes["lost_reason"]})  # fmt: skip
@@ -246,12 +246,12 @@ def update_opportunity(
         elif principal.role not in ("admin",) and row["owner_id"] != principal.user_id:
             require_role(principal, "admin", action="editing a deal without a lead")
         if row["version"] != expected_version:
-            raise StaleVersion(opportunity_id, expected_version, row["version"])
+            raise StaleVersion(opportunity_id, expected_version, row["version"], kind="deal")
         if row["stage"] not in OPEN_STAGES and checked.get("forecast_category") is not None:
             raise ValidationError("forecast_category", f"the deal is closed ({row['stage']})")
         update = {**checked, "updated_at": now, "version": expected_version + 1}
         if not uow.crm.update_opportunity_if_version(opportunity_id, expected_version, update):
-            raise StaleVersion(opportunity_id, expected_version, expected_version + 1)
+            raise StaleVersion(opportunity_id, expected_version, expected_version + 1, kind="deal")
         uow.audit.record(at=now, actor=principal.actor, action="opportunity.updated", entity="opportunity",
                          entity_id=opportunity_id, data={k: None if v is None else str(v) for k, v in checked.items()})  # fmt: skip
         updated = uow.crm.opportunity(lead_scope(principal), opportunity_id) or {**row, **update}
