@@ -105,10 +105,12 @@ def test_campaign_costs_keep_their_campaigns_currency_and_one_row_per_day(app, t
                      ("Spring", "", "2025-01-02", "200", "USD"),
                      ("Spring", "", "2025-01-03", "20", "EUR"),
                      ("Fall", "webinar", "2025-01-01T23:30:00-05:00", "50", "eur"),
-                     ("Fall", "", "2025-01-02", "60", ""))  # fmt: skip
+                     ("Fall", "", "2025-01-02", "60", ""),
+                     ("Fall", "", "2099-01-02", "60", ""))  # fmt: skip
     first = run(app, costs, kind="campaign-costs")
-    assert (first.created, first.merged, first.rejected) == (4, 0, 2)
+    assert (first.created, first.merged, first.rejected) == (4, 0, 3)
     errors = errors_of(app, first)
+    assert errors[8][0] == "day" and "is more than a year ahead" in errors[8][1]  # as the API
     assert errors[4] == (
         "day",
         "row 3 already gives campaign 'Spring' a cost for 2025-01-02: give one row per campaign "
@@ -116,7 +118,7 @@ def test_campaign_costs_keep_their_campaigns_currency_and_one_row_per_day(app, t
     )
     assert errors[5] == ("currency", "EUR is not the campaign's currency: its costs are in USD")
     again = run(app, costs, kind="campaign-costs")
-    assert (again.created, again.merged, again.unchanged, again.rejected) == (0, 0, 4, 2)
+    assert (again.created, again.merged, again.unchanged, again.rejected) == (0, 0, 4, 3)
     by_day = {
         (c["day"], c["currency"]): c["amount"]
         for c in stored(app, "campaign_costs", "currency", ["USD", "EUR"])

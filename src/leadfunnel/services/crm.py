@@ -24,6 +24,7 @@ from leadfunnel.services.ports import Row, UnitOfWorkFactory
 
 __all__ = [
     "add_account",
+    "check_cost_day",
     "add_campaign",
     "add_contact",
     "get_account",
@@ -200,11 +201,7 @@ def set_campaign_cost(
     require_role(principal, "admin", "marketer", action="recording campaign costs")
     value = parse_amount(amount, field="amount")
     given = None if currency is None else parse_currency(currency)
-    latest = _one_year_after(now.date())
-    if day > latest:
-        raise ValidationError(
-            "day", f"{day.isoformat()} is more than a year ahead (latest {latest.isoformat()})"
-        )
+    check_cost_day(day, now.date())
     with uow_factory() as uow:
         campaign = uow.crm.campaign(campaign_id)
         if campaign is None:
@@ -219,6 +216,15 @@ def set_campaign_cost(
                          entity_id=campaign_id, data={"day": day.isoformat(), "amount": str(value)})  # fmt: skip
         uow.commit()
     return {"campaign_id": campaign_id, "day": day, "amount": value, "currency": code}
+
+
+def check_cost_day(day: date, today: date) -> None:
+    """A cost day may be budgeted at most a year ahead (a typo'd year is refused)."""
+    latest = _one_year_after(today)
+    if day > latest:
+        raise ValidationError(
+            "day", f"{day.isoformat()} is more than a year ahead (latest {latest.isoformat()})"
+        )
 
 
 def _one_year_after(today: date) -> date:

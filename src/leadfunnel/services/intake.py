@@ -72,13 +72,13 @@ _PROFILE = (
     "region", "country", "industry", "company_size", "product_interest",
 )  # fmt: skip
 #: A touch's columns on a lead, without their ``first_``/``last_`` prefix.
-TOUCH_COLUMNS = _TOUCH = (
+TOUCH_COLUMNS = (
     "touch_at", "channel", "campaign", "touch_url", *(f"utm_{k}" for k in UTM_KEYS),
 )  # fmt: skip
 #: Columns a merge may change: what a batch update writes back.
 MERGE_COLUMNS = (
     *_PROFILE, "custom_fields", "channel", "campaign",
-    *(f"first_{c}" for c in _TOUCH), *(f"last_{c}" for c in _TOUCH), "updated_at", "version",
+    *(f"first_{c}" for c in TOUCH_COLUMNS), *(f"last_{c}" for c in TOUCH_COLUMNS), "updated_at", "version",
 )  # fmt: skip
 
 
@@ -457,8 +457,8 @@ class _Batch:
 
 # Lead columns in the order the helpers below produce their values (names built once).
 _UTM_COLUMNS = tuple(f"utm_{k}" for k in UTM_KEYS)
-_FIRST_TOUCH = tuple(f"first_{c}" for c in _TOUCH)
-_LAST_TOUCH = tuple(f"last_{c}" for c in _TOUCH)
+_FIRST_TOUCH = tuple(f"first_{c}" for c in TOUCH_COLUMNS)
+_LAST_TOUCH = tuple(f"last_{c}" for c in TOUCH_COLUMNS)
 _profile_values = operator.attrgetter(*_PROFILE)
 #: What :meth:`_Batch._create` takes from the draft, in the order it lists the values.
 _CREATED_COLUMNS = (
@@ -490,7 +490,7 @@ def touch_changes(lead: Mapping[str, Any], touch: Sequence[Any]) -> dict[str, An
 
 
 def _touch_values(draft: LeadDraft) -> tuple[Any, ...]:
-    """The values of :data:`_TOUCH` (a touch's columns, without their first_/last_ prefix)."""
+    """The values of :data:`TOUCH_COLUMNS` (a touch's columns, without their first_/last_ prefix)."""
     return (
         draft.occurred_at,
         draft.channel,

@@ -130,8 +130,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
     """The sort value and lead id after which a page of ``sort`` (direction included)
     continues: an int for ``score``, a UTC time otherwise."""
     after = decode_cursor(cursor, order=f"leads:{sort}")
-    if after is None:
-        refuse_cursor()
+    assert after is not None  # (a cursor was given)
     text, key = after
     if sort.removeprefix("-") != "score":
         return cursor_time(text), key

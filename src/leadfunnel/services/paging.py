@@ -46,7 +46,7 @@ class Page:
     next_cursor: str | None
 
 
-def encode_cursor(value: str, key: uuid.UUID, *, order: str = "") -> str:
+def encode_cursor(value: str, key: uuid.UUID, *, order: str) -> str:
     """The cursor after a row: the list and its ``order``, the row's sort value (as text),
     its id."""
     raw = json.dumps({"order": order, "value": value, "id": str(key)}, separators=(",", ":"))
@@ -59,23 +59,19 @@ def refuse_cursor(
     raise ValidationError("cursor", reason)
 
 
-def decode_cursor(cursor: str | None, *, order: str = "") -> tuple[str, uuid.UUID] | None:
+def decode_cursor(cursor: str | None, *, order: str) -> tuple[str, uuid.UUID] | None:
     """The sort value (as text) and id in a cursor that the list and ``order`` issued.
 
     >>> decode_cursor(encode_cursor("acme", uuid.UUID(int=7), order="x:name"), order="x:name")
     ('acme', UUID('00000000-0000-0000-0000-000000000007'))
 
-    A list that names its order reads the value itself (the leads: :func:`cursor_time`, or a
-    score). For one that does not (deals, accounts), a value that reads as a date or time must
-    be a UTC-offset timestamp: those lists issue nothing else, and the store refuses naive
-    times. Their cursors from before cursors named an order (``[value, id]``) still work.
+    The list reads the value itself (a time: :func:`cursor_time`). A cursor from before
+    cursors named their list (``[value, id]``) is refused with a word on why.
     """
     if not cursor:
         return None
     data = _load(cursor)
-    if isinstance(data, list) and len(data) == 2 and not order:
-        data = {"order": "", "value": data[0], "id": data[1]}
-    elif isinstance(data, list):
+    if isinstance(data, list):
         refuse_cursor(
             "was issued by an earlier version of leadfunnel; start again from the first page"
         )
@@ -86,8 +82,6 @@ def decode_cursor(cursor: str | None, *, order: str = "") -> tuple[str, uuid.UUI
         refuse_cursor()
     if len(value) > _MAX_VALUE:
         refuse_cursor()
-    if not order and _reads_as_time(value):
-        cursor_time(value)
     try:
         return value, uuid.UUID(key)
     except ValueError:
@@ -103,14 +97,6 @@ def cursor_time(value: str) -> datetime:
         return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         refuse_cursor()
-
-
-def _reads_as_time(value: str) -> bool:
-    try:
-        datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _load(cursor: str) -> Any:

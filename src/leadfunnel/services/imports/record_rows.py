@@ -34,6 +34,7 @@ from leadfunnel.domain.ids import new_id
 from leadfunnel.domain.lead import UTM_KEYS
 from leadfunnel.domain.pipeline import CLOSED, OPEN_STAGES, check_opportunity_move
 from leadfunnel.services.automation import after_leads_changed
+from leadfunnel.services.crm import check_cost_day
 from leadfunnel.services.imports.kinds import (
     LEAD_REF,
     BatchContext,
@@ -330,6 +331,7 @@ class CampaignCostRows:
             try:
                 name = str(f["campaign"]).strip()
                 amount, day = parse_amount(f["amount"], field="amount"), _day(f["day"], "day")
+                check_cost_day(day, ctx.now.date())
                 if name not in campaigns:
                     if not f.get("channel"):
                         raise ValidationError(
