@@ -62,7 +62,10 @@ class HistoryRows:
         owners = resolve_owners(ctx, {str(f["owner"]) for _, f, _ in parsed if f.get("owner")})
         known = [lead["id"] for _, _, ref in parsed if (lead := leads.find(ref)) is not None]
         stored = ctx.uow.records.select_in("stage_transitions", "lead_id", sorted(set(known)))
-        state = _History(ctx, ctx.uow.transitions.last_for_many(known), stored)
+        last: dict[uuid.UUID, Row] = {}  # each lead's last change: the latest (at, id)
+        for row in sorted(stored, key=lambda r: (r["at"], str(r["id"]))):
+            last[row["lead_id"]] = row
+        state = _History(ctx, last, stored)
         for number, fields, ref in parsed:
             try:
                 changed = state.apply(leads.get(ref), fields, owners)
