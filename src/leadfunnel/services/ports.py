@@ -123,9 +123,6 @@ class TransitionRepository(Protocol):
 
     def for_lead(self, lead_id: uuid.UUID) -> list[Row]: ...
 
-    def last_for_many(self, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row]:
-        """The last transition of each of these leads (leads without one are absent)."""
-
     def stages_entered(self) -> list[tuple[uuid.UUID, str]]:
         """Every distinct (lead_id, to_stage) pair in the log."""
 

@@ -168,17 +168,6 @@ class SqlTransitions(_Repo):
             select(t.stage_transitions).where(c.lead_id == lead_id).order_by(c.at, c.id)
         )
 
-    def last_for_many(self, lead_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Row]:
-        if not lead_ids:
-            return {}
-        c = t.stage_transitions.c
-        rows = self._rows(
-            select(t.stage_transitions)
-            .where(c.lead_id.in_(lead_ids))
-            .order_by(c.lead_id, c.at, c.id)
-        )
-        return {row["lead_id"]: row for row in rows}  # later rows overwrite: the last one stays
-
     def stages_entered(self) -> list[tuple[uuid.UUID, str]]:
         c = t.stage_transitions.c
         return [
